@@ -1,0 +1,68 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# umbra: one non-recursive Makefile. `make help` lists the targets.
+
+BUILD ?= build
+V ?= 0
+ifeq ($(V),0)
+Q := @
+quiet = @printf '  %-7s %s\n' $(1) $(2);
+else
+Q :=
+quiet =
+endif
+
+CC := gcc
+LD := ld
+NASM := nasm
+
+KERNEL_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mno-mmx -mno-sse \
+	-mno-sse2 -mgeneral-regs-only -mcmodel=small -fno-stack-protector -fno-omit-frame-pointer \
+	-fno-asynchronous-unwind-tables -fno-tree-loop-distribute-patterns -fno-builtin -O2 -g \
+	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror -I. -MMD -MP
+KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
+NASMFLAGS := -f elf64 -I.
+
+# Every source of the kernel image, by layer.
+BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
+ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c
+CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
+	core/format.c core/cmdline.c core/mb2.c core/frame.c
+DRIVER_SRCS := drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
+KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(DRIVER_SRCS)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))
+
+UMBRA_ELF := $(BUILD)/umbra.elf
+UMBRA_ISO := $(BUILD)/umbra.iso
+
+.PHONY: all kernel iso run test check clean help deps
+all: kernel iso
+
+kernel: $(UMBRA_ELF)
+
+$(BUILD)/kernel/%.c.o: %.c
+	@mkdir -p $(dir $@)
+	$(call quiet,CC,$<)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/kernel/%.asm.o: %.asm
+	@mkdir -p $(dir $@)
+	$(call quiet,NASM,$<)$(NASM) $(NASMFLAGS) -MD $(@:.o=.d) -MP $< -o $@
+
+$(UMBRA_ELF): $(KERNEL_OBJS) linker.ld
+	$(call quiet,LD,$@)$(LD) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS)
+
+-include $(KERNEL_OBJS:.o=.d)
+
+include tests/unit/unit.mk
+include tests/tests.mk
+
+clean:
+	rm -rf $(BUILD)
+
+help:
+	@echo "make run        build and boot umbra in Bochs (serial console on stdout)"
+	@echo "make test       build and run every test (unit + system); prints 'N passed, N failed'"
+	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
+	@echo "make unit       host unit tests only (ASan/UBSan)"
+	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"
+	@echo "make run-kvm    boot under KVM with nested VMX (Intel hosts)"
+	@echo "options: CPUS=n MEGS=n CMDLINE='...' V=1"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Install the Debian packages a target needs, only those missing.
+# usage: tests/deps.sh build|bochs|qemu|unit|all
+set -euo pipefail
+
+pkgs_build="gcc make binutils nasm grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools"
+pkgs_bochs="bochs bochsbios vgabios"
+pkgs_qemu="qemu-system-x86 ovmf"
+pkgs_unit="libcmocka-dev"
+
+want=""
+for what in "$@"; do
+	case "$what" in
+	build) want="$want $pkgs_build" ;;
+	bochs) want="$want $pkgs_build $pkgs_bochs" ;;
+	qemu) want="$want $pkgs_build $pkgs_qemu" ;;
+	unit) want="$want gcc make $pkgs_unit" ;;
+	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit" ;;
+	*) echo "deps.sh: unknown group '$what'" >&2; exit 2 ;;
+	esac
+done
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "deps.sh: missing Debian packages:$missing" >&2
+	echo "deps.sh: run as root, or: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "deps.sh: installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Runners and tests: included by the top-level Makefile.
+
+CPUS ?= 2
+MEGS ?= 256
+CMDLINE ?=
+TIMEOUT ?= 300
+
+.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm
+
+deps-build:
+	$(Q)tests/deps.sh build
+deps-bochs:
+	$(Q)tests/deps.sh bochs
+deps-qemu:
+	$(Q)tests/deps.sh qemu
+deps-unit:
+	$(Q)tests/deps.sh unit
+deps:
+	$(Q)tests/deps.sh all
+
+# The deps step runs first so that a fresh machine has nasm before anything builds.
+iso: deps-build
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)tests/system/boot.sh --iso-only --cmdline "$(CMDLINE)" --out $(BUILD)/iso
+	$(Q)cp $(BUILD)/iso/boot.iso $(UMBRA_ISO)
+	@echo "  ISO     $(UMBRA_ISO)"
+
+run: deps-bochs
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)tests/system/boot.sh --emu bochs --cpus $(CPUS) --megs $(MEGS) --cmdline "$(CMDLINE)" \
+		--out $(BUILD)/run --timeout $(TIMEOUT) --stream
+
+run-qemu: deps-qemu
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)tests/system/boot.sh --emu $(if $(UEFI),qemu-uefi,qemu) --cpus $(CPUS) --megs $(MEGS) \
+		--cmdline "$(CMDLINE)" --out $(BUILD)/run-qemu --timeout $(TIMEOUT) --stream
+
+run-kvm: deps-qemu
+	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)tests/system/boot.sh --emu kvm --cpus $(CPUS) --megs $(MEGS) --cmdline "$(CMDLINE)" \
+		--out $(BUILD)/run-kvm --timeout $(TIMEOUT) --stream
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory kernel unit
+	$(Q)tests/run_tests.sh $(BUILD)

@@ -1,0 +1,57 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Host unit tests (cmocka) for the pure-logic modules, built with ASan and UBSan.
+#
+# Included by the top-level Makefile; every name here is prefixed unit_/UNIT_
+# so that it cannot collide with the kernel build. Objects live in
+# $(BUILD)/unit/, mirroring the source tree.
+
+BUILD ?= build
+
+UNIT_CC ?= gcc
+UNIT_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror -DUMBRA_HOST_TEST -I. \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+UNIT_LDFLAGS := -fsanitize=address,undefined
+UNIT_LDLIBS := -lcmocka
+
+# Quiet unless V=1, like the rest of the build.
+ifeq ($(V),1)
+UNIT_Q :=
+else
+UNIT_Q := @
+endif
+
+# Each test and the module sources it links against.
+UNIT_NAMES ?= format cmdline mb2 acpi frame
+unit_format_SRCS := core/format.c
+unit_cmdline_SRCS := core/cmdline.c core/format.c
+unit_mb2_SRCS := core/mb2.c
+unit_acpi_SRCS := drivers/acpi.c
+unit_frame_SRCS := core/frame.c
+
+UNIT_TESTS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_NAMES))
+UNIT_SRCS := $(sort $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c $(unit_$(t)_SRCS)))
+UNIT_OBJS := $(patsubst %.c,$(BUILD)/unit/%.o,$(UNIT_SRCS))
+
+.PHONY: unit unit-run
+unit: $(UNIT_TESTS)
+
+# Runs every binary even after a failure, then fails if any did.
+unit-run: $(UNIT_TESTS)
+	$(UNIT_Q)fail=0; for t in $(UNIT_TESTS); do \
+		echo "  RUN     $$t"; $$t || fail=1; \
+	done; exit $$fail
+
+# A static pattern rule, so the kernel's $(BUILD)/%.o rule never applies here.
+$(UNIT_OBJS): $(BUILD)/unit/%.o: %.c
+	@mkdir -p $(@D)
+	@$(if $(UNIT_Q),echo "  HOSTCC  $<")
+	$(UNIT_Q)$(UNIT_CC) $(UNIT_CFLAGS) -MMD -MP -c $< -o $@
+
+define unit_link_rule
+$(BUILD)/unit/test_$(1): $(patsubst %.c,$(BUILD)/unit/%.o,tests/unit/test_$(1).c $(unit_$(1)_SRCS))
+	@$$(if $$(UNIT_Q),echo "  HOSTLD  $$@")
+	$$(UNIT_Q)$$(UNIT_CC) $$(UNIT_LDFLAGS) $$^ $$(UNIT_LDLIBS) -o $$@
+endef
+$(foreach t,$(UNIT_NAMES),$(eval $(call unit_link_rule,$(t))))
+
+-include $(UNIT_OBJS:.o=.d)

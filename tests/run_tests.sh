@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# Run every test: host unit tests, then system tests that boot real images.
+# Prints one line per test and ends with "N passed, N failed[, N skipped]".
+#
+# usage: tests/run_tests.sh [BUILD_DIR] [FILTER]
+#   FILTER: run only the system tests whose name contains FILTER
+#           ("unit" runs only the unit tests).
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-build}
+filter=${2:-}
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+logs="$build/test-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+
+passed=0 failed=0 skipped=0
+failures=()
+
+pass() {
+	passed=$((passed + 1))
+	printf 'PASS %s\n' "$1"
+}
+
+fail() {
+	failed=$((failed + 1))
+	failures+=("$1")
+	printf 'FAIL %s: %s\n' "$1" "$2"
+}
+
+skip() {
+	skipped=$((skipped + 1))
+	printf 'SKIP %s: %s\n' "$1" "$2"
+}
+
+# --- host unit tests (cmocka) ----------------------------------------------
+run_unit_tests() {
+	local bin name log n_pass n_fail
+	mkdir -p "$logs/unit"
+	for bin in "$build"/unit/test_*; do
+		[ -x "$bin" ] || continue
+		name=$(basename "$bin")
+		log="$logs/unit/$name.log"
+		"$bin" >"$log" 2>&1
+		local status=$?
+		# One line per cmocka test case, as cmocka reports them.
+		while read -r line; do
+			case "$line" in
+			"[       OK ] "*) pass "unit.$name.${line#\[       OK \] }" ;;
+			"[  FAILED  ] "*"test(s)"*) ;;
+			"[  FAILED  ] "*) fail "unit.$name.${line#\[  FAILED  \] }" "see $log" ;;
+			"[  SKIPPED ] "*"test(s)"*) ;;
+			"[  SKIPPED ] "*) skip "unit.$name.${line#\[  SKIPPED \] }" "see $log" ;;
+			esac
+		done < <(grep -E '^\[ +(OK|FAILED|SKIPPED) +\]' "$log")
+		n_pass=$(grep -cE '^\[ +OK +\]' "$log")
+		n_fail=$(grep -E '^\[ +FAILED +\] [^0-9]' "$log" | grep -vc 'test(s)')
+		# A crash (sanitizer report, signal) may end the binary before its summary.
+		if [ $status -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+			fail "unit.$name" "exited with status $status after $n_pass passing test(s); see $log"
+		fi
+	done
+}
+
+if [ -z "$filter" ] || [ "$filter" = unit ]; then
+	if ls "$build"/unit/test_* >/dev/null 2>&1; then
+		run_unit_tests
+	else
+		fail unit "no unit test binaries in $build/unit (run make unit)"
+	fi
+fi
+
+# --- system tests ------------------------------------------------------------
+if [ "$filter" != unit ]; then
+	# shellcheck source=tests/system/cases.sh
+	. "$root/tests/system/lib.sh"
+	. "$root/tests/system/cases.sh"
+	for t in "${SYSTEM_TESTS[@]}"; do
+		case "$t" in *"$filter"*) ;; *) continue ;; esac
+		start=$(date +%s)
+		reason=$(run_system_test "$t" 2>&1)
+		status=$?
+		secs=$(($(date +%s) - start))
+		if [ $status -eq 0 ]; then
+			pass "system.$t (${secs}s)"
+		elif [ $status -eq 77 ]; then
+			skip "system.$t" "$reason"
+		else
+			fail "system.$t" "$reason (${secs}s; logs in $logs/$t)"
+		fi
+	done
+fi
+
+if [ ${#failures[@]} -gt 0 ]; then
+	echo
+	echo "failed:"
+	printf '  %s\n' "${failures[@]}"
+fi
+echo
+if [ $skipped -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ $failed -eq 0 ]

@@ -81,7 +81,7 @@ static int parse_field(const char **p)
 }
 
 /* Digits of v in base, most significant first, into buf (no terminator). */
-static size_t utoa_rev(char *buf, uint64_t v, unsigned int base, bool upper)
+static size_t utoa_digits(char *buf, uint64_t v, unsigned int base, bool upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24]; /* 2^64 needs 22 octal digits */
@@ -120,7 +120,7 @@ static void out_number(struct fmt_out *o, const struct fmt_spec *sp, uint64_t v,
 
 	/* C11 7.21.6.1p8: a zero value with precision 0 prints no digits. */
 	if (!(v == 0 && precision == 0))
-		ndigits = utoa_rev(digits, v, base, upper);
+		ndigits = utoa_digits(digits, v, base, upper);
 
 	/* '#' with 'o' raises the precision so that the first digit is 0. */
 	if (base == 8 && sp->alt && (ndigits == 0 || digits[0] != '0'))

@@ -20,7 +20,7 @@ else
 UNIT_Q := @
 endif
 
-# Each test and the module sources it links against.
+# Each test and the module sources it links against (UNIT_NAMES=acpi runs a subset).
 UNIT_NAMES ?= format cmdline mb2 acpi frame
 unit_format_SRCS := core/format.c
 unit_cmdline_SRCS := core/cmdline.c core/format.c

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* umbra's hypercall ABI: VMCALL from the L1 guest (shared with test guests). */
+#ifndef UMBRA_CORE_HYPERCALL_H
+#define UMBRA_CORE_HYPERCALL_H
+
+/*
+ * Discovery: CPUID leaf 0x40000000 returns EAX = highest hypervisor leaf,
+ * EBX:ECX:EDX = "UmbraUmbraUm". Leaf 0x40000001 returns EAX = version
+ * (major << 16 | minor).
+ *
+ * Calling convention: VMCALL at CPL 0 with RAX = function, arguments in
+ * RBX, RCX, RDX. Result in RAX: 0 or a positive value on success, a
+ * negative UMBRA_HC_E* on failure. Other registers are preserved unless the
+ * function says otherwise. VMCALL at CPL > 0 returns UMBRA_HC_EPERM.
+ */
+#define UMBRA_CPUID_LEAF_BASE 0x40000000u
+#define UMBRA_CPUID_LEAF_VERSION 0x40000001u
+#define UMBRA_CPUID_SIGNATURE_EBX 0x72626d55u /* "Umbr" */
+#define UMBRA_CPUID_SIGNATURE_ECX 0x626d5561u /* "aUmb" */
+#define UMBRA_CPUID_SIGNATURE_EDX 0x6d556172u /* "raUm" */
+
+enum umbra_hypercall {
+	/* RAX = 0, RBX = version (major << 16 | minor), RCX = number of CPUs. */
+	UMBRA_HC_VERSION = 0,
+	/*
+	 * Copy statistics to guest-physical RBX, at most RCX bytes, for CPU RDX
+	 * (or all CPUs added up when RDX = ~0). RAX = bytes written: a struct
+	 * umbra_hc_stats, truncated to RCX if smaller.
+	 */
+	UMBRA_HC_STATS = 1,
+	/* Stop the machine: print statistics, exit with status RBX (0 = success). No return. */
+	UMBRA_HC_SHUTDOWN = 2,
+	/* Print RCX bytes (at most 256) at guest-physical RBX on umbra's console. */
+	UMBRA_HC_LOG = 3,
+};
+
+#define UMBRA_HC_ENOSYS (-38L)  /* unknown function */
+#define UMBRA_HC_EPERM (-1L)    /* VMCALL at CPL > 0 */
+#define UMBRA_HC_EINVAL (-22L)  /* bad argument */
+#define UMBRA_HC_EFAULT (-14L)  /* a buffer outside guest memory */
+
+#define UMBRA_HC_ALL_CPUS (~0ULL)
+#define UMBRA_STATS_REASONS 80 /* basic exit reasons 0..79 */
+
+/* Layout returned by UMBRA_HC_STATS (little endian, no padding). */
+struct umbra_hc_stats {
+	unsigned long long total_exits;
+	unsigned long long exits[UMBRA_STATS_REASONS];  /* per basic exit reason */
+	unsigned long long cycles[UMBRA_STATS_REASONS]; /* TSC cycles umbra spent per reason */
+};
+
+#endif

@@ -258,6 +258,56 @@ static bool opt_exit(struct umbra_config *cfg, const char *v, size_t len)
 	return true;
 }
 
+static bool opt_apic(struct umbra_config *cfg, const char *v, size_t len)
+{
+	if (str_eq(v, len, "auto"))
+		cfg->apic_mode = CONFIG_APIC_AUTO;
+	else if (str_eq(v, len, "xapic"))
+		cfg->apic_mode = CONFIG_APIC_XAPIC;
+	else if (str_eq(v, len, "x2apic"))
+		cfg->apic_mode = CONFIG_APIC_X2APIC;
+	else
+		return false;
+	return true;
+}
+
+/* guest_mem=SIZE: at least 16 MiB, or "all". */
+static bool opt_guest_mem(struct umbra_config *cfg, const char *v, size_t len)
+{
+	uint64_t n;
+
+	if (str_eq(v, len, "all")) {
+		cfg->guest_mem = 0;
+		return true;
+	}
+	if (!cmdline_parse_u64(v, len, &n) || n < (16ULL << 20))
+		return false;
+	cfg->guest_mem = n;
+	return true;
+}
+
+static bool opt_stats(struct umbra_config *cfg, const char *v, size_t len)
+{
+	if (str_eq(v, len, "on"))
+		cfg->stats = true;
+	else if (str_eq(v, len, "off"))
+		cfg->stats = false;
+	else
+		return false;
+	return true;
+}
+
+static bool opt_selftest(struct umbra_config *cfg, const char *v, size_t len)
+{
+	if (str_eq(v, len, "panic"))
+		cfg->selftest = SELFTEST_PANIC;
+	else if (str_eq(v, len, "fault"))
+		cfg->selftest = SELFTEST_FAULT;
+	else
+		return false;
+	return true;
+}
+
 /* Every option takes a value; a handler returns false to reject it untouched. */
 static const struct {
 	const char *key;
@@ -268,6 +318,10 @@ static const struct {
 	{ "cpus", opt_cpus },
 	{ "smp_timeout", opt_smp_timeout },
 	{ "exit", opt_exit },
+	{ "apic", opt_apic },
+	{ "guest_mem", opt_guest_mem },
+	{ "stats", opt_stats },
+	{ "selftest", opt_selftest },
 };
 
 static void apply_option(struct parse_state *st, const struct cmdline_opt *opt)
@@ -300,6 +354,10 @@ int config_parse(const char *cmdline, struct umbra_config *cfg, config_warn_fn w
 		.max_cpus = 0,
 		.smp_timeout_ms = DEFAULT_SMP_TIMEOUT_MS,
 		.halt_on_exit = false,
+		.apic_mode = CONFIG_APIC_AUTO,
+		.guest_mem = 0,
+		.stats = true,
+		.selftest = SELFTEST_NONE,
 	};
 
 	while (cmdline_next(&cursor, &opt))

@@ -35,6 +35,19 @@ enum log_level {
 	LOG_TRACE = 4,
 };
 
+enum config_apic_mode {
+	CONFIG_APIC_AUTO = 0, /* keep the mode firmware left */
+	CONFIG_APIC_XAPIC,
+	CONFIG_APIC_X2APIC,
+};
+
+/* Deliberate failures, to test umbra's own failure paths on a real boot. */
+enum config_selftest {
+	SELFTEST_NONE = 0,
+	SELFTEST_PANIC, /* selftest=panic: panic() after every CPU is up */
+	SELFTEST_FAULT, /* selftest=fault: a page fault in umbra on an AP */
+};
+
 /* umbra's own options, filled by config_parse(). */
 struct umbra_config {
 	enum log_level log_level;  /* log=error|warn|info|debug|trace|0..4; default info */
@@ -44,6 +57,10 @@ struct umbra_config {
 	uint32_t max_cpus;         /* cpus=N: bring up at most N CPUs (incl. BSP); 0 = all */
 	uint32_t smp_timeout_ms;   /* smp_timeout=MS: wait per AP; default 1000 */
 	bool halt_on_exit;         /* exit=halt: never power off, halt instead (real hw debugging) */
+	enum config_apic_mode apic_mode; /* apic=auto|xapic|x2apic; default auto */
+	uint64_t guest_mem;        /* guest_mem=SIZE: RAM given to the guest (K/M/G); 0 = all */
+	bool stats;                /* stats=on|off: exit statistics at shutdown; default on */
+	enum config_selftest selftest; /* selftest=panic|fault */
 };
 
 /* Called once per problem found (unknown option, bad value); msg is NUL-terminated. */

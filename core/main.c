@@ -31,7 +31,7 @@ void ap_main(uint32_t index);
 
 static void config_warn(void *ctx __unused, const char *msg)
 {
-	log_warn("cmdline: %s", msg);
+	log_warn("%s", msg);
 }
 
 static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
@@ -85,6 +85,22 @@ static void enumerate_cpus(uint32_t bsp_apic_id)
 	if (skipped)
 		log_warn("smp: %u CPU(s) left offline (cpus=%u, MAX_CPUS %d)", skipped, config.max_cpus,
 			 MAX_CPUS);
+}
+
+static enum lapic_mode apic_mode_from_config(void)
+{
+	switch (config.apic_mode) {
+	case CONFIG_APIC_XAPIC: return LAPIC_MODE_XAPIC;
+	case CONFIG_APIC_X2APIC: return LAPIC_MODE_X2APIC;
+	default: return LAPIC_MODE_AUTO;
+	}
+}
+
+/* selftest=fault: an access to an address umbra never maps. */
+static void selftest_fault(void)
+{
+	log_info("selftest: page fault in umbra on CPU %u", cpu_index());
+	(void)*(volatile uint64_t *)0x40000000000ULL;
 }
 
 __noreturn static void finish(enum exit_status status, const char *why)
@@ -159,7 +175,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	vmx_caps_report(&bsp_vmx_caps);
 	percpu_data[0].vmx_ok = true;
 
-	if (!lapic_global_init(LAPIC_MODE_AUTO)) {   /* local APIC, for IPIs */
+	if (!lapic_global_init(apic_mode_from_config())) { /* local APIC, for IPIs */
 		log_err("apic: CPU has no local APIC");
 		finish(EXIT_FAILURE, "no local APIC");
 	}
@@ -182,6 +198,16 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		 online, cpu_count, vmx_cpus, vmx_caps_has_shadowing(&bsp_vmx_caps) ? "yes" : "no");
 	if (online != cpu_count || vmx_cpus != online)
 		finish(EXIT_FAILURE, "not every CPU is ready");
+
+	if (config.selftest == SELFTEST_PANIC)
+		panic("selftest: deliberate panic with %u CPUs online", online);
+	if (config.selftest == SELFTEST_FAULT) {
+		/* The last AP faults; the BSP waits to be stopped by its panic. */
+		if (cpu_count == 1)
+			selftest_fault();
+		for (;;)
+			cpu_halt();
+	}
 	finish(EXIT_OK, "boot complete");
 }
 
@@ -205,6 +231,8 @@ void ap_main(uint32_t index)
 		p->vmx_ok = true;
 	log_info("smp: CPU %u up (APIC ID %u), VMX %s", index, p->apic_id, p->vmx_ok ? "ok" : "unusable");
 	p->state = CPU_ONLINE;
+	if (config.selftest == SELFTEST_FAULT && index == cpu_count - 1)
+		selftest_fault();
 
 	/* Nothing to run yet: wait (NMIs still stop us for panic and exit). */
 	cpu_halt_forever();

@@ -8,6 +8,9 @@ SYSTEM_TESTS=(
 	bochs_cpus_limit
 	bochs_cmdline_problems
 	bochs_serial_none
+	bochs_x2apic
+	bochs_panic
+	bochs_exception
 	qemu_bios_no_vmx
 	qemu_uefi_no_vmx
 )
@@ -86,4 +89,30 @@ test_qemu_uefi_no_vmx() {
 	boot --emu qemu-uefi --cpus 2 || return 1
 	expect '^\[cpu0\] boot: UEFI firmware' || return 1
 	check_no_vmx
+}
+
+# apic=x2apic: every CPU switches to x2APIC mode and IPIs still work.
+test_bochs_x2apic() {
+	boot --emu bochs --cpus 2 --cmdline "apic=x2apic" || return 1
+	check_smp_boot 2 || return 1
+	expect '^\[cpu0\] apic: x2APIC mode'
+}
+
+# panic(): every CPU stops, the cause and a backtrace are printed, the machine exits.
+test_bochs_panic() {
+	boot --emu bochs --cpus 2 --cmdline "selftest=panic" || return 1
+	expect '^\[cpu0\] PANIC: selftest: deliberate panic with 2 CPUs online' || return 1
+	expect '^  backtrace:' || return 1
+	expect '^    #0 0000000000[0-9a-f]+' "a backtrace frame" || return 1
+	expect_count 1 'PANIC'
+}
+
+# An exception in umbra (on an AP) dumps the registers and stops every CPU.
+test_bochs_exception() {
+	boot --emu bochs --cpus 2 --cmdline "selftest=fault" || return 1
+	expect '^\[cpu1\] PANIC: unexpected #PF page fault in umbra' || return 1
+	expect '^  vector 14 \(#PF page fault\) error code 0x0' || return 1
+	expect '^  rsp [0-9a-f]{16} ss 0010 cr2 0000040000000000' || return 1
+	expect '^  rax [0-9a-f]{16} rbx' || return 1
+	expect_count 1 'PANIC'
 }

@@ -229,6 +229,10 @@ static void assert_defaults(const struct umbra_config *c)
 	assert_int_equal(c->max_cpus, 0);
 	assert_int_equal(c->smp_timeout_ms, 1000);
 	assert_false(c->halt_on_exit);
+	assert_int_equal(c->apic_mode, CONFIG_APIC_AUTO);
+	assert_int_equal(c->guest_mem, 0);
+	assert_true(c->stats);
+	assert_int_equal(c->selftest, SELFTEST_NONE);
 }
 
 static void test_config_defaults(void **state)
@@ -382,6 +386,37 @@ static void test_config_exit(void **state)
 	assert_false(c.halt_on_exit);
 }
 
+static void test_config_hypervisor_options(void **state)
+{
+	struct umbra_config c;
+	struct warnings w = { 0 };
+
+	(void)state;
+	assert_int_equal(config_parse("apic=x2apic guest_mem=64M stats=off selftest=panic", &c,
+				      collect, &w),
+			 0);
+	assert_int_equal(c.apic_mode, CONFIG_APIC_X2APIC);
+	assert_int_equal(c.guest_mem, 64ULL << 20);
+	assert_false(c.stats);
+	assert_int_equal(c.selftest, SELFTEST_PANIC);
+	assert_int_equal(config_parse("apic=xapic guest_mem=all stats=on selftest=fault", &c, NULL,
+				      NULL),
+			 0);
+	assert_int_equal(c.apic_mode, CONFIG_APIC_XAPIC);
+	assert_int_equal(c.guest_mem, 0);
+	assert_true(c.stats);
+	assert_int_equal(c.selftest, SELFTEST_FAULT);
+
+	/* Bad values are reported and leave the defaults. */
+	assert_int_equal(config_parse("apic=x3apic guest_mem=1M stats=maybe selftest=boom guest_mem=",
+				      &c, collect, &w),
+			 5);
+	assert_int_equal(c.apic_mode, CONFIG_APIC_AUTO);
+	assert_int_equal(c.guest_mem, 0);
+	assert_true(c.stats);
+	assert_int_equal(c.selftest, SELFTEST_NONE);
+}
+
 static void test_config_unknown(void **state)
 {
 	struct umbra_config c;
@@ -455,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_config_serial_bad),
 		cmocka_unit_test(test_config_numbers),
 		cmocka_unit_test(test_config_exit),
+		cmocka_unit_test(test_config_hypervisor_options),
 		cmocka_unit_test(test_config_unknown),
 		cmocka_unit_test(test_config_missing_value),
 		cmocka_unit_test(test_config_long_token),

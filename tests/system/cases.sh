@@ -111,7 +111,7 @@ test_bochs_panic() {
 test_bochs_exception() {
 	boot --emu bochs --cpus 2 --cmdline "selftest=fault" || return 1
 	expect '^\[cpu1\] PANIC: unexpected #PF page fault in umbra' || return 1
-	expect '^  vector 14 \(#PF page fault\) error code 0x0' || return 1
+	expect '^  vector 14 \(#PF page fault\) error code 0$' || return 1
 	expect '^  rsp [0-9a-f]{16} ss 0010 cr2 0000040000000000' || return 1
 	expect '^  rax [0-9a-f]{16} rbx' || return 1
 	expect_count 1 'PANIC'

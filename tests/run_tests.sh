@@ -74,9 +74,11 @@ fi
 
 # --- system tests ------------------------------------------------------------
 if [ "$filter" != unit ]; then
-	# shellcheck source=tests/system/cases.sh
+	SYSTEM_TESTS=()
 	. "$root/tests/system/lib.sh"
-	. "$root/tests/system/cases.sh"
+	for f in "$root"/tests/system/cases_*.sh; do
+		. "$f"
+	done
 	for t in "${SYSTEM_TESTS[@]}"; do
 		case "$t" in *"$filter"*) ;; *) continue ;; esac
 		start=$(date +%s)

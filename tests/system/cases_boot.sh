@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # System tests: each boots real images in an emulator and checks the serial log.
 
-SYSTEM_TESTS=(
+SYSTEM_TESTS+=(
 	bochs_1cpu
 	bochs_2cpu
 	bochs_4cpu

@@ -24,11 +24,15 @@ NASMFLAGS := -f elf64 -I.
 
 # Every source of the kernel image, by layer.
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
-ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c
+ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c \
+	arch/x86/vmx.c arch/x86/vmx_entry.asm arch/x86/vmcs_fields.c arch/x86/mtrr.c arch/x86/ept.c \
+	arch/x86/vcpu.c arch/x86/exit.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
-	core/format.c core/cmdline.c core/mb2.c core/frame.c
+	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
+	core/guest.c
+NESTED_SRCS := nested/vmx_msrs.c
 DRIVER_SRCS := drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
-KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(DRIVER_SRCS)
+KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(NESTED_SRCS) $(DRIVER_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))
 
 UMBRA_ELF := $(BUILD)/umbra.elf

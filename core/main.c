@@ -5,11 +5,13 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/vmx_caps.h"
 #include "core/cmdline.h"
+#include "core/guest.h"
 #include "core/log.h"
 #include "core/mb2.h"
 #include "core/mem.h"
 #include "core/panic.h"
 #include "core/percpu.h"
+#include "core/shutdown.h"
 #include "core/version.h"
 #include "drivers/acpi.h"
 #include "drivers/lapic.h"
@@ -105,8 +107,7 @@ static void selftest_fault(void)
 
 __noreturn static void finish(enum exit_status status, const char *why)
 {
-	log_info("umbra: exit status=%d (%s)", status, why);
-	platform_exit(status);
+	shutdown(status, why);
 }
 
 void bsp_main(uint32_t magic, uint32_t info_addr)
@@ -208,7 +209,14 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		for (;;)
 			cpu_halt();
 	}
-	finish(EXIT_OK, "boot complete");
+
+	if (!boot_info.module_count) {
+		log_info("umbra: no L1 guest (the first GRUB module is the guest): nothing to run");
+		finish(EXIT_OK, "boot complete");
+	}
+	if (!guest_prepare(&boot_info, &bsp_vmx_caps, &config))   /* load L1, EPT, VMX setup */
+		finish(EXIT_FAILURE, "the guest cannot run");
+	guest_start_bsp();                          /* L1 runs from here on */
 }
 
 void ap_main(uint32_t index)
@@ -234,6 +242,5 @@ void ap_main(uint32_t index)
 	if (config.selftest == SELFTEST_FAULT && index == cpu_count - 1)
 		selftest_fault();
 
-	/* Nothing to run yet: wait (NMIs still stop us for panic and exit). */
-	cpu_halt_forever();
+	guest_start_ap(index);                      /* wait-for-SIPI until L1 starts this CPU */
 }

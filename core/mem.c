@@ -10,6 +10,15 @@ extern char __image_start[], __image_end[];
 /* The boot page tables identity-map this much; allocations stay below it. */
 #define IDENTITY_MAPPED_LIMIT GiB(4)
 
+/*
+ * umbra's heap: one contiguous range, so that EPT can leave it out with a
+ * single hole, taken from the top of RAM below 4 GiB (low memory stays
+ * the guest's) and 2 MiB aligned (so the guest's memory around it can use
+ * large pages).
+ */
+#define POOL_SIZE MiB(16)
+#define POOL_ALIGN MiB(2)
+
 static struct frame_allocator frames;
 static struct spinlock frames_lock = SPINLOCK_INIT;
 static struct mem_summary summary;
@@ -70,12 +79,36 @@ bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 	/* Nothing above the boot identity map can be touched yet. */
 	reserve(IDENTITY_MAPPED_LIMIT, BIT(52) - IDENTITY_MAPPED_LIMIT, "memory above 4 GiB");
 
-	summary.free_bytes = frames.free_bytes;
-	if (!summary.free_bytes) {
-		log_err("mem: no usable memory left for umbra");
+	/* The highest free range that can hold the pool. */
+	for (size_t i = frames.nfree; i-- > 0;) {
+		uint64_t top = ALIGN_DOWN(frames.free[i].end, POOL_ALIGN);
+
+		if (top >= frames.free[i].base + POOL_SIZE && top - POOL_SIZE >= frames.free[i].base) {
+			summary.pool_start = top - POOL_SIZE;
+			summary.pool_end = top;
+			break;
+		}
+	}
+	if (!summary.pool_end) {
+		log_err("mem: no free, 2 MiB aligned %lu MiB range below 4 GiB for umbra's heap",
+			POOL_SIZE >> 20);
 		return false;
 	}
+	/* From here on umbra allocates from its pool only; the rest is the guest's. */
+	frame_allocator_init(&frames);
+	frame_add(&frames, summary.pool_start, POOL_SIZE);
+	summary.free_bytes = frames.free_bytes;
 	return true;
+}
+
+size_t mem_umbra_ranges(struct loader_range *out, size_t max)
+{
+	if (max < 2)
+		return 0;
+	out[0] = (struct loader_range){ ALIGN_DOWN(summary.image_start, PAGE_SIZE),
+					ALIGN_UP(summary.image_end, PAGE_SIZE) };
+	out[1] = (struct loader_range){ summary.pool_start, summary.pool_end };
+	return 2;
 }
 
 const struct mem_summary *mem_summary(void)

@@ -5,6 +5,7 @@
 #include "arch/x86/gdt.h"
 #include "core/log.h"
 #include "core/panic.h"
+#include "core/shutdown.h"
 
 struct idt_gate {
 	uint16_t offset_lo;
@@ -106,6 +107,8 @@ void trap_dispatch(struct trap_frame *tf)
 
 	if (tf->vector == VEC_NMI && panic_in_progress())
 		panic_stop_this_cpu();
+	if (tf->vector == VEC_NMI && shutdown_in_progress())
+		shutdown_park();
 	if (fn) {
 		fn(tf);
 		return;

@@ -1,0 +1,538 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* VM exits of the L1 guest: a table indexed by basic exit reason, and the handlers. */
+#include "arch/x86/exit.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/idt.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/format.h"
+#include "core/hypercall.h"
+#include "core/log.h"
+#include "core/percpu.h"
+#include "core/shutdown.h"
+#include "core/string.h"
+#include "core/version.h"
+#include "nested/vmx_msrs.h"
+
+/* Interruption-information fields (SDM Vol. 3C 24.8.3, 24.9.2). */
+#define INTR_INFO_VECTOR(i) ((i) & 0xff)
+#define INTR_INFO_TYPE(i) (((i) >> 8) & 7)
+#define INTR_INFO_ERROR_CODE BIT(11)
+#define INTR_INFO_VALID BIT(31)
+#define INTR_TYPE_EXT_INTR 0
+#define INTR_TYPE_NMI 2
+#define INTR_TYPE_HW_EXCEPTION 3
+
+/* Guest interruptibility state (SDM Vol. 3C 24.4.2, Table 24-3). */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define INTERRUPTIBILITY_SMI BIT(2)
+#define INTERRUPTIBILITY_NMI BIT(3)
+
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_WAIT_SIPI 3
+
+#define VEC_UD 6
+#define VEC_GP 13
+
+/* Emulator exit ports (drivers/power.c) are umbra's so that a guest's exit ends the run cleanly. */
+#define BOCHS_SHUTDOWN_PORT 0x8900
+#define QEMU_DEBUG_EXIT_PORT 0xf4
+const uint16_t exit_io_ports[] = { BOCHS_SHUTDOWN_PORT, QEMU_DEBUG_EXIT_PORT };
+const size_t exit_io_port_count = ARRAY_SIZE(exit_io_ports);
+
+enum handled {
+	RESUME,       /* enter the guest again, RIP unchanged */
+	SKIP_INSN,    /* the instruction is done: advance RIP past it */
+};
+
+typedef enum handled (*exit_handler_fn)(struct vcpu *v, uint64_t qualification);
+
+/* ---- helpers ------------------------------------------------------------ */
+
+void inject_exception(uint8_t vector, bool has_error, uint32_t error)
+{
+	vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_HW_EXCEPTION << 8) | vector |
+						 (has_error ? INTR_INFO_ERROR_CODE : 0));
+	if (has_error)
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, error);
+}
+
+/*
+ * The one place that completes an instruction: RIP moves past it and the
+ * STI/MOV-SS interrupt shadow ends (SDM Vol. 3A 6.8.3).
+ */
+static void skip_instruction(void)
+{
+	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+}
+
+static uint64_t *gpr(struct vcpu *v, unsigned int n)
+{
+	static uint64_t rsp_slot; /* never used: RSP is handled by the callers */
+	uint64_t *regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, &rsp_slot,
+			       &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
+			       &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
+			       &v->regs.r14, &v->regs.r15 };
+	return regs[n & 15];
+}
+
+/* General-purpose register n in the order the CPU encodes them (SDM Vol. 3C Table 28-3). */
+static uint64_t read_gpr(struct vcpu *v, unsigned int n)
+{
+	return n == 4 ? vmcs_readnat(GUEST_RSP) : *gpr(v, n);
+}
+
+static unsigned int guest_cpl(void)
+{
+	return (vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3;
+}
+
+/* Is [gpa, gpa + len) the guest's memory (and not umbra's)? */
+static bool guest_range_ok(uint64_t gpa, uint64_t len)
+{
+	if (len == 0 || gpa + len < gpa)
+		return false;
+	if (vm.guest_mem_limit && gpa + len > vm.guest_mem_limit)
+		return false;
+	for (size_t i = 0; i < vm.umbra_mem_count; i++)
+		if (gpa < vm.umbra_mem[i].end && gpa + len > vm.umbra_mem[i].base)
+			return false;
+	return true;
+}
+
+static void dump_guest(struct vcpu *v)
+{
+	log_err("  guest rip %#lx rsp %#lx rflags %#lx cs %#x", vmcs_readnat(GUEST_RIP),
+		vmcs_readnat(GUEST_RSP), vmcs_readnat(GUEST_RFLAGS), vmcs_read16(GUEST_CS_SELECTOR));
+	log_err("  guest cr0 %#lx cr3 %#lx cr4 %#lx efer %#lx", vmcs_readnat(GUEST_CR0),
+		vmcs_readnat(GUEST_CR3), vmcs_readnat(GUEST_CR4), vmcs_read64(GUEST_IA32_EFER));
+	log_err("  rax %#lx rbx %#lx rcx %#lx rdx %#lx", v->regs.rax, v->regs.rbx, v->regs.rcx,
+		v->regs.rdx);
+}
+
+__noreturn void guest_stop(struct vcpu *v, const char *fmt, ...)
+{
+	char why[160];
+	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	log_err("guest stopped: %s", why);
+	log_err("  exit reason %u (%s), qualification %#lx", EXIT_REASON_BASIC(reason),
+		exit_reason_name(EXIT_REASON_BASIC(reason)), vmcs_readnat(EXIT_QUALIFICATION));
+	dump_guest(v);
+	shutdown(EXIT_FAILURE, "guest stopped");
+}
+
+/* ---- handlers ------------------------------------------------------------- */
+
+static enum handled handle_unhandled(struct vcpu *v, uint64_t q __unused)
+{
+	guest_stop(v, "unexpected VM exit");
+}
+
+/* NMI exiting is on so that umbra can always stop a CPU; other NMIs belong to the guest. */
+static enum handled handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
+{
+	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
+		if (shutdown_in_progress())
+			shutdown_park();
+		v->pending_nmis++;
+		return RESUME;
+	}
+	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));
+}
+
+static enum handled handle_triple_fault(struct vcpu *v, uint64_t q __unused)
+{
+	guest_stop(v, "triple fault on CPU %u", v->index);
+}
+
+/* SDM Vol. 3C 25.2: INIT in VMX non-root operation exits instead of resetting. */
+static enum handled handle_init(struct vcpu *v, uint64_t q __unused)
+{
+	vcpu_reset_to_init(v);
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+	return RESUME;
+}
+
+/* A SIPI in wait-for-SIPI: start in real mode at vector << 12 (SDM Vol. 3A 8.4.4.1). */
+static enum handled handle_sipi(struct vcpu *v, uint64_t q)
+{
+	uint8_t vector = q & 0xff;
+
+	vcpu_reset_to_init(v);
+	vmcs_write16(GUEST_CS_SELECTOR, (uint16_t)vector << 8);
+	vmcs_writenat(GUEST_CS_BASE, (uint64_t)vector << 12);
+	vmcs_writenat(GUEST_RIP, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	/*
+	 * Bochs 2.7 leaves "blocking by SMI" set after wait-for-SIPI and then
+	 * fails the entry; vcpu_reset_to_init() cleared the whole field.
+	 */
+	return RESUME;
+}
+
+static enum handled handle_nmi_window(struct vcpu *v __unused, uint64_t q __unused)
+{
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vm.ctl.proc);
+	return RESUME;
+}
+
+/* CPUID: the CPU's answer, plus VMX and umbra's own leaves. */
+static enum handled handle_cpuid(struct vcpu *v, uint64_t q __unused)
+{
+	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
+	struct cpuid_regs r = cpuid(leaf, sub);
+
+	if (leaf == 1) {
+		r.ecx |= CPUID_1_ECX_VMX | CPUID_1_ECX_HYPERVISOR;
+	} else if (leaf == UMBRA_CPUID_LEAF_BASE) {
+		r = (struct cpuid_regs){ UMBRA_CPUID_LEAF_VERSION, UMBRA_CPUID_SIGNATURE_EBX,
+					 UMBRA_CPUID_SIGNATURE_ECX, UMBRA_CPUID_SIGNATURE_EDX };
+	} else if (leaf == UMBRA_CPUID_LEAF_VERSION) {
+		r = (struct cpuid_regs){ UMBRA_VERSION_MAJOR << 16 | UMBRA_VERSION_MINOR, 0, 0, 0 };
+	} else if ((leaf & 0xffffff00) == 0x40000000) {
+		r = (struct cpuid_regs){ 0 };
+	}
+	v->regs.rax = r.eax;
+	v->regs.rbx = r.ebx;
+	v->regs.rcx = r.ecx;
+	v->regs.rdx = r.edx;
+	return SKIP_INSN;
+}
+
+/* HLT: the guest waits in the HLT activity state, woken by its own interrupts. */
+static enum handled handle_hlt(struct vcpu *v __unused, uint64_t q __unused)
+{
+	skip_instruction();
+	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+	return RESUME;
+}
+
+/* INVD would drop umbra's own dirty lines too: write back instead (SDM Vol. 2A INVD note). */
+static enum handled handle_invd(struct vcpu *v __unused, uint64_t q __unused)
+{
+	__asm__ volatile("wbinvd" ::: "memory");
+	return SKIP_INSN;
+}
+
+/* VMX instructions are emulated by nested/ (not yet): until then they fault as without VMX. */
+static enum handled handle_vmx_instruction(struct vcpu *v __unused, uint64_t q __unused)
+{
+	inject_exception(VEC_UD, false, 0);
+	return RESUME;
+}
+
+/* umbra's hypercalls (core/hypercall.h). */
+static enum handled handle_vmcall(struct vcpu *v, uint64_t q __unused)
+{
+	uint64_t a1 = v->regs.rbx, a2 = v->regs.rcx, a3 = v->regs.rdx;
+	int64_t ret = 0;
+
+	if (guest_cpl() != 0) {
+		v->regs.rax = (uint64_t)UMBRA_HC_EPERM;
+		return SKIP_INSN;
+	}
+	switch (v->regs.rax) {
+	case UMBRA_HC_VERSION:
+		v->regs.rbx = UMBRA_VERSION_MAJOR << 16 | UMBRA_VERSION_MINOR;
+		v->regs.rcx = cpu_count;
+		break;
+	case UMBRA_HC_STATS: {
+		struct umbra_hc_stats st = { 0 };
+		size_t len = MIN(a2, sizeof(st));
+
+		if (a3 != UMBRA_HC_ALL_CPUS && a3 >= cpu_count) {
+			ret = UMBRA_HC_EINVAL;
+			break;
+		}
+		if (!guest_range_ok(a1, len)) {
+			ret = UMBRA_HC_EFAULT;
+			break;
+		}
+		for (uint32_t c = 0; c < cpu_count; c++) {
+			if (a3 != UMBRA_HC_ALL_CPUS && c != a3)
+				continue;
+			for (int r = 0; r < EXIT_REASON_MAX; r++) {
+				st.exits[r] += vcpu_of(c)->stats.exits[r];
+				st.cycles[r] += vcpu_of(c)->stats.cycles[r];
+				st.total_exits += vcpu_of(c)->stats.exits[r];
+			}
+		}
+		memcpy((void *)a1, &st, len);
+		ret = (int64_t)len;
+		break;
+	}
+	case UMBRA_HC_SHUTDOWN:
+		log_info("guest: shutdown hypercall with status %lu", a1);
+		shutdown(a1 ? EXIT_FAILURE : EXIT_OK, "guest asked to shut down");
+	case UMBRA_HC_LOG:
+		if (a2 > 256) {
+			ret = UMBRA_HC_EINVAL;
+		} else if (a2 && !guest_range_ok(a1, a2)) {
+			ret = UMBRA_HC_EFAULT;
+		} else {
+			log_info("guest: %.*s", (int)a2, (const char *)a1);
+			ret = 0;
+		}
+		break;
+	default:
+		ret = UMBRA_HC_ENOSYS;
+		break;
+	}
+	v->regs.rax = (uint64_t)ret;
+	return SKIP_INSN;
+}
+
+/* MOV to CR0/CR4 touching a bit umbra owns (SDM Vol. 3C 27.1.3, Table 28-3). */
+static enum handled handle_cr_access(struct vcpu *v, uint64_t q)
+{
+	unsigned int cr = q & 0xf, access = (q >> 4) & 3;
+	uint64_t val = read_gpr(v, (q >> 8) & 0xf);
+
+	if (access != 0 || (cr != 0 && cr != 4))
+		guest_stop(v, "unexpected control-register access (qualification %#lx)", q);
+	if (cr == 4) {
+		/* Reserved CR4 bits: #GP (SDM Vol. 3A 2.5). */
+		if (val & ~vm.caps.cr4_fixed1 & ~(uint64_t)CR4_VMXE) {
+			inject_exception(VEC_GP, true, 0);
+			return RESUME;
+		}
+		vcpu_set_cr4(val);
+		return SKIP_INSN;
+	}
+	/* CR0: reserved bits, PG without PE, NW without CD: #GP (SDM Vol. 3A 2.5). */
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+		inject_exception(VEC_GP, true, 0);
+		return RESUME;
+	}
+	if ((val ^ vmcs_readnat(CR0_READ_SHADOW)) & CR0_PG) {
+		/* Paging on/off with EFER.LME: IA-32e mode follows (SDM Vol. 3A 9.8.5). */
+		uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
+		uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
+
+		if ((val & CR0_PG) && (efer & EFER_LME)) {
+			if (!(vmcs_readnat(CR4_READ_SHADOW) & CR4_PAE)) {
+				inject_exception(VEC_GP, true, 0);
+				return RESUME;
+			}
+			efer |= EFER_LMA;
+			entry |= IA32E_MODE_GUEST;
+		} else if (!(val & CR0_PG)) {
+			efer &= ~EFER_LMA;
+			entry &= ~IA32E_MODE_GUEST;
+		}
+		vmcs_write64(GUEST_IA32_EFER, efer);
+		vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	}
+	vcpu_set_cr0(val);
+	return SKIP_INSN;
+}
+
+/* Emulator exit ports: the guest's request ends the run, with umbra's report. */
+static enum handled handle_io(struct vcpu *v, uint64_t q)
+{
+	static const char shutdown_word[] = "Shutdown";
+	uint16_t port = q >> 16;
+	bool in = q & BIT(3), string = q & BIT(4);
+	uint8_t value = (uint8_t)v->regs.rax;
+
+	if (string)
+		guest_stop(v, "string I/O on port %#x is not emulated", port);
+	if (in) {
+		v->regs.rax |= 0xff; /* nothing to read on an exit port */
+		return SKIP_INSN;
+	}
+	if (port == QEMU_DEBUG_EXIT_PORT) {
+		log_info("guest: wrote %u to the QEMU exit port", value);
+		shutdown(value ? EXIT_FAILURE : EXIT_OK, "guest asked QEMU to exit");
+	}
+	if (port == BOCHS_SHUTDOWN_PORT) {
+		v->bochs_shutdown_pos = value == (uint8_t)shutdown_word[v->bochs_shutdown_pos] ?
+						v->bochs_shutdown_pos + 1 :
+						(value == 'S');
+		if (v->bochs_shutdown_pos == sizeof(shutdown_word) - 1)
+			shutdown(EXIT_OK, "guest asked Bochs to shut down");
+	}
+	return SKIP_INSN;
+}
+
+/* Only the MSRs umbra owns exit (vcpu.c's MSR bitmap). */
+static enum handled handle_msr_read(struct vcpu *v, uint64_t q __unused)
+{
+	uint64_t value;
+
+	if (!vmx_msr_read((uint32_t)v->regs.rcx, &value)) {
+		inject_exception(VEC_GP, true, 0);
+		return RESUME;
+	}
+	v->regs.rax = (uint32_t)value;
+	v->regs.rdx = value >> 32;
+	return SKIP_INSN;
+}
+
+/* IA32_FEATURE_CONTROL is locked and the VMX capability MSRs are read-only: #GP (SDM Vol. 4). */
+static enum handled handle_msr_write(struct vcpu *v __unused, uint64_t q __unused)
+{
+	inject_exception(VEC_GP, true, 0);
+	return RESUME;
+}
+
+/* A guest access where EPT maps nothing: umbra's own memory, or beyond the guest's. */
+static enum handled handle_ept_violation(struct vcpu *v, uint64_t q)
+{
+	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	bool umbra = false;
+
+	for (size_t i = 0; i < vm.umbra_mem_count; i++)
+		umbra |= gpa >= vm.umbra_mem[i].base && gpa < vm.umbra_mem[i].end;
+	guest_stop(v, "EPT violation: %s of %s at guest-physical %#lx, RIP %#lx",
+		   q & BIT(1) ? "write" : q & BIT(2) ? "instruction fetch" : "read",
+		   umbra ? "umbra's memory" : "unmapped memory", gpa, vmcs_readnat(GUEST_RIP));
+}
+
+static enum handled handle_ept_misconfig(struct vcpu *v, uint64_t q __unused)
+{
+	guest_stop(v, "EPT misconfiguration at guest-physical %#lx (umbra bug)",
+		   vmcs_read64(GUEST_PHYSICAL_ADDRESS));
+}
+
+/* XSETBV (SDM Vol. 2C): checked here, then executed for the guest. */
+static enum handled handle_xsetbv(struct vcpu *v, uint64_t q __unused)
+{
+	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+	struct cpuid_regs xs = cpuid(0xd, 0);
+	uint64_t supported = ((uint64_t)xs.edx << 32) | xs.eax;
+
+	if (guest_cpl() != 0 || (uint32_t)v->regs.rcx != 0 || !(value & BIT(0)) ||
+	    (value & ~supported) || ((value & BIT(2)) && !(value & BIT(1))) ||
+	    ((value & 0xe0) && (value & 0xe0) != 0xe0) || ((value & 0xe0) && !(value & BIT(2)))) {
+		inject_exception(VEC_GP, true, 0);
+		return RESUME;
+	}
+	__asm__ volatile("xsetbv" ::"a"((uint32_t)value), "d"((uint32_t)(value >> 32)), "c"(0));
+	return SKIP_INSN;
+}
+
+static enum handled handle_task_switch(struct vcpu *v, uint64_t q __unused)
+{
+	guest_stop(v, "hardware task switch (not emulated)");
+}
+
+/* One entry per basic exit reason umbra expects; anything else is unhandled(). */
+static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
+	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
+	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
+	[EXIT_REASON_INIT_SIGNAL] = handle_init,
+	[EXIT_REASON_SIPI] = handle_sipi,
+	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
+	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
+	[EXIT_REASON_CPUID] = handle_cpuid,
+	[EXIT_REASON_GETSEC] = handle_vmx_instruction,
+	[EXIT_REASON_HLT] = handle_hlt,
+	[EXIT_REASON_INVD] = handle_invd,
+	[EXIT_REASON_VMCALL] = handle_vmcall,
+	[EXIT_REASON_VMCLEAR] = handle_vmx_instruction,
+	[EXIT_REASON_VMLAUNCH] = handle_vmx_instruction,
+	[EXIT_REASON_VMPTRLD] = handle_vmx_instruction,
+	[EXIT_REASON_VMPTRST] = handle_vmx_instruction,
+	[EXIT_REASON_VMREAD] = handle_vmx_instruction,
+	[EXIT_REASON_VMRESUME] = handle_vmx_instruction,
+	[EXIT_REASON_VMWRITE] = handle_vmx_instruction,
+	[EXIT_REASON_VMXOFF] = handle_vmx_instruction,
+	[EXIT_REASON_VMXON] = handle_vmx_instruction,
+	[EXIT_REASON_CR_ACCESS] = handle_cr_access,
+	[EXIT_REASON_IO_INSTRUCTION] = handle_io,
+	[EXIT_REASON_MSR_READ] = handle_msr_read,
+	[EXIT_REASON_MSR_WRITE] = handle_msr_write,
+	[EXIT_REASON_EPT_VIOLATION] = handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG] = handle_ept_misconfig,
+	[EXIT_REASON_INVEPT] = handle_vmx_instruction,
+	[EXIT_REASON_INVVPID] = handle_vmx_instruction,
+	[EXIT_REASON_VMFUNC] = handle_vmx_instruction,
+	[EXIT_REASON_XSETBV] = handle_xsetbv,
+};
+
+void exit_dispatch(struct vcpu *v, uint64_t t0)
+{
+	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+	uint32_t basic = EXIT_REASON_BASIC(reason);
+	exit_handler_fn fn;
+
+	if (reason & EXIT_REASON_ENTRY_FAILURE)
+		guest_stop(v, "VM entry failed: %s", exit_reason_name(basic));
+	log(LOG_TRACE, "exit: %s, qualification %#lx, rip %#lx, activity %u", exit_reason_name(basic),
+	    vmcs_readnat(EXIT_QUALIFICATION), vmcs_readnat(GUEST_RIP),
+	    vmcs_read32(GUEST_ACTIVITY_STATE));
+	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
+	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
+		skip_instruction();
+	if (basic < EXIT_REASON_MAX) {
+		v->stats.exits[basic]++;
+		v->stats.cycles[basic] += rdtsc() - t0;
+	}
+}
+
+/* NMIs for the guest: inject when it can take one, else ask for an NMI-window exit. */
+void exit_prepare_entry(struct vcpu *v)
+{
+	uint32_t intr;
+
+	if (!v->pending_nmis || (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		return;
+	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	if (!(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
+		vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | VEC_NMI);
+		v->pending_nmis--;
+		if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+			vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
+	} else if (vm.ctl.pin & VIRTUAL_NMIS) {
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vm.ctl.proc | NMI_WINDOW_EXITING);
+	}
+}
+
+__noreturn void exit_entry_failed(struct vcpu *v, int r)
+{
+	if (r == 1)
+		guest_stop(v, "VM entry failed: VMfailInvalid (no current VMCS)");
+	guest_stop(v, "VM entry failed: %s",
+		   vmx_instruction_error_name(vmcs_read32(VM_INSTRUCTION_ERROR)));
+}
+
+#define EXIT_REASON_NAME(name, num, desc) [num] = desc,
+static const char *const exit_reason_names[EXIT_REASON_MAX] = { VMX_EXIT_REASONS(EXIT_REASON_NAME) };
+#undef EXIT_REASON_NAME
+
+const char *exit_reason_name(uint32_t basic_reason)
+{
+	if (basic_reason < EXIT_REASON_MAX && exit_reason_names[basic_reason])
+		return exit_reason_names[basic_reason];
+	return "unknown exit reason";
+}
+
+void exit_stats_report(void)
+{
+	for (uint32_t c = 0; c < cpu_count; c++) {
+		const struct exit_stats *s = &vcpu_of(c)->stats;
+		uint64_t total = 0;
+
+		for (int r = 0; r < EXIT_REASON_MAX; r++)
+			total += s->exits[r];
+		log_info("stats: cpu%u %lu exits", c, total);
+		for (int r = 0; r < EXIT_REASON_MAX; r++)
+			if (s->exits[r])
+				log_info("stats: cpu%u %-26s %10lu exits %10lu cycles/exit", c,
+					 exit_reason_name(r), s->exits[r], s->cycles[r] / s->exits[r]);
+	}
+}

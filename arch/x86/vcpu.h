@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The L1 guest's virtual CPUs: one per physical CPU, pinned, each with its VMCS. */
+#ifndef UMBRA_ARCH_X86_VCPU_H
+#define UMBRA_ARCH_X86_VCPU_H
+
+#include "arch/x86/ept.h"
+#include "arch/x86/exit_reasons.h"
+#include "arch/x86/vmx.h"
+#include "core/hypercall.h"
+#include "core/types.h"
+
+/* Saved by arch/x86/vmx_entry.asm; RSP and RIP live in the VMCS. */
+struct guest_regs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+_Static_assert(__builtin_offsetof(struct guest_regs, rax) == 0, "GR_RAX in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, rdi) == 40, "GR_RDI in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, rbp) == 48, "GR_RBP in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, r15) == 112, "GR_R15 in vmx_entry.asm");
+
+_Static_assert(EXIT_REASON_MAX == UMBRA_STATS_REASONS, "hypercall stats layout");
+
+struct exit_stats {
+	uint64_t exits[EXIT_REASON_MAX];
+	uint64_t cycles[EXIT_REASON_MAX];
+};
+
+/* How the guest starts on a CPU. */
+struct vcpu_boot {
+	bool wait_for_sipi; /* APs: park in the wait-for-SIPI activity state */
+	uint32_t entry;     /* BSP: 32-bit protected-mode entry point */
+	uint32_t eax, ebx;  /* BSP: multiboot magic and info address */
+};
+
+struct vcpu {
+	struct guest_regs regs;
+	uint32_t index;
+	uint64_t vmcs_pa;
+	bool launched;
+	uint32_t pending_nmis;      /* NMIs to deliver to the guest */
+	uint8_t bochs_shutdown_pos; /* progress through "Shutdown" on port 0x8900 */
+	struct exit_stats stats;
+};
+
+/* Machine-wide VMX settings, made once by the BSP. */
+struct vm {
+	struct vmx_caps caps;
+	struct vmx_controls ctl;
+	uint64_t eptp;
+	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
+	uint64_t cr0_mask, cr4_mask; /* guest/host masks: bits umbra owns */
+	struct ept_hole umbra_mem[4];   /* what the guest may never touch */
+	size_t umbra_mem_count;
+	uint64_t guest_mem_limit;       /* RAM above this is not the guest's; 0 = none */
+	uint32_t vcpu_count;
+};
+
+extern struct vm vm;
+
+/*
+ * BSP, once: negotiate controls, build EPT and the MSR and I/O bitmaps.
+ * Returns false, after saying why, when this CPU cannot host the guest.
+ */
+bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size_t n,
+	     uint64_t ram_end);
+
+/* Every CPU: VMXON, its VMCS, guest state per boot. Returns false after saying why. */
+bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot);
+
+/* Run the guest on this CPU until the machine stops. */
+__noreturn void vcpu_run(struct vcpu *v);
+
+/* Write CR0/CR4 as the guest sees them (read shadow) and as the CPU runs them. */
+void vcpu_set_cr0(uint64_t guest_value);
+void vcpu_set_cr4(uint64_t guest_value);
+
+/* Reset the guest state to the architectural INIT state (SDM Vol. 3A 9.1.1). */
+void vcpu_reset_to_init(struct vcpu *v);
+
+struct vcpu *this_vcpu(void);
+struct vcpu *vcpu_of(uint32_t index);
+
+#endif

@@ -1,0 +1,541 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* L1 loader: find the multiboot header, check the ELF, place it, build the boot info. */
+#include "core/loader.h"
+#include "core/format.h"
+#include "core/string.h"
+
+#define MB1_HEADER_MAGIC 0x1badb002u
+#define MB1_SEARCH 8192
+#define MB2_HEADER_MAGIC 0xe85250d6u
+#define MB2_SEARCH 32768
+
+/* Multiboot 0.6.96 3.1.2: flags bits 0-15 the loader must understand. */
+#define MB1_FLAG_PAGE_ALIGN BIT(0)
+#define MB1_FLAG_MEMORY_INFO BIT(1)
+#define MB1_FLAG_VIDEO_MODE BIT(2)
+#define MB1_UNDERSTOOD (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMORY_INFO | MB1_FLAG_VIDEO_MODE)
+
+/* ELF (System V ABI, gABI 4.1). */
+#define EI_CLASS 4
+#define ELFCLASS32 1
+#define ELFCLASS64 2
+#define EI_DATA 5
+#define ELFDATA2LSB 1
+#define ET_EXEC 2
+#define EM_386 3
+#define EM_X86_64 62
+#define PT_LOAD 1
+
+struct elf32_ehdr {
+	uint8_t ident[16];
+	uint16_t type, machine;
+	uint32_t version, entry, phoff, shoff, flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} __packed;
+
+struct elf64_ehdr {
+	uint8_t ident[16];
+	uint16_t type, machine;
+	uint32_t version;
+	uint64_t entry, phoff, shoff;
+	uint32_t flags;
+	uint16_t ehsize, phentsize, phnum, shentsize, shnum, shstrndx;
+} __packed;
+
+struct elf32_phdr {
+	uint32_t type, offset, vaddr, paddr, filesz, memsz, flags, align;
+} __packed;
+
+struct elf64_phdr {
+	uint32_t type, flags;
+	uint64_t offset, vaddr, paddr, filesz, memsz, align;
+} __packed;
+
+_Static_assert(sizeof(struct elf32_ehdr) == 52, "ELF32 header");
+_Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header");
+_Static_assert(sizeof(struct elf32_phdr) == 32, "ELF32 program header");
+_Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
+
+#define fail(...)                                           \
+	do {                                                \
+		fmt_snprintf(err, errlen, __VA_ARGS__);     \
+		return false;                               \
+	} while (0)
+
+static uint32_t rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, 2);
+	return v;
+}
+
+/* Multiboot2 spec 3.1: header tags; refuse what umbra cannot honour unless optional. */
+static bool check_mb2_header(const uint8_t *h, uint32_t len, size_t avail, struct loader_image *out,
+			     bool *has_entry, char *err, size_t errlen)
+{
+	uint32_t off = 16;
+
+	if (len < 24 || len > avail)
+		fail("multiboot2 header length %u is out of bounds", len);
+	while (off + 8 <= len) {
+		uint16_t type = rd16(h + off), flags = rd16(h + off + 2);
+		uint32_t size = rd32(h + off + 4);
+		bool optional = flags & 1;
+
+		if (size < 8 || size > len - off)
+			fail("multiboot2 header tag %u at offset %u has bad size %u", type, off, size);
+		switch (type) {
+		case 0: /* end */
+			return true;
+		case 1: /* information request */
+			for (uint32_t i = 8; i + 4 <= size; i += 4) {
+				uint32_t req = rd32(h + off + i);
+				bool have = req == 1 || req == 2 || req == 3 || req == 4 || req == 6 ||
+					    req == 14 || req == 15;
+
+				if (!have && !optional)
+					fail("the kernel requires boot information tag %u, which umbra "
+					     "does not provide", req);
+			}
+			break;
+		case 3: /* entry address */
+			if (size < 12)
+				fail("multiboot2 entry address tag too short");
+			out->entry = rd32(h + off + 8);
+			*has_entry = true;
+			break;
+		case 2: /* a.out kludge: the ELF headers are used instead */
+		case 4: /* console flags */
+		case 6: /* module alignment: modules are page aligned already */
+		case 8: /* EFI i386 entry: not an EFI boot, the 32-bit entry is used */
+		case 9: /* EFI amd64 entry: likewise */
+		case 10: /* relocatable: loaded at its link address */
+			break;
+		default: /* 5 framebuffer, 7 EFI boot services, and anything unknown */
+			if (!optional)
+				fail("the kernel requires multiboot2 header tag %u, which umbra cannot honour",
+				     type);
+			break;
+		}
+		off += ALIGN_UP(size, 8);
+	}
+	fail("multiboot2 header has no end tag");
+}
+
+static bool find_multiboot(const uint8_t *p, size_t size, struct loader_image *out, bool *has_entry,
+			   char *err, size_t errlen)
+{
+	for (size_t off = 0; off + 16 <= MIN(size, (size_t)MB2_SEARCH); off += 8) {
+		uint32_t magic = rd32(p + off), arch = rd32(p + off + 4), len = rd32(p + off + 8);
+
+		if (magic != MB2_HEADER_MAGIC || magic + arch + len + rd32(p + off + 12) != 0)
+			continue;
+		if (arch != 0)
+			fail("multiboot2 header for architecture %u, not i386", arch);
+		out->kind = LOADER_MULTIBOOT2;
+		return check_mb2_header(p + off, len, size - off, out, has_entry, err, errlen);
+	}
+	for (size_t off = 0; off + 12 <= MIN(size, (size_t)MB1_SEARCH); off += 4) {
+		uint32_t magic = rd32(p + off), flags = rd32(p + off + 4);
+
+		if (magic != MB1_HEADER_MAGIC || magic + flags + rd32(p + off + 8) != 0)
+			continue;
+		if (flags & 0xffff & ~MB1_UNDERSTOOD)
+			fail("multiboot header requires unknown features (flags %#x)", flags);
+		out->kind = LOADER_MULTIBOOT1;
+		return true;
+	}
+	fail("no multiboot or multiboot2 header in the first %u bytes", MB2_SEARCH);
+}
+
+static bool add_segment(struct loader_image *out, uint64_t paddr, uint64_t offset, uint64_t filesz,
+			uint64_t memsz, size_t size, char *err, size_t errlen)
+{
+	struct loader_segment *s;
+
+	if (memsz == 0)
+		return true;
+	if (filesz > memsz || offset > size || filesz > size - offset)
+		fail("ELF segment at %#lx: file range out of bounds or larger than memory size", paddr);
+	if (paddr + memsz < paddr || paddr + memsz > GiB(4))
+		fail("ELF segment at %#lx (%#lx bytes) does not fit below 4 GiB", paddr, memsz);
+	if (out->nsegs == LOADER_MAX_SEGMENTS)
+		fail("more than %d loadable ELF segments", LOADER_MAX_SEGMENTS);
+	s = &out->segs[out->nsegs++];
+	*s = (struct loader_segment){ paddr, offset, filesz, memsz };
+	out->load_start = out->nsegs == 1 ? paddr : MIN(out->load_start, paddr);
+	out->load_end = MAX(out->load_end, paddr + memsz);
+	return true;
+}
+
+bool loader_parse(const void *image, size_t size, struct loader_image *out, char *err, size_t errlen)
+{
+	const uint8_t *p = image;
+	bool has_entry = false;
+	uint64_t entry, phoff;
+	uint16_t phnum, phentsize;
+	bool is64;
+
+	memset(out, 0, sizeof(*out));
+	if (!find_multiboot(p, size, out, &has_entry, err, errlen))
+		return false;
+	if (size < sizeof(struct elf32_ehdr) || memcmp(p, "\177ELF", 4) != 0)
+		fail("not an ELF file (only ELF multiboot kernels are supported)");
+	if (p[EI_DATA] != ELFDATA2LSB)
+		fail("ELF file is not little-endian");
+	is64 = p[EI_CLASS] == ELFCLASS64;
+	if (!is64 && p[EI_CLASS] != ELFCLASS32)
+		fail("unknown ELF class %u", p[EI_CLASS]);
+	if (is64) {
+		struct elf64_ehdr eh;
+
+		if (size < sizeof(eh))
+			fail("truncated ELF64 header");
+		memcpy(&eh, p, sizeof(eh));
+		if (eh.machine != EM_X86_64)
+			fail("ELF64 machine %u is not x86-64", eh.machine);
+		if (eh.type != ET_EXEC)
+			fail("ELF type %u is not an executable", eh.type);
+		entry = eh.entry, phoff = eh.phoff, phnum = eh.phnum, phentsize = eh.phentsize;
+		if (phentsize < sizeof(struct elf64_phdr))
+			fail("ELF program header size %u too small", phentsize);
+	} else {
+		struct elf32_ehdr eh;
+
+		memcpy(&eh, p, sizeof(eh));
+		if (eh.machine != EM_386)
+			fail("ELF32 machine %u is not i386", eh.machine);
+		if (eh.type != ET_EXEC)
+			fail("ELF type %u is not an executable", eh.type);
+		entry = eh.entry, phoff = eh.phoff, phnum = eh.phnum, phentsize = eh.phentsize;
+		if (phentsize < sizeof(struct elf32_phdr))
+			fail("ELF program header size %u too small", phentsize);
+	}
+	if (phnum == 0 || phoff > size || (uint64_t)phnum * phentsize > size - phoff)
+		fail("ELF program headers out of bounds");
+	for (uint16_t i = 0; i < phnum; i++) {
+		const uint8_t *ph = p + phoff + (uint64_t)i * phentsize;
+		bool ok;
+
+		if (is64) {
+			struct elf64_phdr h;
+
+			memcpy(&h, ph, sizeof(h));
+			if (h.type != PT_LOAD)
+				continue;
+			ok = add_segment(out, h.paddr, h.offset, h.filesz, h.memsz, size, err, errlen);
+		} else {
+			struct elf32_phdr h;
+
+			memcpy(&h, ph, sizeof(h));
+			if (h.type != PT_LOAD)
+				continue;
+			ok = add_segment(out, h.paddr, h.offset, h.filesz, h.memsz, size, err, errlen);
+		}
+		if (!ok)
+			return false;
+	}
+	if (!out->nsegs)
+		fail("ELF file has no loadable segments");
+	if (!has_entry) {
+		if (entry >= GiB(4))
+			fail("ELF entry point %#lx is not a 32-bit address", entry);
+		out->entry = (uint32_t)entry;
+	}
+	return true;
+}
+
+static bool in_range(const struct loader_range *r, uint64_t a)
+{
+	return a >= r->base && a < r->end;
+}
+
+static void push(struct guest_memmap *out, uint64_t base, uint64_t end, uint32_t type)
+{
+	struct mb2_mmap_entry *last = out->n ? &out->e[out->n - 1] : NULL;
+
+	if (end <= base)
+		return;
+	if (last && last->type == type && last->base + last->length == base) {
+		last->length += end - base;
+		return;
+	}
+	if (out->n == ARRAY_SIZE(out->e)) {
+		out->truncated = true;
+		return;
+	}
+	out->e[out->n++] = (struct mb2_mmap_entry){ base, end - base, type };
+}
+
+/* Available RAM is cut wherever umbra or the limit starts or ends; those pieces become reserved. */
+void loader_build_memmap(const struct mb2_mmap_entry *host, size_t nhost, const struct loader_range *umbra,
+			 size_t numbra, uint64_t limit, struct guest_memmap *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (size_t i = 0; i < nhost; i++) {
+		uint64_t b = host[i].base, e = host[i].base + host[i].length;
+		uint64_t cuts[2 * 8 + 3];
+		size_t nc = 0;
+
+		if (host[i].type != MB2_MEM_AVAILABLE) {
+			push(out, b, e, host[i].type);
+			continue;
+		}
+		cuts[nc++] = b;
+		for (size_t u = 0; u < numbra && u < 8; u++) {
+			if (umbra[u].base > b && umbra[u].base < e)
+				cuts[nc++] = umbra[u].base;
+			if (umbra[u].end > b && umbra[u].end < e)
+				cuts[nc++] = umbra[u].end;
+		}
+		if (limit > b && limit < e)
+			cuts[nc++] = limit;
+		cuts[nc++] = e;
+		/* Insertion sort: a handful of points. */
+		for (size_t x = 1; x < nc; x++)
+			for (size_t y = x; y > 0 && cuts[y - 1] > cuts[y]; y--) {
+				uint64_t t = cuts[y];
+
+				cuts[y] = cuts[y - 1];
+				cuts[y - 1] = t;
+			}
+		for (size_t k = 0; k + 1 < nc; k++) {
+			uint64_t lo = cuts[k];
+			bool mine = limit && lo >= limit;
+
+			for (size_t u = 0; u < numbra && !mine; u++)
+				mine = in_range(&umbra[u], lo);
+			push(out, lo, cuts[k + 1], mine ? MB2_MEM_RESERVED : MB2_MEM_AVAILABLE);
+		}
+	}
+}
+
+bool loader_range_is_ram(const struct guest_memmap *map, uint64_t base, uint64_t end)
+{
+	uint64_t at = base;
+	bool progress = true;
+
+	/* Walk forward through available entries that cover `at`, in any order. */
+	while (at < end && progress) {
+		progress = false;
+		for (size_t i = 0; i < map->n; i++) {
+			const struct mb2_mmap_entry *e = &map->e[i];
+
+			if (e->type == MB2_MEM_AVAILABLE && at >= e->base && at < e->base + e->length) {
+				at = e->base + e->length;
+				progress = true;
+			}
+		}
+	}
+	return at >= end;
+}
+
+bool loader_check_placement(const struct loader_image *img, const struct guest_memmap *map,
+			    const struct loader_range *busy, size_t nbusy, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < img->nsegs; i++) {
+		uint64_t b = img->segs[i].paddr, e = b + img->segs[i].memsz;
+
+		if (!loader_range_is_ram(map, b, e))
+			fail("kernel segment [%#lx-%#lx) is not in the guest's RAM (umbra's memory "
+			     "or a hole)", b, e);
+		for (size_t k = 0; k < nbusy; k++)
+			if (b < busy[k].end && e > busy[k].base)
+				fail("kernel segment [%#lx-%#lx) overlaps [%#lx-%#lx) (a module or "
+				     "boot information)", b, e, busy[k].base, busy[k].end);
+	}
+	return true;
+}
+
+#ifndef UMBRA_HOST_TEST
+void loader_copy(const struct loader_image *img, const void *image)
+{
+	for (size_t i = 0; i < img->nsegs; i++) {
+		const struct loader_segment *s = &img->segs[i];
+		uint8_t *dst = (uint8_t *)s->paddr;
+
+		memmove(dst, (const uint8_t *)image + s->offset, s->filesz);
+		memset(dst + s->filesz, 0, s->memsz - s->filesz);
+	}
+}
+#endif
+
+/* A bump allocator over the caller's buffer. */
+struct info_buf {
+	uint8_t *base;
+	size_t size, used;
+	uint32_t pa;
+	bool overflow;
+};
+
+static void *take(struct info_buf *b, size_t len, size_t align)
+{
+	size_t at = ALIGN_UP(b->used, align);
+
+	if (at > b->size || len > b->size - at) {
+		b->overflow = true;
+		return NULL;
+	}
+	b->used = at + len;
+	memset(b->base + at, 0, len);
+	return b->base + at;
+}
+
+static uint32_t pa_of(const struct info_buf *b, const void *p)
+{
+	return b->pa + (uint32_t)((const uint8_t *)p - b->base);
+}
+
+static uint32_t put_string(struct info_buf *b, const char *s)
+{
+	size_t len = strlen(s ? s : "") + 1;
+	char *d = take(b, len, 1);
+
+	if (!d)
+		return 0;
+	memcpy(d, s ? s : "", len);
+	return pa_of(b, d);
+}
+
+/* mem_lower/mem_upper (KiB): RAM at 0 up to 640 KiB, and contiguous RAM from 1 MiB. */
+static void basic_meminfo(const struct guest_memmap *m, uint32_t *lower, uint32_t *upper)
+{
+	uint64_t end;
+
+	*lower = *upper = 0;
+	for (end = 0; end < KiB(640) && loader_range_is_ram(m, end, end + KiB(1)); end += KiB(1))
+		;
+	*lower = (uint32_t)(end >> 10);
+	for (end = MiB(1); end < GiB(4); end += MiB(1)) /* coarse but bounded */
+		if (!loader_range_is_ram(m, end, end + MiB(1)))
+			break;
+	*upper = (uint32_t)((end - MiB(1)) >> 10);
+}
+
+/* Multiboot 0.6.96 3.3: the info structure and its tables. */
+static size_t build_mb1(const struct loader_boot_info *bi, struct info_buf *b)
+{
+	uint32_t *info = take(b, 88, 8);
+	uint32_t *mods, *mm;
+
+	if (!info)
+		return 0;
+	info[0] = BIT(0) | BIT(2) | BIT(6) | BIT(9); /* mem, cmdline, mmap, loader name */
+	basic_meminfo(bi->map, &info[1], &info[2]);
+	info[4] = put_string(b, bi->cmdline);
+	info[16] = put_string(b, bi->bootloader);
+	if (bi->nmodules) {
+		mods = take(b, 16 * bi->nmodules, 8);
+		if (!mods)
+			return 0;
+		for (size_t i = 0; i < bi->nmodules; i++) {
+			mods[4 * i] = bi->modules[i].start;
+			mods[4 * i + 1] = bi->modules[i].end;
+			mods[4 * i + 2] = put_string(b, bi->modules[i].cmdline);
+		}
+		info[0] |= BIT(3);
+		info[5] = (uint32_t)bi->nmodules;
+		info[6] = pa_of(b, mods);
+	}
+	/* Entries of 24 bytes: size (20), base, length, type. */
+	mm = take(b, 24 * bi->map->n, 8);
+	if (!mm)
+		return 0;
+	for (size_t i = 0; i < bi->map->n; i++) {
+		uint8_t *e = (uint8_t *)mm + 24 * i;
+		uint32_t sz = 20;
+
+		memcpy(e, &sz, 4);
+		memcpy(e + 4, &bi->map->e[i].base, 8);
+		memcpy(e + 12, &bi->map->e[i].length, 8);
+		memcpy(e + 20, &bi->map->e[i].type, 4);
+	}
+	info[11] = (uint32_t)(24 * bi->map->n);
+	info[12] = pa_of(b, mm);
+	return b->overflow ? 0 : b->used;
+}
+
+static uint32_t *mb2_tag(struct info_buf *b, uint32_t type, size_t size)
+{
+	uint32_t *t = take(b, size, 8);
+
+	if (t) {
+		t[0] = type;
+		t[1] = (uint32_t)size;
+	}
+	return t;
+}
+
+static void mb2_string_tag(struct info_buf *b, uint32_t type, const char *s)
+{
+	size_t len = strlen(s ? s : "") + 1;
+	uint32_t *t = mb2_tag(b, type, 8 + len);
+
+	if (t)
+		memcpy(t + 2, s ? s : "", len);
+}
+
+/* Multiboot2 1.0 3.6: fixed part, then 8-byte aligned tags, then the end tag. */
+static size_t build_mb2(const struct loader_boot_info *bi, struct info_buf *b)
+{
+	uint32_t *head = take(b, 8, 8), *t;
+
+	if (!head)
+		return 0;
+	mb2_string_tag(b, 1, bi->cmdline);
+	mb2_string_tag(b, 2, bi->bootloader);
+	for (size_t i = 0; i < bi->nmodules; i++) {
+		const char *s = bi->modules[i].cmdline ? bi->modules[i].cmdline : "";
+		size_t len = strlen(s) + 1;
+
+		t = mb2_tag(b, 3, 16 + len);
+		if (t) {
+			t[2] = bi->modules[i].start;
+			t[3] = bi->modules[i].end;
+			memcpy(t + 4, s, len);
+		}
+	}
+	t = mb2_tag(b, 4, 16);
+	if (t)
+		basic_meminfo(bi->map, &t[2], &t[3]);
+	t = mb2_tag(b, 6, 16 + 24 * bi->map->n);
+	if (t) {
+		t[2] = 24; /* entry size */
+		t[3] = 0;  /* entry version */
+		for (size_t i = 0; i < bi->map->n; i++) {
+			uint8_t *e = (uint8_t *)(t + 4) + 24 * i;
+
+			memcpy(e, &bi->map->e[i].base, 8);
+			memcpy(e + 8, &bi->map->e[i].length, 8);
+			memcpy(e + 16, &bi->map->e[i].type, 4);
+		}
+	}
+	if (bi->rsdp && bi->rsdp_len) {
+		t = mb2_tag(b, (uint32_t)bi->rsdp_tag, 8 + bi->rsdp_len);
+		if (t)
+			memcpy(t + 2, bi->rsdp, bi->rsdp_len);
+	}
+	mb2_tag(b, 0, 8);
+	if (b->overflow)
+		return 0;
+	head[0] = (uint32_t)b->used;
+	head[1] = 0;
+	return b->used;
+}
+
+size_t loader_build_info(enum loader_kind kind, const struct loader_boot_info *bi, void *buf,
+			 size_t size, uint32_t buf_pa)
+{
+	struct info_buf b = { buf, size, 0, buf_pa, false };
+
+	return kind == LOADER_MULTIBOOT1 ? build_mb1(bi, &b) : build_mb2(bi, &b);
+}

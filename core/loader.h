@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* L1 loader: multiboot1/multiboot2 ELF kernels, the guest's memory map and boot info. */
+#ifndef UMBRA_CORE_LOADER_H
+#define UMBRA_CORE_LOADER_H
+
+#include "core/mb2.h"
+#include "core/types.h"
+
+#define MB1_BOOTLOADER_MAGIC 0x2badb002u
+#define LOADER_MAX_SEGMENTS 16
+#define LOADER_MAX_MODULES 15
+
+enum loader_kind {
+	LOADER_MULTIBOOT1 = 1,
+	LOADER_MULTIBOOT2 = 2,
+};
+
+struct loader_segment {
+	uint64_t paddr;  /* where it goes */
+	uint64_t offset; /* where it is in the file */
+	uint64_t filesz;
+	uint64_t memsz;  /* the rest up to memsz is zeroed */
+};
+
+struct loader_image {
+	enum loader_kind kind;
+	uint32_t entry;
+	struct loader_segment segs[LOADER_MAX_SEGMENTS];
+	size_t nsegs;
+	uint64_t load_start, load_end; /* the lowest and highest byte written */
+};
+
+/* A range of physical memory: [base, end). */
+struct loader_range {
+	uint64_t base, end;
+};
+
+/*
+ * Identify and check a multiboot kernel (ELF32 or ELF64, i386/x86-64,
+ * ET_EXEC) of size bytes. Multiboot2 wins when both headers are present.
+ * On failure returns false and a message in err (at most errlen bytes).
+ */
+bool loader_parse(const void *image, size_t size, struct loader_image *out, char *err, size_t errlen);
+
+/* Guest memory map: the host's, with umbra's ranges and RAM above limit (0 = none) reserved. */
+struct guest_memmap {
+	struct mb2_mmap_entry e[MB2_MAX_MMAP + 16];
+	size_t n;
+	bool truncated;
+};
+
+void loader_build_memmap(const struct mb2_mmap_entry *host, size_t nhost, const struct loader_range *umbra,
+			 size_t numbra, uint64_t limit, struct guest_memmap *out);
+
+/* True when [base, end) is available RAM in the map. */
+bool loader_range_is_ram(const struct guest_memmap *map, uint64_t base, uint64_t end);
+
+/*
+ * Check that every segment lands in the guest's RAM and overlaps none of
+ * the busy ranges (modules, the boot-info area, the image's own module).
+ */
+bool loader_check_placement(const struct loader_image *img, const struct guest_memmap *map,
+			    const struct loader_range *busy, size_t nbusy, char *err, size_t errlen);
+
+/* Copy the segments to their addresses and zero the rest (identity-mapped memory). */
+void loader_copy(const struct loader_image *img, const void *image);
+
+struct loader_module {
+	uint32_t start, end;
+	const char *cmdline;
+};
+
+struct loader_boot_info {
+	const char *cmdline;
+	const char *bootloader;
+	const struct guest_memmap *map;
+	const struct loader_module *modules;
+	size_t nmodules;
+	const void *rsdp; /* copied for multiboot2 (tag 14 or 15) */
+	size_t rsdp_len;
+	int rsdp_tag;
+};
+
+/*
+ * Write the multiboot1 or multiboot2 information structure for the guest
+ * into buf (size bytes), which the guest will find at guest-physical
+ * address buf_pa. Strings and tables go into buf too. Returns the bytes
+ * used, or 0 when buf is too small.
+ */
+size_t loader_build_info(enum loader_kind kind, const struct loader_boot_info *bi, void *buf,
+			 size_t size, uint32_t buf_pa);
+
+#endif

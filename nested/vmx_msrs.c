@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Virtual IA32_VMX_* MSRs: real capabilities narrowed to what umbra emulates (SDM Vol. 3C App. A). */
+#include "nested/vmx_msrs.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/vmx_controls.h"
+
+/*
+ * What umbra can offer L1, by control word. A bit is advertised as
+ * allowed-1 only when it is in these masks and the real CPU allows it.
+ * The nested-VMX work widens these masks as features land; nothing
+ * here is promised before it is emulated.
+ */
+#define NVMX_PIN_EMULATED (EXT_INT_EXITING | NMI_EXITING | VIRTUAL_NMIS)
+#define NVMX_PROC_EMULATED                                                                  \
+	(INTR_WINDOW_EXITING | USE_TSC_OFFSETTING | HLT_EXITING | INVLPG_EXITING |          \
+	 MWAIT_EXITING | RDPMC_EXITING | RDTSC_EXITING | CR3_LOAD_EXITING |                 \
+	 CR3_STORE_EXITING | CR8_LOAD_EXITING | CR8_STORE_EXITING | NMI_WINDOW_EXITING |    \
+	 MOV_DR_EXITING | UNCOND_IO_EXITING | USE_IO_BITMAPS | USE_MSR_BITMAPS |            \
+	 MONITOR_EXITING | PAUSE_EXITING | SECONDARY_CONTROLS)
+#define NVMX_PROC2_EMULATED (ENABLE_RDTSCP | WBINVD_EXITING | ENABLE_INVPCID)
+#define NVMX_EXIT_EMULATED                                                                  \
+	(SAVE_DEBUG_CONTROLS | HOST_ADDR_SPACE_SIZE | ACK_INTR_ON_EXIT | SAVE_PAT | LOAD_PAT | \
+	 SAVE_EFER | LOAD_EFER)
+#define NVMX_ENTRY_EMULATED (LOAD_DEBUG_CONTROLS | IA32E_MODE_GUEST | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
+
+/* SDM Vol. 3C A.2: the "default1" bits the non-TRUE MSRs report as must-be-one. */
+#define PIN_DEFAULT1 0x00000016u
+#define PROC_DEFAULT1 0x0401e172u
+#define EXIT_DEFAULT1 0x00036dffu
+#define ENTRY_DEFAULT1 0x000011ffu
+
+/* IA32_VMX_MISC bits umbra honours: activity states HLT and wait-for-SIPI, VMWRITE to any field. */
+#define NVMX_MISC_EMULATED (VMX_MISC_ACTIVITY_HLT | VMX_MISC_ACTIVITY_WAIT_SIPI | \
+			    VMX_MISC_VMWRITE_ANY_FIELD | VMX_MISC_SAVE_EFER_LMA)
+
+static uint64_t msrs[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];
+static bool present[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];
+
+static uint64_t ctl_msr(const struct vmx_ctl *real, uint32_t emulated, uint32_t default1)
+{
+	uint32_t may = real->may_be_one & (emulated | real->must_be_one);
+	uint32_t must = real->must_be_one | default1;
+
+	return ((uint64_t)may << 32) | (must & may);
+}
+
+static void set(uint32_t msr, uint64_t value)
+{
+	msrs[msr - MSR_IA32_VMX_BASIC] = value;
+	present[msr - MSR_IA32_VMX_BASIC] = true;
+}
+
+void vmx_msrs_init(const struct vmx_caps *real)
+{
+	uint64_t basic = NVMX_VMCS_REVISION | (4096ULL << 32) | (6ULL << 50) | VMX_BASIC_TRUE_CTLS |
+			 (real->basic & VMX_BASIC_INS_OUTS_INFO);
+
+	set(MSR_IA32_VMX_BASIC, basic);
+	set(MSR_IA32_VMX_TRUE_PINBASED_CTLS, ctl_msr(&real->pin, NVMX_PIN_EMULATED, 0));
+	set(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, ctl_msr(&real->proc, NVMX_PROC_EMULATED, 0));
+	set(MSR_IA32_VMX_TRUE_EXIT_CTLS, ctl_msr(&real->exit, NVMX_EXIT_EMULATED, 0));
+	set(MSR_IA32_VMX_TRUE_ENTRY_CTLS, ctl_msr(&real->entry, NVMX_ENTRY_EMULATED, 0));
+	set(MSR_IA32_VMX_PINBASED_CTLS, ctl_msr(&real->pin, NVMX_PIN_EMULATED, PIN_DEFAULT1));
+	set(MSR_IA32_VMX_PROCBASED_CTLS, ctl_msr(&real->proc, NVMX_PROC_EMULATED, PROC_DEFAULT1));
+	set(MSR_IA32_VMX_EXIT_CTLS, ctl_msr(&real->exit, NVMX_EXIT_EMULATED, EXIT_DEFAULT1));
+	set(MSR_IA32_VMX_ENTRY_CTLS, ctl_msr(&real->entry, NVMX_ENTRY_EMULATED, ENTRY_DEFAULT1));
+	set(MSR_IA32_VMX_PROCBASED_CTLS2, ctl_msr(&real->proc2, NVMX_PROC2_EMULATED, 0));
+	set(MSR_IA32_VMX_MISC, real->misc & (NVMX_MISC_EMULATED | 0x1f | (0x1ffULL << 16) | (7ULL << 25)));
+	set(MSR_IA32_VMX_CR0_FIXED0, real->cr0_fixed0);
+	set(MSR_IA32_VMX_CR0_FIXED1, real->cr0_fixed1);
+	set(MSR_IA32_VMX_CR4_FIXED0, real->cr4_fixed0);
+	set(MSR_IA32_VMX_CR4_FIXED1, real->cr4_fixed1);
+	set(MSR_IA32_VMX_VMCS_ENUM, real->vmcs_enum);
+	/* No EPT, VPID or VM functions for L1 yet: those MSRs do not exist (SDM A.10, A.11). */
+}
+
+bool vmx_msr_read(uint32_t msr, uint64_t *value)
+{
+	if (msr == MSR_IA32_FEATURE_CONTROL) {
+		*value = FEATURE_CONTROL_LOCKED | FEATURE_CONTROL_VMX_OUTSIDE_SMX;
+		return true;
+	}
+	if (msr < MSR_IA32_VMX_BASIC || msr > MSR_IA32_VMX_VMFUNC || !present[msr - MSR_IA32_VMX_BASIC])
+		return false;
+	*value = msrs[msr - MSR_IA32_VMX_BASIC];
+	return true;
+}

@@ -1,0 +1,173 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# System tests of the test guests: directly on Bochs now; under umbra, and bare vs umbra, later.
+
+SYSTEM_TESTS+=(
+	guest_bare_1cpu
+	guest_bare_2cpu
+	guest_bare_4cpu
+)
+
+# Under umbra and differential: enabled (moved into SYSTEM_TESTS) once umbra runs an
+# L1 guest. Until then UMBRA_GUEST_TESTS_ON=1 in the environment runs them on demand.
+UMBRA_GUEST_TESTS=(
+	guest_umbra_2cpu
+	guest_diff_2cpu
+	guest_isolation
+	guest_triple_fault
+)
+if [ -n "${UMBRA_GUEST_TESTS_ON:-}" ]; then
+	SYSTEM_TESTS+=("${UMBRA_GUEST_TESTS[@]}")
+fi
+
+# The guest logs through umbra's log(): "[cpuN] " first, optional here so that
+# consoles whose prefix was stripped match as well.
+GUEST_LINE='^(\[cpu[0-9]+\] )?'
+
+# Every check of a test=all run of tests/guests/basic, except the per-AP smp.cpuN.
+GUEST_BASIC_CHECKS=(
+	cpuid.vmx cpuid.vendor cpuid.long_mode
+	msr.feature_control msr.feature_control_write_gp msr.vmx_basic msr.vmx_basic_vmcs_size
+	msr.vmx_basic_revision msr.vmx_cr0_fixed0 msr.vmx_cr4_fixed0 msr.x2apic_in_xapic_gp
+	cr.vmxe_initial cr.vmxe_set cr.vmxe_clear cr.ne_set cr.ne_restore
+	memmap.mb2 memmap.present memmap.available memmap.image memmap.no_overlap memmap.rsdp
+	memmap.acpi memmap.madt_cpus
+	smp.all_up
+)
+
+guest_elf() {
+	local elf="$build/guests/$1.elf"
+	if [ ! -f "$elf" ]; then
+		echo "$elf not found (run make guests)" >&2
+		return 1
+	fi
+	echo "$elf"
+}
+
+# check_guest_run N: the console holds a complete, clean test=all run of the basic guest on N CPUs.
+check_guest_run() {
+	local n=$1 name i
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0 skipped=[0-9]+\$" \
+		"the guest's SUMMARY with failed=0" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect_not 'PANIC' || return 1
+	for name in "${GUEST_BASIC_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	for ((i = 1; i < n; i++)); do
+		expect "${GUEST_LINE}TEST smp\.cpu$i PASS" "TEST smp.cpu$i PASS" || return 1
+	done
+	expect_count $((n - 1)) "${GUEST_LINE}TEST smp\.cpu[0-9]+ " || return 1
+}
+
+# boot_guest_bare N: the basic guest as the kernel, straight on Bochs with N CPUs.
+boot_guest_bare() {
+	local elf
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus "$1" --kernel "$elf" --cmdline "cpus=$1"
+}
+
+# boot_guest_umbra N [GUEST_CMDLINE]: umbra on N CPUs, the basic guest as its L1 module.
+boot_guest_umbra() {
+	local elf
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus "$1" --kernel "$build/umbra.elf" --module "$elf=${2:-cpus=$1}"
+}
+
+guest_bare() {
+	boot_guest_bare "$1" || return 1
+	check_guest_run "$1" || return 1
+	expect "${GUEST_LINE}INFO bare\$" "INFO bare (no hypervisor seen)"
+}
+
+test_guest_bare_1cpu() {
+	guest_bare 1
+}
+
+test_guest_bare_2cpu() {
+	guest_bare 2
+}
+
+test_guest_bare_4cpu() {
+	guest_bare 4
+}
+
+# --- under umbra (see UMBRA_GUEST_TESTS) ---------------------------------------
+
+# guest_verdicts CONSOLE: one "name VERDICT" per TEST line, without prefix and detail.
+guest_verdicts() {
+	sed -nE 's/^(\[cpu[0-9]+\] )?TEST ([^ ]+) (PASS|FAIL|SKIP)( .*)?$/\2 \3/p' "$1"
+}
+
+# compare_verdicts BARE_CONSOLE UMBRA_CONSOLE: the same checks with the same verdicts.
+# Prints every difference (a check on one side only, or another verdict) on one line.
+compare_verdicts() {
+	local bare umbra diffs
+	bare=$(guest_verdicts "$1")
+	umbra=$(guest_verdicts "$2")
+	[ -n "$bare" ] || { echo "no TEST lines in $1"; return 1; }
+	[ -n "$umbra" ] || { echo "no TEST lines in $2"; return 1; }
+	# A name may repeat (cmdline.word): the k-th occurrence is compared with the k-th.
+	diffs=$(awk '
+		{ key = $1 "#" (++seen[FILENAME, $1]) }
+		FNR == NR { bare[key] = $2; next }
+		{ umbra[key] = $2 }
+		END {
+			for (k in bare)
+				if (!(k in umbra))
+					printf "%s: bare %s, umbra none\n", k, bare[k]
+				else if (bare[k] != umbra[k])
+					printf "%s: bare %s, umbra %s\n", k, bare[k], umbra[k]
+			for (k in umbra)
+				if (!(k in bare))
+					printf "%s: bare none, umbra %s\n", k, umbra[k]
+		}' <(echo "$bare") <(echo "$umbra") | sed 's/#1:/:/' | sort)
+	if [ -n "$diffs" ]; then
+		echo "verdicts differ: $(echo "$diffs" | paste -sd ';' | sed 's/;/; /g')"
+		return 1
+	fi
+}
+
+# boot_into SUBDIR [boot options]: boot into $logs/$TEST_NAME/SUBDIR (several boots in one test).
+boot_into() {
+	local saved=$TEST_NAME status=0
+	TEST_NAME="$saved/$1"
+	shift
+	mkdir -p "$logs/$TEST_NAME"
+	"$@" || status=1
+	TEST_NAME=$saved
+	return $status
+}
+
+test_guest_umbra_2cpu() {
+	boot_guest_umbra 2 || return 1
+	check_guest_run 2 || return 1
+	expect "${GUEST_LINE}INFO under umbra" || return 1
+	expect_clean_exit 0
+}
+
+# The same guest bare and under umbra: every check must get the same verdict.
+test_guest_diff_2cpu() {
+	local bare_console
+	boot_into bare boot_guest_bare 2 || return 1
+	bare_console=$CONSOLE
+	boot_into umbra boot_guest_umbra 2 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# The guest reads umbra's own memory: umbra must stop it before the read completes.
+test_guest_isolation() {
+	boot_guest_umbra 1 "test=isolation" || return 1
+	expect "${GUEST_LINE}INFO isolation: reading " "the guest reaching its read" || return 1
+	expect 'guest stopped: .*EPT violation' || return 1
+	expect_not "${GUEST_LINE}INFO isolation: read [0-9]" "a completed read" || return 1
+	expect_not 'TEST isolation\.unreachable' || return 1
+	expect_not 'PANIC'
+}
+
+# A triple fault in the guest stops the guest, not umbra.
+test_guest_triple_fault() {
+	boot_guest_umbra 1 "test=triple_fault" || return 1
+	expect "${GUEST_LINE}INFO triple_fault: faulting now" "the guest reaching its fault" || return 1
+	expect 'guest stopped: .*triple fault' || return 1
+	expect_not 'PANIC'
+}

@@ -26,7 +26,7 @@ NASMFLAGS := -f elf64 -I.
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
 ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c \
 	arch/x86/vmx.c arch/x86/vmx_entry.asm arch/x86/vmcs_fields.c arch/x86/mtrr.c arch/x86/ept.c \
-	arch/x86/vcpu.c arch/x86/exit.c
+	arch/x86/vcpu.c arch/x86/exit.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
 	core/guest.c
@@ -57,6 +57,7 @@ $(UMBRA_ELF): $(KERNEL_OBJS) linker.ld
 -include $(KERNEL_OBJS:.o=.d)
 
 include tests/unit/unit.mk
+include tests/guests/guests.mk
 include tests/tests.mk
 
 clean:
@@ -67,6 +68,7 @@ help:
 	@echo "make test       build and run every test (unit + system); prints 'N passed, N failed'"
 	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
 	@echo "make unit       host unit tests only (ASan/UBSan)"
+	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
 	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"
 	@echo "make run-kvm    boot under KVM with nested VMX (Intel hosts)"
 	@echo "options: CPUS=n MEGS=n CMDLINE='...' V=1"

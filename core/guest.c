@@ -4,6 +4,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exit.h"
 #include "arch/x86/idt.h"
+#include "arch/x86/vapic.h"
 #include "arch/x86/vcpu.h"
 #include "core/loader.h"
 #include "core/log.h"
@@ -102,7 +103,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		 kmod->cmdline ? kmod->cmdline : "", nmods);
 
 	for (size_t i = 0; i < numbra; i++)
-		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end };
+		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
 	vmx_msrs_init(caps);
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
@@ -120,7 +121,8 @@ static void nmi_in_root(struct trap_frame *tf __unused)
 {
 	if (shutdown_in_progress())
 		shutdown_park();
-	this_vcpu()->pending_nmis++;
+	if (!vapic_take_kick(this_vcpu()))
+		this_vcpu()->pending_nmis++;
 }
 
 __noreturn void guest_start_bsp(void)

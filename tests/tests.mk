@@ -42,5 +42,5 @@ run-kvm: deps-qemu
 		--out $(BUILD)/run-kvm --timeout $(TIMEOUT) --stream
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory kernel unit
+	$(Q)$(MAKE) --no-print-directory kernel unit guests
 	$(Q)tests/run_tests.sh $(BUILD)

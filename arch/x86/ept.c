@@ -13,15 +13,20 @@ static uint64_t level_size(int level)
 
 enum overlap { NONE, PARTIAL, FULL };
 
-static enum overlap hole_overlap(const struct ept_hole *holes, size_t n, uint64_t lo, uint64_t hi)
+/* How [lo, hi) meets the special ranges; *perms gets the covering range's perms when FULL. */
+static enum overlap hole_overlap(const struct ept_hole *holes, size_t n, uint64_t lo, uint64_t hi,
+				 uint64_t *perms)
 {
 	enum overlap o = NONE;
 
+	*perms = EPT_RWX;
 	for (size_t i = 0; i < n; i++) {
 		if (holes[i].end <= lo || holes[i].base >= hi)
 			continue;
-		if (holes[i].base <= lo && holes[i].end >= hi)
+		if (holes[i].base <= lo && holes[i].end >= hi) {
+			*perms = holes[i].perms & EPT_RWX;
 			return FULL;
+		}
 		o = PARTIAL;
 	}
 	return o;
@@ -49,18 +54,18 @@ static bool fill(struct build *st, uint64_t pa, int level, uint64_t base)
 	for (int i = 0; i < ENTRIES; i++) {
 		uint64_t lo = base + i * size, hi = lo + size;
 		enum overlap o;
+		uint64_t perms, child;
 		uint8_t type;
-		uint64_t child;
 
 		if (lo >= st->limit)
 			break;
-		o = hole_overlap(st->holes, st->nholes, lo, hi);
-		if (o == FULL)
+		o = hole_overlap(st->holes, st->nholes, lo, hi, &perms);
+		if (o == FULL && perms == 0)
 			continue; /* not present: an access is an EPT violation */
-		if (o == NONE && hi <= st->limit && leaf_allowed(st, level)) {
+		if (o != PARTIAL && hi <= st->limit && leaf_allowed(st, level)) {
 			type = st->b->mem_type(st->b->ctx, lo, size);
 			if (type != MEM_TYPE_MIXED) {
-				table[i] = lo | EPT_RWX | ((uint64_t)type << EPT_MEMTYPE_SHIFT) |
+				table[i] = lo | perms | ((uint64_t)type << EPT_MEMTYPE_SHIFT) |
 					   (level > 1 ? EPT_LARGE_PAGE : 0);
 				if (level == 3)
 					st->stats->pages_1g++;

@@ -19,9 +19,11 @@
 #define EPTP_WALK_LENGTH_4 (3ULL << 3)
 #define EPTP_AD_ENABLE BIT(6)
 
+/* A range mapped with other permissions than RWX: 0 = not mapped at all (a hole). */
 struct ept_hole {
-	uint64_t base; /* 4 KiB aligned */
-	uint64_t end;  /* exclusive, 4 KiB aligned */
+	uint64_t base;  /* 4 KiB aligned */
+	uint64_t end;   /* exclusive, 4 KiB aligned */
+	uint64_t perms; /* EPT_READ | EPT_WRITE | EPT_EXEC bits, 0 for none */
 };
 
 struct ept_builder {
@@ -41,10 +43,11 @@ struct ept_stats {
 };
 
 /*
- * Map guest-physical = host-physical for [0, limit), except the holes
- * (sorted or not, page aligned, may overlap). Each leaf is as large as the
- * page sizes allowed, the holes and the memory types permit. Returns the
- * PML4's physical address, or 0 when a table could not be allocated.
+ * Map guest-physical = host-physical for [0, limit), RWX except the special
+ * ranges (page aligned, sorted or not, not overlapping each other): those
+ * get their perms, 0 meaning not mapped. Each leaf is as large as the page
+ * sizes allowed, the ranges and the memory types permit. Returns the PML4's
+ * physical address, or 0 when a table could not be allocated.
  */
 uint64_t ept_build_identity(const struct ept_builder *b, uint64_t limit, const struct ept_hole *holes,
 			    size_t nholes, struct ept_stats *stats);

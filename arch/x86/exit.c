@@ -2,7 +2,9 @@
 /* VM exits of the L1 guest: a table indexed by basic exit reason, and the handlers. */
 #include "arch/x86/exit.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/guest_mem.h"
 #include "arch/x86/idt.h"
+#include "arch/x86/vapic.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/format.h"
 #include "core/hypercall.h"
@@ -30,7 +32,6 @@
 
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
-#define ACTIVITY_WAIT_SIPI 3
 
 #define VEC_UD 6
 #define VEC_GP 13
@@ -72,38 +73,9 @@ static void skip_instruction(void)
 			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 }
 
-static uint64_t *gpr(struct vcpu *v, unsigned int n)
-{
-	static uint64_t rsp_slot; /* never used: RSP is handled by the callers */
-	uint64_t *regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, &rsp_slot,
-			       &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
-			       &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
-			       &v->regs.r14, &v->regs.r15 };
-	return regs[n & 15];
-}
-
-/* General-purpose register n in the order the CPU encodes them (SDM Vol. 3C Table 28-3). */
-static uint64_t read_gpr(struct vcpu *v, unsigned int n)
-{
-	return n == 4 ? vmcs_readnat(GUEST_RSP) : *gpr(v, n);
-}
-
 static unsigned int guest_cpl(void)
 {
 	return (vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3;
-}
-
-/* Is [gpa, gpa + len) the guest's memory (and not umbra's)? */
-static bool guest_range_ok(uint64_t gpa, uint64_t len)
-{
-	if (len == 0 || gpa + len < gpa)
-		return false;
-	if (vm.guest_mem_limit && gpa + len > vm.guest_mem_limit)
-		return false;
-	for (size_t i = 0; i < vm.umbra_mem_count; i++)
-		if (gpa < vm.umbra_mem[i].end && gpa + len > vm.umbra_mem[i].base)
-			return false;
-	return true;
 }
 
 static void dump_guest(struct vcpu *v)
@@ -147,7 +119,8 @@ static enum handled handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
 		if (shutdown_in_progress())
 			shutdown_park();
-		v->pending_nmis++;
+		if (!vapic_take_kick(v))
+			v->pending_nmis++;
 		return RESUME;
 	}
 	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));
@@ -158,28 +131,16 @@ static enum handled handle_triple_fault(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "triple fault on CPU %u", v->index);
 }
 
-/* SDM Vol. 3C 25.2: INIT in VMX non-root operation exits instead of resetting. */
+/*
+ * SDM Vol. 3C 25.2: INIT in VMX non-root operation exits instead of
+ * resetting. umbra delivers the guest's INITs itself (vapic.h), so this is
+ * an INIT from elsewhere (firmware, another agent): treat it the same way.
+ */
 static enum handled handle_init(struct vcpu *v, uint64_t q __unused)
 {
 	vcpu_reset_to_init(v);
-	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
-	return RESUME;
-}
-
-/* A SIPI in wait-for-SIPI: start in real mode at vector << 12 (SDM Vol. 3A 8.4.4.1). */
-static enum handled handle_sipi(struct vcpu *v, uint64_t q)
-{
-	uint8_t vector = q & 0xff;
-
-	vcpu_reset_to_init(v);
-	vmcs_write16(GUEST_CS_SELECTOR, (uint16_t)vector << 8);
-	vmcs_writenat(GUEST_CS_BASE, (uint64_t)vector << 12);
-	vmcs_writenat(GUEST_RIP, 0);
-	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	/*
-	 * Bochs 2.7 leaves "blocking by SMI" set after wait-for-SIPI and then
-	 * fails the entry; vcpu_reset_to_init() cleared the whole field.
-	 */
+	v->state = VCPU_WAIT_SIPI;
+	v->init_seen = true;
 	return RESUME;
 }
 
@@ -299,7 +260,7 @@ static enum handled handle_vmcall(struct vcpu *v, uint64_t q __unused)
 static enum handled handle_cr_access(struct vcpu *v, uint64_t q)
 {
 	unsigned int cr = q & 0xf, access = (q >> 4) & 3;
-	uint64_t val = read_gpr(v, (q >> 8) & 0xf);
+	uint64_t val = vcpu_gpr(v, (q >> 8) & 0xf);
 
 	if (access != 0 || (cr != 0 && cr != 4))
 		guest_stop(v, "unexpected control-register access (qualification %#lx)", q);
@@ -382,9 +343,16 @@ static enum handled handle_msr_read(struct vcpu *v, uint64_t q __unused)
 	return SKIP_INSN;
 }
 
-/* IA32_FEATURE_CONTROL is locked and the VMX capability MSRs are read-only: #GP (SDM Vol. 4). */
-static enum handled handle_msr_write(struct vcpu *v __unused, uint64_t q __unused)
+/*
+ * The x2APIC ICR (INIT and SIPI are umbra's to deliver); otherwise
+ * IA32_FEATURE_CONTROL, locked, and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
+ */
+static enum handled handle_msr_write(struct vcpu *v, uint64_t q __unused)
 {
+	if ((uint32_t)v->regs.rcx == MSR_X2APIC_ICR) {
+		vapic_x2apic_icr_write(v, (v->regs.rdx << 32) | (uint32_t)v->regs.rax);
+		return SKIP_INSN;
+	}
 	inject_exception(VEC_GP, true, 0);
 	return RESUME;
 }
@@ -395,6 +363,8 @@ static enum handled handle_ept_violation(struct vcpu *v, uint64_t q)
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	bool umbra = false;
 
+	if ((q & BIT(1)) && vapic_mmio_write(v, gpa))
+		return RESUME; /* RIP already moved past the emulated store */
 	for (size_t i = 0; i < vm.umbra_mem_count; i++)
 		umbra |= gpa >= vm.umbra_mem[i].base && gpa < vm.umbra_mem[i].end;
 	guest_stop(v, "EPT violation: %s of %s at guest-physical %#lx, RIP %#lx",
@@ -435,7 +405,6 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
 	[EXIT_REASON_TRIPLE_FAULT] = handle_triple_fault,
 	[EXIT_REASON_INIT_SIGNAL] = handle_init,
-	[EXIT_REASON_SIPI] = handle_sipi,
 	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
 	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
 	[EXIT_REASON_CPUID] = handle_cpuid,

@@ -5,6 +5,7 @@
 #include "arch/x86/exit.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/mtrr.h"
+#include "arch/x86/vapic.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -32,7 +33,6 @@ int vmx_enter(struct guest_regs *regs, uint64_t launched);
 
 /* Activity states (SDM Vol. 3C 24.4.2). */
 #define ACTIVITY_ACTIVE 0
-#define ACTIVITY_WAIT_SIPI 3
 
 #define PAT_POWER_ON 0x0007040600070406ULL
 
@@ -95,6 +95,11 @@ static void msr_intercept(uint32_t msr)
 	bitmap_set(vm.msr_bitmap + 2048 + base, bit);
 }
 
+static void msr_intercept_write(uint32_t msr)
+{
+	bitmap_set(vm.msr_bitmap + 2048 + (msr >= 0xc0000000 ? 1024 : 0), msr & 0x1fff);
+}
+
 static void io_intercept(uint16_t port)
 {
 	bitmap_set(port < 0x8000 ? vm.io_bitmap_a : vm.io_bitmap_b, port & 0x7fff);
@@ -103,6 +108,7 @@ static void io_intercept(uint16_t port)
 bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size_t n,
 	     uint64_t ram_end)
 {
+	struct ept_hole ranges[ARRAY_SIZE(vm.umbra_mem) + 1];
 	struct ept_builder eb = {
 		.alloc_table = table_alloc,
 		.table_virt = table_virt,
@@ -115,6 +121,10 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	uint32_t maxphys = cpuid(0x80000008, 0).eax & 0xff;
 
 	vm.caps = *caps;
+	if (n > ARRAY_SIZE(vm.umbra_mem))
+		return false;
+	memcpy(vm.umbra_mem, umbra_mem, n * sizeof(*umbra_mem));
+	vm.umbra_mem_count = n;
 	if (!negotiate("pin-based", &caps->pin, PIN_REQUIRED, PIN_OPTIONAL, &vm.ctl.pin) ||
 	    !negotiate("processor-based", &caps->proc, PROC_REQUIRED, PROC_OPTIONAL, &vm.ctl.proc) ||
 	    !negotiate("secondary", &caps->proc2, PROC2_REQUIRED, PROC2_OPTIONAL, &vm.ctl.proc2) ||
@@ -130,8 +140,6 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	vm.cr0_mask = (caps->cr0_fixed0 | ~caps->cr0_fixed1) & ~(CR0_PE | CR0_PG) & 0xffffffffULL;
 	vm.cr4_mask = (caps->cr4_fixed0 | ~caps->cr4_fixed1) & 0xffffffffULL;
 
-	memcpy(vm.umbra_mem, umbra_mem, n * sizeof(*umbra_mem));
-	vm.umbra_mem_count = n;
 
 	/*
 	 * Identity map the whole physical address space with 1 GiB pages where
@@ -140,7 +148,11 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	 */
 	mtrr_read(&mtrrs);
 	limit = eb.pages_1g ? (1ULL << MIN(maxphys, 46u)) : ALIGN_UP(MAX(ram_end, GiB(4)), GiB(1));
-	pml4 = ept_build_identity(&eb, limit, umbra_mem, n, &es);
+	/* umbra's memory unmapped; the local APIC read-only so that INIT/SIPI writes exit. */
+	memcpy(ranges, umbra_mem, n * sizeof(*umbra_mem));
+	vapic_init();
+	ranges[n] = (struct ept_hole){ vapic_mmio_page(), vapic_mmio_page() + PAGE_SIZE, EPT_READ };
+	pml4 = ept_build_identity(&eb, limit, ranges, n + 1, &es);
 	if (!pml4) {
 		log_err("ept: out of memory building the identity map");
 		return false;
@@ -163,6 +175,7 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	msr_intercept(MSR_IA32_FEATURE_CONTROL);
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
 		msr_intercept(msr);
+	msr_intercept_write(MSR_X2APIC_ICR); /* INIT and SIPI are umbra's to deliver (vapic.h) */
 	for (size_t i = 0; i < exit_io_port_count; i++)
 		io_intercept(exit_io_ports[i]);
 	return true;
@@ -354,11 +367,22 @@ bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot)
 	setup_host_state();
 	if (boot->wait_for_sipi) {
 		vcpu_reset_to_init(v);
-		vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_WAIT_SIPI);
+		v->state = VCPU_WAIT_SIPI;
 	} else {
 		set_multiboot_entry(v, boot);
 	}
 	return true;
+}
+
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n)
+{
+	uint64_t *const regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
+				     &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
+				     &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
+				     &v->regs.r14, &v->regs.r15 };
+
+	n &= 15;
+	return n == 4 ? vmcs_readnat(GUEST_RSP) : *regs[n];
 }
 
 __noreturn void vcpu_run(struct vcpu *v)
@@ -367,6 +391,10 @@ __noreturn void vcpu_run(struct vcpu *v)
 		int r;
 		uint64_t t0;
 
+		if (vapic_take_init(v))
+			vcpu_reset_to_init(v);
+		if (v->state == VCPU_WAIT_SIPI)
+			vapic_wait_for_sipi(v);
 		exit_prepare_entry(v);
 		r = vmx_enter(&v->regs, v->launched);
 		t0 = rdtsc();

@@ -29,9 +29,14 @@ struct exit_stats {
 
 /* How the guest starts on a CPU. */
 struct vcpu_boot {
-	bool wait_for_sipi; /* APs: park in the wait-for-SIPI activity state */
+	bool wait_for_sipi; /* APs: wait in umbra until the guest sends INIT and SIPI */
 	uint32_t entry;     /* BSP: 32-bit protected-mode entry point */
 	uint32_t eax, ebx;  /* BSP: multiboot magic and info address */
+};
+
+enum vcpu_state {
+	VCPU_RUNNING = 0,
+	VCPU_WAIT_SIPI, /* after INIT: waits in umbra for its SIPI (arch/x86/vapic.h) */
 };
 
 struct vcpu {
@@ -39,6 +44,11 @@ struct vcpu {
 	uint32_t index;
 	uint64_t vmcs_pa;
 	bool launched;
+	volatile enum vcpu_state state;
+	volatile bool init_seen;    /* an INIT arrived since the last SIPI */
+	volatile bool init_pending; /* INIT for this CPU while it ran the guest */
+	volatile bool kicked;       /* the next NMI is umbra's, not the guest's */
+	volatile uint32_t sipi;     /* 0x100 | vector when a SIPI is waiting */
 	uint32_t pending_nmis;      /* NMIs to deliver to the guest */
 	uint8_t bochs_shutdown_pos; /* progress through "Shutdown" on port 0x8900 */
 	struct exit_stats stats;
@@ -71,6 +81,9 @@ bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot);
 
 /* Run the guest on this CPU until the machine stops. */
 __noreturn void vcpu_run(struct vcpu *v);
+
+/* General-purpose register n in the CPU's numbering (RAX=0 ... R15=15; 4 is RSP, in the VMCS). */
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n);
 
 /* Write CR0/CR4 as the guest sees them (read shadow) and as the CPU runs them. */
 void vcpu_set_cr0(uint64_t guest_value);

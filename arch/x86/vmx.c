@@ -53,14 +53,6 @@ const char *vmx_instruction_error_name(uint32_t err)
 	}
 }
 
-bool vmx_ctl_negotiate(const struct vmx_ctl *cap, uint32_t required, uint32_t optional,
-		       uint32_t *out, uint32_t *missing)
-{
-	*missing = required & ~cap->may_be_one;
-	*out = (required | (optional & cap->may_be_one) | cap->must_be_one) & cap->may_be_one;
-	return *missing == 0;
-}
-
 /*
  * SDM Vol. 3C 23.8: CR0 and CR4 must satisfy the fixed-bit MSRs before
  * VMXON; the VMXON region carries the VMCS revision identifier (24.11.5).

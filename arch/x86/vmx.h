@@ -162,8 +162,13 @@ struct vmx_controls {
  * (SDM Vol. 3C A.3-A.5: must-be-one bits are forced on). Returns false, with
  * the missing required bits in *missing, when a required bit is not allowed.
  */
-bool vmx_ctl_negotiate(const struct vmx_ctl *cap, uint32_t required, uint32_t optional,
-		       uint32_t *out, uint32_t *missing);
+static inline bool vmx_ctl_negotiate(const struct vmx_ctl *cap, uint32_t required,
+				     uint32_t optional, uint32_t *out, uint32_t *missing)
+{
+	*missing = required & ~cap->may_be_one;
+	*out = (required | (optional & cap->may_be_one) | cap->must_be_one) & cap->may_be_one;
+	return *missing == 0;
+}
 
 /* Turn VMX on for the running CPU: CR0/CR4 fixed bits, VMXON region, VMXON. */
 bool vmx_cpu_on(const struct vmx_caps *caps);

@@ -15,7 +15,7 @@ GUEST_LOAD_ADDRESS := 0x1000000
 GUEST_UMBRA_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm \
 	arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c \
 	core/format.c core/string.c core/log.c core/panic.c core/percpu.c core/mb2.c \
-	core/cmdline.c \
+	core/cmdline.c core/shutdown.c \
 	drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c)
 

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Guest memory access for emulation: page walks and bounds against umbra's memory. */
+#include "arch/x86/guest_mem.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/vcpu.h"
+#include "core/string.h"
+
+#define PTE_PRESENT BIT(0)
+#define PTE_LARGE BIT(7)
+#define PTE_ADDR_MASK 0x000ffffffffff000ULL
+
+bool guest_range_ok(uint64_t gpa, uint64_t len)
+{
+	if (len == 0 || gpa + len < gpa)
+		return false;
+	if (vm.guest_mem_limit && gpa + len > vm.guest_mem_limit)
+		return false;
+	for (size_t i = 0; i < vm.umbra_mem_count; i++)
+		if (gpa < vm.umbra_mem[i].end && gpa + len > vm.umbra_mem[i].base)
+			return false;
+	return true;
+}
+
+bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
+{
+	if (!guest_range_ok(gpa, len))
+		return false;
+	memcpy(buf, (const void *)gpa, len);
+	return true;
+}
+
+static bool read_entry(uint64_t table, uint64_t index, size_t size, uint64_t *entry)
+{
+	uint64_t v = 0;
+
+	if (!guest_read_phys(table + index * size, &v, size))
+		return false;
+	*entry = v;
+	return true;
+}
+
+bool guest_linear_to_phys(uint64_t la, uint64_t *gpa)
+{
+	uint64_t cr0 = vmcs_readnat(GUEST_CR0), cr3 = vmcs_readnat(GUEST_CR3);
+	uint64_t cr4 = vmcs_readnat(GUEST_CR4), efer = vmcs_read64(GUEST_IA32_EFER);
+	uint64_t e, table;
+
+	if (!(cr0 & CR0_PG)) {
+		*gpa = la & 0xffffffffULL;
+		return true;
+	}
+	if (!(cr4 & CR4_PAE)) {
+		/* 32-bit paging (SDM Vol. 3A 4.3): 4 MiB pages when CR4.PSE. */
+		la &= 0xffffffffULL;
+		if (!read_entry(cr3 & 0xfffff000, la >> 22, 4, &e) || !(e & PTE_PRESENT))
+			return false;
+		if ((cr4 & CR4_PSE) && (e & PTE_LARGE)) {
+			*gpa = ((e & 0xffc00000) | ((e & 0x1fe000) << 19)) + (la & 0x3fffff);
+			return true;
+		}
+		if (!read_entry(e & 0xfffff000, (la >> 12) & 0x3ff, 4, &e) || !(e & PTE_PRESENT))
+			return false;
+		*gpa = (e & 0xfffff000) + (la & 0xfff);
+		return true;
+	}
+	if (efer & EFER_LMA) {
+		/* 4-level paging (SDM Vol. 3A 4.5). */
+		table = cr3 & PTE_ADDR_MASK;
+		if (!read_entry(table, (la >> 39) & 511, 8, &e) || !(e & PTE_PRESENT))
+			return false;
+		table = e & PTE_ADDR_MASK;
+		if (!read_entry(table, (la >> 30) & 511, 8, &e) || !(e & PTE_PRESENT))
+			return false;
+		if (e & PTE_LARGE) {
+			*gpa = (e & PTE_ADDR_MASK & ~(GiB(1) - 1)) + (la & (GiB(1) - 1));
+			return true;
+		}
+	} else {
+		/* PAE paging (SDM Vol. 3A 4.4): four PDPTEs at CR3. */
+		la &= 0xffffffffULL;
+		if (!read_entry(cr3 & 0xffffffe0, la >> 30, 8, &e) || !(e & PTE_PRESENT))
+			return false;
+	}
+	table = e & PTE_ADDR_MASK;
+	if (!read_entry(table, (la >> 21) & 511, 8, &e) || !(e & PTE_PRESENT))
+		return false;
+	if (e & PTE_LARGE) {
+		*gpa = (e & PTE_ADDR_MASK & ~(MiB(2) - 1)) + (la & (MiB(2) - 1));
+		return true;
+	}
+	table = e & PTE_ADDR_MASK;
+	if (!read_entry(table, (la >> 12) & 511, 8, &e) || !(e & PTE_PRESENT))
+		return false;
+	*gpa = (e & PTE_ADDR_MASK) + (la & 0xfff);
+	return true;
+}
+
+bool guest_read_linear(uint64_t la, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+
+	while (len) {
+		uint64_t pa;
+		size_t chunk = MIN(len, 4096 - (la & 0xfff));
+
+		if (!guest_linear_to_phys(la, &pa) || !guest_read_phys(pa, out, chunk))
+			return false;
+		la += chunk;
+		out += chunk;
+		len -= chunk;
+	}
+	return true;
+}

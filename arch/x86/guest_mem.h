@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Reading guest memory from umbra: guest paging walks and checked copies. */
+#ifndef UMBRA_ARCH_X86_GUEST_MEM_H
+#define UMBRA_ARCH_X86_GUEST_MEM_H
+
+#include "core/types.h"
+
+/* Is [gpa, gpa + len) the guest's memory (not umbra's, below any guest_mem= limit)? */
+bool guest_range_ok(uint64_t gpa, uint64_t len);
+
+/* Copy guest-physical memory; false when any of it is not the guest's. */
+bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
+
+/*
+ * Translate a linear address through the paging mode of the current VMCS's
+ * guest (none, 32-bit, PAE, 4-level; SDM Vol. 3A ch. 4). Only presence is
+ * checked: umbra uses this to fetch instructions the guest just executed.
+ */
+bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
+
+/* Read len bytes at a guest linear address (may cross pages). */
+bool guest_read_linear(uint64_t la, void *buf, size_t len);
+
+#endif

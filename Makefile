@@ -69,6 +69,7 @@ help:
 	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
 	@echo "make unit       host unit tests only (ASan/UBSan)"
 	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
+	@echo "make bench      benchmarks (BENCH lines): guest loops bare on Bochs and under umbra"
 	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"
 	@echo "make run-kvm    boot under KVM with nested VMX (Intel hosts)"
-	@echo "options: CPUS=n MEGS=n CMDLINE='...' V=1"
+	@echo "options: CPUS=n MEGS=n CMDLINE='umbra options' GUEST=elf GUEST_CMDLINE='...' V=1"

@@ -29,11 +29,12 @@ static struct guest_memmap guest_map;
 static struct vcpu_boot bsp_boot;
 static volatile bool guest_go;
 static volatile uint32_t aps_ready;
+static bool stats_on;
 
 static void log_memmap(void)
 {
 	for (size_t i = 0; i < guest_map.n; i++)
-		log_debug("guest: memory [%#014lx-%#014lx) %s", guest_map.e[i].base,
+		log_debug("guest: memory [0x%012lx-0x%012lx) %s", guest_map.e[i].base,
 			  guest_map.e[i].base + guest_map.e[i].length, mb2_mem_type_name(guest_map.e[i].type));
 }
 
@@ -108,6 +109,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
 	vm.guest_mem_limit = cfg->guest_mem;
+	stats_on = cfg->stats;
 	bsp_boot = (struct vcpu_boot){
 		.entry = img.entry,
 		.eax = img.kind == LOADER_MULTIBOOT2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC,
@@ -132,7 +134,8 @@ __noreturn void guest_start_bsp(void)
 	uint64_t deadline;
 
 	idt_set_handler(VEC_NMI, nmi_in_root);
-	shutdown_set_report(exit_stats_report);
+	if (stats_on)
+		shutdown_set_report(exit_stats_report);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		want += percpu_data[i].state == CPU_ONLINE;
 	__atomic_store_n(&guest_go, true, __ATOMIC_RELEASE);

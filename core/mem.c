@@ -49,7 +49,7 @@ bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 		const struct mb2_mmap_entry *e = &mbi->mmap[i];
 		enum frame_error err;
 
-		log_debug("mem: [%#014lx-%#014lx) %s", e->base, e->base + e->length,
+		log_debug("mem: [0x%012lx-0x%012lx) %s", e->base, e->base + e->length,
 			  mb2_mem_type_name(e->type));
 		if (e->type != MB2_MEM_AVAILABLE || e->length == 0)
 			continue;

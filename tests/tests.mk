@@ -6,7 +6,7 @@ MEGS ?= 256
 CMDLINE ?=
 TIMEOUT ?= 300
 
-.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm
+.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm bench
 
 deps-build:
 	$(Q)tests/deps.sh build
@@ -26,10 +26,19 @@ iso: deps-build
 	$(Q)cp $(BUILD)/iso/boot.iso $(UMBRA_ISO)
 	@echo "  ISO     $(UMBRA_ISO)"
 
+# The default configuration: umbra with the basic test guest as its L1 (GUEST= to change it).
+GUEST ?= $(BUILD)/guests/basic.elf
+GUEST_CMDLINE ?= cpus=$(CPUS)
+
 run: deps-bochs
-	$(Q)$(MAKE) --no-print-directory kernel
+	$(Q)$(MAKE) --no-print-directory kernel guests
 	$(Q)tests/system/boot.sh --emu bochs --cpus $(CPUS) --megs $(MEGS) --cmdline "$(CMDLINE)" \
+		$(if $(GUEST),--module "$(GUEST)=$(GUEST_CMDLINE)") \
 		--out $(BUILD)/run --timeout $(TIMEOUT) --stream
+
+bench: deps-bochs
+	$(Q)$(MAKE) --no-print-directory kernel guests
+	$(Q)tests/bench/run.sh $(BUILD)
 
 run-qemu: deps-qemu
 	$(Q)$(MAKE) --no-print-directory kernel

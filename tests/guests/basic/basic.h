@@ -28,4 +28,9 @@ void check_memmap(const struct boot_state *bs);
 /* Enabled CPUs in the MADT (the number smp tries to start). */
 uint32_t madt_enabled_cpus(const struct acpi_info *acpi);
 
+/* checks_umbra.c */
+bool under_umbra(void);
+void check_hypercalls(void);          /* group "umbra": only under umbra */
+void run_bench_cpuid(uint64_t iterations);
+
 #endif

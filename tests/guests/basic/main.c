@@ -28,6 +28,7 @@ enum guest_mode {
 	MODE_ALL = 0,      /* every check group; the default */
 	MODE_ISOLATION,    /* touch memory that umbra must not let the guest reach */
 	MODE_TRIPLE_FAULT, /* shut the (virtual) CPU down */
+	MODE_BENCH_CPUID,  /* CPUID loop, BENCH lines */
 };
 
 /* Filled by each AP before it reports itself online; read by the BSP afterwards. */
@@ -40,6 +41,7 @@ struct ap_result {
 static struct boot_state bs;
 static enum guest_mode mode;
 static uint64_t isolation_addr = ISOLATION_DEFAULT_ADDR;
+static uint64_t bench_iterations = 100000;
 static bool lapic_ok;
 static struct ap_result ap_results[MAX_CPUS];
 
@@ -69,7 +71,10 @@ static void bad_word(const struct cmdline_opt *o)
 		report("cmdline.word", VERDICT_FAIL, "unknown \"%.*s\"", (int)o->key_len, o->key);
 }
 
-/* test=all|isolation|triple_fault, addr=ADDR (isolation), cpus=N (CPUs the MADT should list). */
+/*
+ * test=all|isolation|triple_fault|bench_cpuid, addr=ADDR (isolation),
+ * iterations=N (bench), cpus=N (CPUs the MADT should list).
+ */
 static void parse_cmdline(const char *cursor)
 {
 	struct cmdline_opt o;
@@ -85,8 +90,12 @@ static void parse_cmdline(const char *cursor)
 				mode = MODE_ISOLATION;
 			else if (token_is(o.val, o.val_len, "triple_fault"))
 				mode = MODE_TRIPLE_FAULT;
+			else if (token_is(o.val, o.val_len, "bench_cpuid"))
+				mode = MODE_BENCH_CPUID;
 			else
 				bad_word(&o);
+		} else if (token_is(o.key, o.key_len, "iterations") && has_num && n) {
+			bench_iterations = n;
 		} else if (token_is(o.key, o.key_len, "addr") && has_num) {
 			isolation_addr = n;
 		} else if (token_is(o.key, o.key_len, "cpus") && has_num && n && n <= MAX_CPUS) {
@@ -246,6 +255,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		run_isolation();
 	case MODE_TRIPLE_FAULT:
 		run_triple_fault();
+	case MODE_BENCH_CPUID:
+		run_bench_cpuid(bench_iterations);
+		report_finish();
 	case MODE_ALL:
 		break;
 	}
@@ -254,6 +266,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_control_regs();
 	check_memmap(&bs);
 	check_smp();
+	check_hypercalls();           /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */
 }
 

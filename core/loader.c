@@ -282,39 +282,28 @@ void loader_build_memmap(const struct mb2_mmap_entry *host, size_t nhost, const 
 {
 	memset(out, 0, sizeof(*out));
 	for (size_t i = 0; i < nhost; i++) {
-		uint64_t b = host[i].base, e = host[i].base + host[i].length;
-		uint64_t cuts[2 * 8 + 3];
-		size_t nc = 0;
+		uint64_t at = host[i].base, e = host[i].base + host[i].length;
 
 		if (host[i].type != MB2_MEM_AVAILABLE) {
-			push(out, b, e, host[i].type);
+			push(out, at, e, host[i].type);
 			continue;
 		}
-		cuts[nc++] = b;
-		for (size_t u = 0; u < numbra && u < 8; u++) {
-			if (umbra[u].base > b && umbra[u].base < e)
-				cuts[nc++] = umbra[u].base;
-			if (umbra[u].end > b && umbra[u].end < e)
-				cuts[nc++] = umbra[u].end;
-		}
-		if (limit > b && limit < e)
-			cuts[nc++] = limit;
-		cuts[nc++] = e;
-		/* Insertion sort: a handful of points. */
-		for (size_t x = 1; x < nc; x++)
-			for (size_t y = x; y > 0 && cuts[y - 1] > cuts[y]; y--) {
-				uint64_t t = cuts[y];
+		/* Walk from boundary to boundary: the next umbra edge, the limit, or the end. */
+		while (at < e) {
+			uint64_t next = e;
+			bool mine = limit && at >= limit;
 
-				cuts[y] = cuts[y - 1];
-				cuts[y - 1] = t;
+			if (limit > at)
+				next = MIN(next, limit);
+			for (size_t u = 0; u < numbra; u++) {
+				mine |= in_range(&umbra[u], at);
+				if (umbra[u].base > at)
+					next = MIN(next, umbra[u].base);
+				if (umbra[u].end > at)
+					next = MIN(next, umbra[u].end);
 			}
-		for (size_t k = 0; k + 1 < nc; k++) {
-			uint64_t lo = cuts[k];
-			bool mine = limit && lo >= limit;
-
-			for (size_t u = 0; u < numbra && !mine; u++)
-				mine = in_range(&umbra[u], lo);
-			push(out, lo, cuts[k + 1], mine ? MB2_MEM_RESERVED : MB2_MEM_AVAILABLE);
+			push(out, at, next, mine ? MB2_MEM_RESERVED : MB2_MEM_AVAILABLE);
+			at = next;
 		}
 	}
 }

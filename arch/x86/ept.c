@@ -64,6 +64,9 @@ static bool fill(struct build *st, uint64_t pa, int level, uint64_t base)
 			continue; /* not present: an access is an EPT violation */
 		if (o != PARTIAL && hi <= st->limit && leaf_allowed(st, level)) {
 			type = st->b->mem_type(st->b->ctx, lo, size);
+			/* A 4 KiB page cannot be split further: if its type is unclear, be uncached. */
+			if (type == MEM_TYPE_MIXED && level == 1)
+				type = MEM_TYPE_UC;
 			if (type != MEM_TYPE_MIXED) {
 				table[i] = lo | perms | ((uint64_t)type << EPT_MEMTYPE_SHIFT) |
 					   (level > 1 ? EPT_LARGE_PAGE : 0);

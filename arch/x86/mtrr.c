@@ -123,7 +123,7 @@ uint8_t mtrr_range_type(const struct mtrr_state *st, uint64_t base, uint64_t len
 	type = mtrr_type_at(st, base);
 	/* Below 1 MiB the fixed ranges decide, 4 KiB at a time at worst. */
 	if (base < FIXED_1MIB && st->fixed_enabled) {
-		for (uint64_t a = base; a < MIN(end, FIXED_1MIB); a += 4096)
+		for (uint64_t a = ALIGN_DOWN(base, 4096); a < MIN(end, FIXED_1MIB); a += 4096)
 			if (st->fixed[fixed_index(a)] != type)
 				return MEM_TYPE_MIXED;
 		if (end > FIXED_1MIB)

@@ -990,9 +990,8 @@ static void test_memmap_umbra_unsorted(void **state)
 }
 
 /*
- * BUG (core/loader.c loader_build_memmap): only the first 8 umbra ranges
- * cut available entries (`u < 8` in the cuts loop, cuts[] sized for 8),
- * so a ninth range strictly inside an available entry stays available.
+ * Any number of umbra ranges cuts available entries (an early version only
+ * looked at the first 8, leaving a ninth range available to the guest).
  */
 static void test_memmap_many_umbra_ranges(void **state)
 {

@@ -7,7 +7,9 @@
 # 2 MiB). A guest is the directory tests/guests/NAME/ (its *.c) plus the shared
 # sources below; add NAME to GUESTS.
 
-GUESTS := basic
+GUESTS := basic mb1
+# mb1 is a multiboot1 kernel: its own header instead of umbra's multiboot2 one.
+GUEST_EXCLUDE_mb1 := boot/header.asm
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
 GUEST_LOAD_ADDRESS := 0x1000000
 
@@ -32,8 +34,9 @@ $(BUILD)/guests/obj/%.asm.o: %.asm
 
 # guest_rules NAME: link $(BUILD)/guests/NAME.elf.
 define guest_rules
-GUEST_OBJS_$(1) := $$(patsubst %,$$(BUILD)/guests/obj/%.o,$$(GUEST_UMBRA_SRCS) \
-	$$(GUEST_LIB_SRCS) $$(wildcard tests/guests/$(1)/*.c))
+GUEST_OBJS_$(1) := $$(patsubst %,$$(BUILD)/guests/obj/%.o, \
+	$$(filter-out $$(GUEST_EXCLUDE_$(1)),$$(GUEST_UMBRA_SRCS)) \
+	$$(GUEST_LIB_SRCS) $$(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.asm))
 
 # --defsym must come before -T linker.ld: DEFINED() there only sees symbols defined earlier.
 $$(BUILD)/guests/$(1).elf: $$(GUEST_OBJS_$(1)) linker.ld tests/guests/guests.mk

@@ -14,6 +14,7 @@
 #   --timeout SEC     kill the emulator after SEC seconds (default 120)
 #   --stream          copy the serial console to stdout while it runs
 #   --iso-only        build DIR/boot.iso and stop (for real machines)
+#   --multiboot1      boot the kernel with GRUB's multiboot (1) commands
 # Exit status: 0 when the emulator ended by itself, 124 on timeout, 1 on setup errors.
 # The verdict of a boot is read from serial.log, never from the emulator's status.
 set -euo pipefail
@@ -21,7 +22,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-emu=bochs cpus=1 megs=256 cmdline="" out="$root/build/run" timeout=120 stream=0 iso_only=0
+emu=bochs cpus=1 megs=256 cmdline="" out="$root/build/run" timeout=120 stream=0 iso_only=0 mb="multiboot2" mod="module2"
 kernel="$root/build/umbra.elf"
 modules=()
 while [ $# -gt 0 ]; do
@@ -36,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--stream) stream=1; shift ;;
 	--iso-only) iso_only=1; shift ;;
+	--multiboot1) mb=multiboot mod=module; shift ;;
 	*) echo "boot.sh: unknown option $1" >&2; exit 1 ;;
 	esac
 done
@@ -55,14 +57,14 @@ mkdir -p "$out/iso/boot/grub"
 	echo "terminal_input serial console"
 	echo "terminal_output serial console"
 	echo "menuentry \"umbra\" {"
-	echo "	multiboot2 /boot/kernel.elf $cmdline"
+	echo "	$mb /boot/kernel.elf $cmdline"
 	i=0
 	for m in "${modules[@]+"${modules[@]}"}"; do
 		file=${m%%=*}
 		args=""
 		[ "$file" != "$m" ] && args=${m#*=}
 		cp "$file" "$out/iso/boot/module$i"
-		echo "	module2 /boot/module$i $args"
+		echo "	$mod /boot/module$i $args"
 		i=$((i + 1))
 	done
 	echo "	boot"

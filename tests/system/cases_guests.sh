@@ -10,6 +10,8 @@ SYSTEM_TESTS+=(
 	guest_diff_2cpu
 	guest_isolation
 	guest_triple_fault
+	guest_mb1_bare
+	guest_mb1_umbra
 )
 
 # The guest logs through umbra's log(): "[cpuN] " first, optional here so that
@@ -183,5 +185,23 @@ test_guest_triple_fault() {
 test_guest_umbra_4cpu() {
 	boot_guest_umbra 4 || return 1
 	check_guest_run 4 || return 1
+	expect_clean_exit 0
+}
+
+# --- multiboot1 --------------------------------------------------------------------
+
+# The multiboot1 guest, loaded by GRUB's multiboot command (the reference) and by umbra.
+test_guest_mb1_bare() {
+	boot --emu bochs --cpus 1 --multiboot1 --kernel "$build/guests/mb1.elf" --cmdline "hello=multiboot1" ||
+		return 1
+	expect "${GUEST_LINE}SUMMARY passed=6 failed=0" || return 1
+	expect "${GUEST_LINE}INFO .*loader \"GRUB"
+}
+
+test_guest_mb1_umbra() {
+	boot --emu bochs --cpus 1 --module "$build/guests/mb1.elf=hello=multiboot1" || return 1
+	expect '^\[cpu0\] guest: multiboot kernel ' "umbra loading a multiboot1 kernel" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=6 failed=0" || return 1
+	expect "${GUEST_LINE}INFO .*loader \"umbra" || return 1
 	expect_clean_exit 0
 }

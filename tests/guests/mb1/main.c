@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Multiboot1 test guest: checks the information a multiboot1 loader (GRUB or umbra) hands over. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/idt.h"
+#include "core/hypercall.h"
+#include "core/log.h"
+#include "core/percpu.h"
+#include "core/string.h"
+#include "drivers/acpi.h"
+#include "drivers/power.h"
+#include "drivers/uart.h"
+#include "tests/guests/lib/report.h"
+
+#define MB1_BOOTLOADER_MAGIC 0x2badb002u
+#define MB1_INFO_MEMORY BIT(0)
+#define MB1_INFO_CMDLINE BIT(2)
+#define MB1_INFO_MODS BIT(3)
+#define MB1_INFO_MMAP BIT(6)
+#define MB1_INFO_LOADER_NAME BIT(9)
+#define MB1_MEM_AVAILABLE 1
+
+/* Multiboot 0.6.96 3.3: the fields this guest reads. */
+struct mb1_info {
+	uint32_t flags, mem_lower, mem_upper, boot_device, cmdline, mods_count, mods_addr;
+	uint32_t syms[4];
+	uint32_t mmap_length, mmap_addr;
+	uint32_t drives_length, drives_addr, config_table, boot_loader_name;
+} __packed;
+
+extern char __image_start[], __image_end[];
+
+void bsp_main(uint32_t magic, uint32_t info_addr);
+void ap_main(uint32_t index);
+
+static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
+{
+	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
+		return NULL;
+	return (const void *)phys;
+}
+
+/* ACPI 6.5 5.2.5.1: on BIOS machines the RSDP is on a 16-byte boundary in 0xe0000-0xfffff. */
+static const void *find_rsdp(void)
+{
+	for (uint64_t p = 0xe0000; p < 0x100000; p += 16)
+		if (memcmp((const void *)p, "RSD PTR ", 8) == 0 && acpi_checksum_ok((const void *)p, 20))
+			return (const void *)p;
+	return NULL;
+}
+
+/* Multiboot1 has no ACPI tag: find the tables the BIOS way, to learn how to power off. */
+static void platform_init(void)
+{
+	static struct acpi_info acpi;
+	const void *rsdp = find_rsdp();
+
+	if (rsdp && acpi_parse(rsdp, 36, acpi_map, NULL, &acpi) == ACPI_OK)
+		power_init(&acpi, false);
+	else
+		info("no ACPI tables found: cannot power off");
+}
+
+/* Is [base, end) inside one available memory-map entry? */
+static bool in_available(const struct mb1_info *mbi, uint64_t base, uint64_t end, uint64_t *total)
+{
+	bool found = false;
+
+	*total = 0;
+	for (uint32_t off = 0; off + 24 <= mbi->mmap_length;) {
+		const uint8_t *e = (const uint8_t *)(uint64_t)mbi->mmap_addr + off;
+		uint32_t size, type;
+		uint64_t b, l;
+
+		memcpy(&size, e, 4);
+		memcpy(&b, e + 4, 8);
+		memcpy(&l, e + 12, 8);
+		memcpy(&type, e + 20, 4);
+		if (type == MB1_MEM_AVAILABLE) {
+			*total += l;
+			found |= base >= b && end <= b + l;
+		}
+		if (size < 20)
+			break;
+		off += size + 4;
+	}
+	return found;
+}
+
+void bsp_main(uint32_t magic, uint32_t info_addr)
+{
+	const struct mb1_info *mbi = (const struct mb1_info *)(uint64_t)info_addr;
+	const char *cmdline = "";
+	uint64_t total = 0;
+	bool image_ok;
+
+	percpu_init(0);
+	idt_init();
+	idt_load();
+	uart_init(UART_COM1, 115200);
+	platform_init();
+	if (!check("mb1.magic", magic == MB1_BOOTLOADER_MAGIC, "EAX %#x", magic))
+		report_finish();
+	if (mbi->flags & MB1_INFO_CMDLINE)
+		cmdline = (const char *)(uint64_t)mbi->cmdline;
+	info("multiboot1 test guest, command line \"%s\", loader \"%s\"", cmdline,
+	     mbi->flags & MB1_INFO_LOADER_NAME ? (const char *)(uint64_t)mbi->boot_loader_name : "?");
+	check("mb1.flags", (mbi->flags & (MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP)) ==
+				   (MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP),
+	      "flags %#x", mbi->flags);
+	check("mb1.cmdline", strcmp(cmdline, "hello=multiboot1") == 0, "\"%s\"", cmdline);
+	/* Upper memory is the RAM from 1 MiB to the first hole: umbra's image makes that 1 MiB. */
+	check("mb1.mem_upper", mbi->mem_lower >= 512 && mbi->mem_upper >= 1024,
+	      "mem_lower %u KiB, mem_upper %u KiB", mbi->mem_lower, mbi->mem_upper);
+	image_ok = in_available(mbi, (uint64_t)__image_start, (uint64_t)__image_end, &total);
+	check("mb1.mmap_image", image_ok && total >= MiB(32), "image [%p-%p), %lu MiB available",
+	      __image_start, __image_end, total >> 20);
+	check("mb1.no_modules", !(mbi->flags & MB1_INFO_MODS) || mbi->mods_count == 0, "%u modules",
+	      mbi->flags & MB1_INFO_MODS ? mbi->mods_count : 0);
+	report_finish();
+}
+
+/* Never started: this guest runs on the boot CPU only. */
+void ap_main(uint32_t index __unused)
+{
+	cpu_halt_forever();
+}

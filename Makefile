@@ -30,7 +30,8 @@ ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
 	core/guest.c
-NESTED_SRCS := nested/vmx_msrs.c
+NESTED_SRCS := nested/vmx_msrs.c nested/vmcs12.c nested/launched.c nested/nvmx.c nested/insn.c \
+	nested/entry.c nested/reflect.c
 DRIVER_SRCS := drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(NESTED_SRCS) $(DRIVER_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))

@@ -14,6 +14,7 @@
 #include "core/string.h"
 #include "core/version.h"
 #include "drivers/timer.h"
+#include "nested/nvmx.h"
 #include "nested/vmx_msrs.h"
 
 /*
@@ -106,6 +107,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	for (size_t i = 0; i < numbra; i++)
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
 	vmx_msrs_init(caps);
+	nvmx_init();                                /* L1's VMX instructions, L2 exits */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
 	vm.guest_mem_limit = cfg->guest_mem;

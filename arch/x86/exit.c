@@ -13,7 +13,6 @@
 #include "core/shutdown.h"
 #include "core/string.h"
 #include "core/version.h"
-#include "nested/vmx_msrs.h"
 
 /* Interruption-information fields (SDM Vol. 3C 24.8.3, 24.9.2). */
 #define INTR_INFO_VECTOR(i) ((i) & 0xff)
@@ -42,12 +41,12 @@
 const uint16_t exit_io_ports[] = { BOCHS_SHUTDOWN_PORT, QEMU_DEBUG_EXIT_PORT };
 const size_t exit_io_port_count = ARRAY_SIZE(exit_io_ports);
 
-enum handled {
-	RESUME,       /* enter the guest again, RIP unchanged */
-	SKIP_INSN,    /* the instruction is done: advance RIP past it */
-};
+#define RESUME EXIT_RESUME
+#define SKIP_INSN EXIT_SKIP_INSN
 
-typedef enum handled (*exit_handler_fn)(struct vcpu *v, uint64_t qualification);
+const struct nested_ops *nested_ops;
+
+typedef enum exit_action (*exit_handler_fn)(struct vcpu *v, uint64_t qualification);
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -63,7 +62,7 @@ void inject_exception(uint8_t vector, bool has_error, uint32_t error)
  * The one place that completes an instruction: RIP moves past it and the
  * STI/MOV-SS interrupt shadow ends (SDM Vol. 3A 6.8.3).
  */
-static void skip_instruction(void)
+void exit_skip_instruction(void)
 {
 	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 
@@ -106,13 +105,13 @@ __noreturn void guest_stop(struct vcpu *v, const char *fmt, ...)
 
 /* ---- handlers ------------------------------------------------------------- */
 
-static enum handled handle_unhandled(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_unhandled(struct vcpu *v, uint64_t q __unused)
 {
 	guest_stop(v, "unexpected VM exit");
 }
 
 /* NMI exiting is on so that umbra can always stop a CPU; other NMIs belong to the guest. */
-static enum handled handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 
@@ -126,7 +125,7 @@ static enum handled handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));
 }
 
-static enum handled handle_triple_fault(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_triple_fault(struct vcpu *v, uint64_t q __unused)
 {
 	guest_stop(v, "triple fault on CPU %u", v->index);
 }
@@ -136,7 +135,7 @@ static enum handled handle_triple_fault(struct vcpu *v, uint64_t q __unused)
  * resetting. umbra delivers the guest's INITs itself (vapic.h), so this is
  * an INIT from elsewhere (firmware, another agent): treat it the same way.
  */
-static enum handled handle_init(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_init(struct vcpu *v, uint64_t q __unused)
 {
 	vcpu_reset_to_init(v);
 	v->state = VCPU_WAIT_SIPI;
@@ -144,14 +143,15 @@ static enum handled handle_init(struct vcpu *v, uint64_t q __unused)
 	return RESUME;
 }
 
-static enum handled handle_nmi_window(struct vcpu *v __unused, uint64_t q __unused)
+static enum exit_action handle_nmi_window(struct vcpu *v __unused, uint64_t q __unused)
 {
-	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vm.ctl.proc);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+		     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~NMI_WINDOW_EXITING);
 	return RESUME;
 }
 
 /* CPUID: the CPU's answer, plus VMX and umbra's own leaves. */
-static enum handled handle_cpuid(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_cpuid(struct vcpu *v, uint64_t q __unused)
 {
 	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, sub);
@@ -174,29 +174,38 @@ static enum handled handle_cpuid(struct vcpu *v, uint64_t q __unused)
 }
 
 /* HLT: the guest waits in the HLT activity state, woken by its own interrupts. */
-static enum handled handle_hlt(struct vcpu *v __unused, uint64_t q __unused)
+static enum exit_action handle_hlt(struct vcpu *v __unused, uint64_t q __unused)
 {
-	skip_instruction();
+	exit_skip_instruction();
 	vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
 	return RESUME;
 }
 
 /* INVD would drop umbra's own dirty lines too: write back instead (SDM Vol. 2A INVD note). */
-static enum handled handle_invd(struct vcpu *v __unused, uint64_t q __unused)
+static enum exit_action handle_invd(struct vcpu *v __unused, uint64_t q __unused)
 {
 	__asm__ volatile("wbinvd" ::: "memory");
 	return SKIP_INSN;
 }
 
-/* VMX instructions are emulated by nested/ (not yet): until then they fault as without VMX. */
-static enum handled handle_vmx_instruction(struct vcpu *v __unused, uint64_t q __unused)
+/* VMX instructions are nested/'s; without it they fault as on a CPU without VMX. */
+static enum exit_action handle_vmx_instruction(struct vcpu *v, uint64_t q)
+{
+	if (nested_ops)
+		return nested_ops->vmx_instruction(v, EXIT_REASON_BASIC(vmcs_read32(VM_EXIT_REASON)), q);
+	inject_exception(VEC_UD, false, 0);
+	return RESUME;
+}
+
+/* GETSEC: SMX is not offered (CPUID.1:ECX.SMX is the CPU's, but CR4.SMXE stays 0): #UD. */
+static enum exit_action handle_getsec(struct vcpu *v __unused, uint64_t q __unused)
 {
 	inject_exception(VEC_UD, false, 0);
 	return RESUME;
 }
 
 /* umbra's hypercalls (core/hypercall.h). */
-static enum handled handle_vmcall(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 {
 	uint64_t a1 = v->regs.rbx, a2 = v->regs.rcx, a3 = v->regs.rdx;
 	int64_t ret = 0;
@@ -257,7 +266,7 @@ static enum handled handle_vmcall(struct vcpu *v, uint64_t q __unused)
 }
 
 /* MOV to CR0/CR4 touching a bit umbra owns (SDM Vol. 3C 27.1.3, Table 28-3). */
-static enum handled handle_cr_access(struct vcpu *v, uint64_t q)
+static enum exit_action handle_cr_access(struct vcpu *v, uint64_t q)
 {
 	unsigned int cr = q & 0xf, access = (q >> 4) & 3;
 	uint64_t val = vcpu_gpr(v, (q >> 8) & 0xf);
@@ -302,7 +311,7 @@ static enum handled handle_cr_access(struct vcpu *v, uint64_t q)
 }
 
 /* Emulator exit ports: the guest's request ends the run, with umbra's report. */
-static enum handled handle_io(struct vcpu *v, uint64_t q)
+static enum exit_action handle_io(struct vcpu *v, uint64_t q)
 {
 	static const char shutdown_word[] = "Shutdown";
 	uint16_t port = q >> 16;
@@ -330,11 +339,11 @@ static enum handled handle_io(struct vcpu *v, uint64_t q)
 }
 
 /* Only the MSRs umbra owns exit (vcpu.c's MSR bitmap). */
-static enum handled handle_msr_read(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_msr_read(struct vcpu *v, uint64_t q __unused)
 {
 	uint64_t value;
 
-	if (!vmx_msr_read((uint32_t)v->regs.rcx, &value)) {
+	if (!nested_ops || !nested_ops->msr_read((uint32_t)v->regs.rcx, &value)) {
 		inject_exception(VEC_GP, true, 0);
 		return RESUME;
 	}
@@ -347,7 +356,7 @@ static enum handled handle_msr_read(struct vcpu *v, uint64_t q __unused)
  * The x2APIC ICR (INIT and SIPI are umbra's to deliver); otherwise
  * IA32_FEATURE_CONTROL, locked, and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
  */
-static enum handled handle_msr_write(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_msr_write(struct vcpu *v, uint64_t q __unused)
 {
 	if ((uint32_t)v->regs.rcx == MSR_X2APIC_ICR) {
 		vapic_x2apic_icr_write(v, (v->regs.rdx << 32) | (uint32_t)v->regs.rax);
@@ -358,7 +367,7 @@ static enum handled handle_msr_write(struct vcpu *v, uint64_t q __unused)
 }
 
 /* A guest access where EPT maps nothing: umbra's own memory, or beyond the guest's. */
-static enum handled handle_ept_violation(struct vcpu *v, uint64_t q)
+static enum exit_action handle_ept_violation(struct vcpu *v, uint64_t q)
 {
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	bool umbra = false;
@@ -372,14 +381,14 @@ static enum handled handle_ept_violation(struct vcpu *v, uint64_t q)
 		   umbra ? "umbra's memory" : "unmapped memory", gpa, vmcs_readnat(GUEST_RIP));
 }
 
-static enum handled handle_ept_misconfig(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_ept_misconfig(struct vcpu *v, uint64_t q __unused)
 {
 	guest_stop(v, "EPT misconfiguration at guest-physical %#lx (umbra bug)",
 		   vmcs_read64(GUEST_PHYSICAL_ADDRESS));
 }
 
 /* XSETBV (SDM Vol. 2C): checked here, then executed for the guest. */
-static enum handled handle_xsetbv(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_xsetbv(struct vcpu *v, uint64_t q __unused)
 {
 	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
 	struct cpuid_regs xs = cpuid(0xd, 0);
@@ -395,7 +404,7 @@ static enum handled handle_xsetbv(struct vcpu *v, uint64_t q __unused)
 	return SKIP_INSN;
 }
 
-static enum handled handle_task_switch(struct vcpu *v, uint64_t q __unused)
+static enum exit_action handle_task_switch(struct vcpu *v, uint64_t q __unused)
 {
 	guest_stop(v, "hardware task switch (not emulated)");
 }
@@ -408,7 +417,7 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_NMI_WINDOW] = handle_nmi_window,
 	[EXIT_REASON_TASK_SWITCH] = handle_task_switch,
 	[EXIT_REASON_CPUID] = handle_cpuid,
-	[EXIT_REASON_GETSEC] = handle_vmx_instruction,
+	[EXIT_REASON_GETSEC] = handle_getsec,
 	[EXIT_REASON_HLT] = handle_hlt,
 	[EXIT_REASON_INVD] = handle_invd,
 	[EXIT_REASON_VMCALL] = handle_vmcall,
@@ -439,6 +448,16 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	uint32_t basic = EXIT_REASON_BASIC(reason);
 	exit_handler_fn fn;
 
+	if (v->in_l2) {
+		bool done = nested_ops && nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION));
+
+		if (basic < EXIT_REASON_MAX) {
+			v->stats_l2.exits[basic]++;
+			v->stats_l2.cycles[basic] += rdtsc() - t0;
+		}
+		if (done)
+			return;
+	}
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		guest_stop(v, "VM entry failed: %s", exit_reason_name(basic));
 	log(LOG_TRACE, "exit: %s, qualification %#lx, rip %#lx, activity %u", exit_reason_name(basic),
@@ -446,8 +465,8 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	    vmcs_read32(GUEST_ACTIVITY_STATE));
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
 	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
-		skip_instruction();
-	if (basic < EXIT_REASON_MAX) {
+		exit_skip_instruction();
+	if (basic < EXIT_REASON_MAX && !v->in_l2) {
 		v->stats.exits[basic]++;
 		v->stats.cycles[basic] += rdtsc() - t0;
 	}
@@ -466,13 +485,18 @@ void exit_prepare_entry(struct vcpu *v)
 		v->pending_nmis--;
 		if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
 			vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	} else if (vm.ctl.pin & VIRTUAL_NMIS) {
-		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, vm.ctl.proc | NMI_WINDOW_EXITING);
+	} else if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS) {
+		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | NMI_WINDOW_EXITING);
 	}
 }
 
-__noreturn void exit_entry_failed(struct vcpu *v, int r)
+void exit_entry_failed(struct vcpu *v, int r)
 {
+	if (v->in_l2 && r == 2 && nested_ops) {
+		nested_ops->l2_entry_failed(v, vmcs_read32(VM_INSTRUCTION_ERROR));
+		return;
+	}
 	if (r == 1)
 		guest_stop(v, "VM entry failed: VMfailInvalid (no current VMCS)");
 	guest_stop(v, "VM entry failed: %s",

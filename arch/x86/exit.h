@@ -5,14 +5,40 @@
 
 #include "arch/x86/vcpu.h"
 
+/* What a handler wants done with the instruction that exited. */
+enum exit_action {
+	EXIT_RESUME,    /* enter the guest again, RIP unchanged */
+	EXIT_SKIP_INSN, /* the instruction is done: advance RIP past it */
+};
+
+/*
+ * Nested VMX plugs in here (nested/ uses arch/x86, never the reverse). Left
+ * NULL, VMX instructions raise #UD and the IA32_VMX_* MSRs do not exist.
+ */
+struct nested_ops {
+	/* A VMX instruction from L1 (VMXON ... VMFUNC, INVEPT, INVVPID). */
+	enum exit_action (*vmx_instruction)(struct vcpu *v, uint32_t reason, uint64_t qual);
+	/* An exit while L2 ran: true when nested/ dealt with it (reflected to L1 or emulated). */
+	bool (*l2_exit)(struct vcpu *v, uint32_t reason, uint64_t qual);
+	/* VMLAUNCH/VMRESUME of vmcs02 failed with VMfailValid(err): tell L1. */
+	void (*l2_entry_failed)(struct vcpu *v, uint32_t err);
+	/* RDMSR of IA32_FEATURE_CONTROL or IA32_VMX_*: false means #GP. */
+	bool (*msr_read)(uint32_t msr, uint64_t *value);
+};
+
+extern const struct nested_ops *nested_ops;
+
+/* Advance RIP past the instruction that exited and end any STI/MOV-SS shadow. */
+void exit_skip_instruction(void);
+
 /* I/O ports umbra intercepts (emulator exit ports), for the I/O bitmaps. */
 extern const uint16_t exit_io_ports[];
 extern const size_t exit_io_port_count;
 
 /* Before every VM entry: deliver what is pending (NMIs). */
 void exit_prepare_entry(struct vcpu *v);
-/* VMLAUNCH/VMRESUME failed (vmx_enter returned r): report and stop. */
-__noreturn void exit_entry_failed(struct vcpu *v, int r);
+/* VMLAUNCH/VMRESUME failed (vmx_enter returned r): L2's failures go to L1, L1's stop the guest. */
+void exit_entry_failed(struct vcpu *v, int r);
 /* Handle the VM exit that just happened; t0 = TSC right after it. */
 void exit_dispatch(struct vcpu *v, uint64_t t0);
 

@@ -111,3 +111,28 @@ bool guest_read_linear(uint64_t la, void *buf, size_t len)
 	}
 	return true;
 }
+
+bool guest_write_phys(uint64_t gpa, const void *buf, size_t len)
+{
+	if (!guest_range_ok(gpa, len))
+		return false;
+	memcpy((void *)gpa, buf, len);
+	return true;
+}
+
+bool guest_write_linear(uint64_t la, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+
+	while (len) {
+		uint64_t pa;
+		size_t chunk = MIN(len, 4096 - (la & 0xfff));
+
+		if (!guest_linear_to_phys(la, &pa) || !guest_write_phys(pa, in, chunk))
+			return false;
+		la += chunk;
+		in += chunk;
+		len -= chunk;
+	}
+	return true;
+}

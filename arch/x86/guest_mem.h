@@ -21,4 +21,10 @@ bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
 /* Read len bytes at a guest linear address (may cross pages). */
 bool guest_read_linear(uint64_t la, void *buf, size_t len);
 
+/* Write guest-physical memory; false when any of it is not the guest's. */
+bool guest_write_phys(uint64_t gpa, const void *buf, size_t len);
+
+/* Write len bytes at a guest linear address; false (nothing or part written) when unmapped. */
+bool guest_write_linear(uint64_t la, const void *buf, size_t len);
+
 #endif

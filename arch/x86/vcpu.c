@@ -280,7 +280,7 @@ static void set_multiboot_entry(struct vcpu *v, const struct vcpu_boot *boot)
 	v->regs.rdx = 0;
 }
 
-static void setup_host_state(void)
+void vcpu_write_host_state(void)
 {
 	struct percpu *p = this_cpu();
 	struct {
@@ -350,21 +350,25 @@ bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot)
 		write_cr4(read_cr4() | CR4_OSXSAVE);
 	if (!vmx_cpu_on(&vm.caps))
 		return false;
-	v->vmcs_pa = mem_alloc_pages(1);
-	if (!v->vmcs_pa) {
-		log_err("vmx: no memory for the VMCS");
+	v->vmcs01.pa = mem_alloc_pages(1);
+	v->vmcs02.pa = mem_alloc_pages(1);
+	if (!v->vmcs01.pa || !v->vmcs02.pa) {
+		log_err("vmx: no memory for the VMCSs");
 		return false;
 	}
-	*(volatile uint32_t *)v->vmcs_pa = VMX_BASIC_REVISION(vm.caps.basic);
-	r = vmclear(v->vmcs_pa);
+	*(volatile uint32_t *)v->vmcs01.pa = VMX_BASIC_REVISION(vm.caps.basic);
+	*(volatile uint32_t *)v->vmcs02.pa = VMX_BASIC_REVISION(vm.caps.basic);
+	r = vmclear(v->vmcs02.pa);
 	if (r == VMX_SUCCEED)
-		r = vmptrld(v->vmcs_pa);
+		r = vmclear(v->vmcs01.pa);
+	if (r == VMX_SUCCEED)
+		r = vmptrld(v->vmcs01.pa);
 	if (r != VMX_SUCCEED) {
 		log_err("vmx: VMCLEAR/VMPTRLD of the VMCS failed");
 		return false;
 	}
 	setup_controls(v);
-	setup_host_state();
+	vcpu_write_host_state();
 	if (boot->wait_for_sipi) {
 		vcpu_reset_to_init(v);
 		v->state = VCPU_WAIT_SIPI;
@@ -395,12 +399,17 @@ __noreturn void vcpu_run(struct vcpu *v)
 			vcpu_reset_to_init(v);
 		if (v->state == VCPU_WAIT_SIPI)
 			vapic_wait_for_sipi(v);
+		struct hw_vmcs *cur;
+
 		exit_prepare_entry(v);
-		r = vmx_enter(&v->regs, v->launched);
+		cur = v->in_l2 ? &v->vmcs02 : &v->vmcs01;
+		r = vmx_enter(&v->regs, cur->launched);
 		t0 = rdtsc();
-		if (r != 0)
+		if (r != 0) {
 			exit_entry_failed(v, r);
-		v->launched = true;
+			continue;
+		}
+		cur->launched = true;
 		exit_dispatch(v, t0);
 	}
 }

@@ -39,11 +39,18 @@ enum vcpu_state {
 	VCPU_WAIT_SIPI, /* after INIT: waits in umbra for its SIPI (arch/x86/vapic.h) */
 };
 
+/* A hardware VMCS umbra runs: its address and whether it is launched. */
+struct hw_vmcs {
+	uint64_t pa;
+	bool launched;
+};
+
 struct vcpu {
 	struct guest_regs regs;
 	uint32_t index;
-	uint64_t vmcs_pa;
-	bool launched;
+	struct hw_vmcs vmcs01; /* L1 */
+	struct hw_vmcs vmcs02; /* L2, built by nested/ from L1's vmcs12 */
+	bool in_l2;            /* vmcs02 is current */
 	volatile enum vcpu_state state;
 	volatile bool init_seen;    /* an INIT arrived since the last SIPI */
 	volatile bool init_pending; /* INIT for this CPU while it ran the guest */
@@ -51,7 +58,9 @@ struct vcpu {
 	volatile uint32_t sipi;     /* 0x100 | vector when a SIPI is waiting */
 	uint32_t pending_nmis;      /* NMIs to deliver to the guest */
 	uint8_t bochs_shutdown_pos; /* progress through "Shutdown" on port 0x8900 */
-	struct exit_stats stats;
+	struct exit_stats stats;    /* exits while L1 ran */
+	struct exit_stats stats_l2; /* exits while L2 ran (reflected or handled by umbra) */
+	uint64_t reflected;         /* L2 exits reflected to L1 */
 };
 
 /* Machine-wide VMX settings, made once by the BSP. */
@@ -88,6 +97,9 @@ uint64_t vcpu_gpr(struct vcpu *v, unsigned int n);
 /* Write CR0/CR4 as the guest sees them (read shadow) and as the CPU runs them. */
 void vcpu_set_cr0(uint64_t guest_value);
 void vcpu_set_cr4(uint64_t guest_value);
+
+/* umbra's host state into the current VMCS (vmcs01 and vmcs02 share it). */
+void vcpu_write_host_state(void);
 
 /* Reset the guest state to the architectural INIT state (SDM Vol. 3A 9.1.1). */
 void vcpu_reset_to_init(struct vcpu *v);

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Emulated VM entry to L2: check vmcs12 (SDM Vol. 3C 26.2), build vmcs02, run it. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/guest_mem.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/log.h"
+#include "core/panic.h"
+#include "nested/nvmx.h"
+#include "nested/vmx_msrs.h"
+
+/* L2's guest state copied between vmcs12 and vmcs02 as it is (EFER, PAT, debug state aside). */
+const uint32_t nvmx_guest_fields[] = {
+	GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+	GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
+	GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
+	GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+	GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
+	GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
+	GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE,
+	GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE, GUEST_GDTR_BASE, GUEST_IDTR_BASE,
+	GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS,
+	GUEST_PENDING_DBG_EXCEPTIONS, GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
+	GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
+};
+const size_t nvmx_guest_field_count = ARRAY_SIZE(nvmx_guest_fields);
+
+static bool ctl_ok(uint32_t msr, uint32_t value)
+{
+	uint64_t cap = 0;
+
+	vmx_msr_read(msr, &cap);
+	return (value & (uint32_t)cap) == (uint32_t)cap && !(value & ~(uint32_t)(cap >> 32));
+}
+
+static uint32_t maxphys(void)
+{
+	return cpuid(0x80000008, 0).eax & 0xff;
+}
+
+/* A bitmap or list address: aligned, within the address width, and L1's memory. */
+static bool l1_page_ok(uint64_t addr, uint64_t len, uint64_t align)
+{
+	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> maxphys()) && guest_range_ok(addr, len);
+}
+
+static bool canonical(uint64_t a)
+{
+	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
+}
+
+/* SDM Vol. 3C 26.2.1: VM-execution, VM-exit and VM-entry control fields. */
+static bool check_controls(const struct vmcs12 *c)
+{
+	uint32_t pin = VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL);
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
+	uint32_t exit = VMCS12_GET(c, VM_EXIT_CONTROLS), entry = VMCS12_GET(c, VM_ENTRY_CONTROLS);
+	uint32_t info = VMCS12_GET(c, VM_ENTRY_INTR_INFO);
+	uint64_t misc = 0;
+
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	if (!ctl_ok(MSR_IA32_VMX_TRUE_PINBASED_CTLS, pin) ||
+	    !ctl_ok(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, proc) ||
+	    ((proc & SECONDARY_CONTROLS) && !ctl_ok(MSR_IA32_VMX_PROCBASED_CTLS2, proc2)) ||
+	    !ctl_ok(MSR_IA32_VMX_TRUE_EXIT_CTLS, exit) || !ctl_ok(MSR_IA32_VMX_TRUE_ENTRY_CTLS, entry))
+		return false;
+	if (VMCS12_GET(c, CR3_TARGET_COUNT) > VMX_MISC_CR3_TARGETS(misc))
+		return false;
+	if ((proc & USE_IO_BITMAPS) && (!l1_page_ok(VMCS12_GET(c, IO_BITMAP_A), 4096, 4096) ||
+					!l1_page_ok(VMCS12_GET(c, IO_BITMAP_B), 4096, 4096)))
+		return false;
+	if ((proc & USE_MSR_BITMAPS) && !l1_page_ok(VMCS12_GET(c, MSR_BITMAP), 4096, 4096))
+		return false;
+	/* Virtual NMIs need NMI exiting; NMI-window exiting needs virtual NMIs. */
+	if (((pin & VIRTUAL_NMIS) && !(pin & NMI_EXITING)) ||
+	    ((proc & NMI_WINDOW_EXITING) && !(pin & VIRTUAL_NMIS)))
+		return false;
+	/* MSR lists: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
+	if ((VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT) &&
+	     !l1_page_ok(VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR), 16 * VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT), 16)) ||
+	    (VMCS12_GET(c, VM_EXIT_MSR_LOAD_COUNT) &&
+	     !l1_page_ok(VMCS12_GET(c, VM_EXIT_MSR_LOAD_ADDR), 16 * VMCS12_GET(c, VM_EXIT_MSR_LOAD_COUNT), 16)) ||
+	    (VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT) &&
+	     !l1_page_ok(VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR), 16 * VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT), 16)))
+		return false;
+	/* Event injection (SDM 26.2.1.3): type, vector, error code, length. */
+	if (info & BIT(31)) {
+		uint32_t type = (info >> 8) & 7, vector = info & 0xff;
+		bool has_err = info & BIT(11);
+		bool needs_err = type == 3 && (VMCS12_GET(c, GUEST_CR0) & CR0_PE) &&
+				 (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
+
+		if (type == 1 || (type == 2 && vector != 2) || (type == 3 && vector > 31) ||
+		    (type == 7 && vector != 0) || has_err != needs_err || (info & 0x7ffff000))
+			return false;
+		if ((type == 4 || type == 5 || type == 6) &&
+		    (VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) == 0 || VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) > 15))
+			return false;
+	}
+	return true;
+}
+
+/* SDM Vol. 3C 26.2.2-26.2.3: host-state area, against L1's current mode. */
+static bool check_host_state(const struct vmcs12 *c)
+{
+	uint64_t cr0 = VMCS12_GET(c, HOST_CR0), cr4 = VMCS12_GET(c, HOST_CR4);
+	uint32_t exit = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	bool host64 = exit & HOST_ADDR_SPACE_SIZE;
+	bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
+	static const uint32_t sels[] = { HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR,
+					 HOST_DS_SELECTOR, HOST_FS_SELECTOR, HOST_GS_SELECTOR,
+					 HOST_TR_SELECTOR };
+
+	if ((cr0 & vm.caps.cr0_fixed0) != vm.caps.cr0_fixed0 || (cr0 & ~vm.caps.cr0_fixed1) ||
+	    (cr4 & vm.caps.cr4_fixed0) != vm.caps.cr4_fixed0 || (cr4 & ~vm.caps.cr4_fixed1))
+		return false;
+	if (VMCS12_GET(c, HOST_CR3) >> maxphys())
+		return false;
+	if (!canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_ESP)) || !canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_EIP)))
+		return false;
+	if (exit & LOAD_PAT) {
+		uint64_t pat = VMCS12_GET(c, HOST_IA32_PAT);
+
+		for (int i = 0; i < 8; i++) {
+			uint8_t t = (pat >> (8 * i)) & 0xff;
+
+			if (t != 0 && t != 1 && t != 4 && t != 5 && t != 6 && t != 7)
+				return false;
+		}
+	}
+	if (exit & LOAD_EFER) {
+		uint64_t efer = VMCS12_GET(c, HOST_IA32_EFER);
+
+		if ((efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)) ||
+		    !!(efer & EFER_LMA) != host64 || !!(efer & EFER_LME) != host64)
+			return false;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sels); i++)
+		if (VMCS12_GET(c, sels[i]) & 7)
+			return false; /* RPL and TI must be 0 */
+	if (!VMCS12_GET(c, HOST_CS_SELECTOR) || !VMCS12_GET(c, HOST_TR_SELECTOR) ||
+	    (!host64 && !VMCS12_GET(c, HOST_SS_SELECTOR)))
+		return false;
+	/* 26.2.3: the host address-space size follows the mode L1 is in. */
+	if (host64 != l1_long)
+		return false;
+	if (host64) {
+		if (!(cr4 & CR4_PAE) || !canonical(VMCS12_GET(c, HOST_RIP)) ||
+		    !canonical(VMCS12_GET(c, HOST_FS_BASE)) || !canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
+		    !canonical(VMCS12_GET(c, HOST_TR_BASE)) || !canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
+		    !canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+			return false;
+	} else if ((VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST) || (cr4 & CR4_PCIDE) ||
+		   (VMCS12_GET(c, HOST_RIP) >> 32)) {
+		return false;
+	}
+	return true;
+}
+
+/* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
+static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
+{
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
+	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS), exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
+	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
+	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
+	uint64_t efer;
+
+	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
+		panic("vmx: VMPTRLD of vmcs02 failed");
+
+	/* Guest state: L2's, as L1 wrote it. */
+	for (size_t i = 0; i < nvmx_guest_field_count; i++)
+		vmcs_write(nvmx_guest_fields[i], vmcs12_read(c, nvmx_guest_fields[i]));
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	/* "load IA32_EFER" = 0: EFER stays L1's but for LMA/LME (SDM 26.3.2.1). */
+	if (entry12 & ENTRY_LOAD_EFER) {
+		efer = VMCS12_GET(c, GUEST_IA32_EFER);
+	} else {
+		efer = l1_efer & ~(EFER_LMA | EFER_LME);
+		if (entry12 & IA32E_MODE_GUEST)
+			efer |= EFER_LMA | EFER_LME;
+	}
+	vmcs_write64(GUEST_IA32_EFER, efer);
+	vmcs_write64(GUEST_IA32_PAT, (entry12 & ENTRY_LOAD_PAT) ? VMCS12_GET(c, GUEST_IA32_PAT) : l1_pat);
+	if (entry12 & LOAD_DEBUG_CONTROLS) {
+		vmcs_writenat(GUEST_DR7, VMCS12_GET(c, GUEST_DR7));
+		vmcs_write64(GUEST_IA32_DEBUGCTL, VMCS12_GET(c, GUEST_IA32_DEBUGCTL));
+	} else {
+		vmcs_writenat(GUEST_DR7, l1_dr7);
+		vmcs_write64(GUEST_IA32_DEBUGCTL, l1_debugctl);
+	}
+	/* With EPT on, PAE paging takes its PDPTEs from the VMCS: load them as L1's CPU would. */
+	if ((VMCS12_GET(c, GUEST_CR0) & CR0_PG) && (VMCS12_GET(c, GUEST_CR4) & CR4_PAE) &&
+	    !(entry12 & IA32E_MODE_GUEST)) {
+		uint64_t pdpte[4] = { 0 };
+
+		guest_read_phys(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
+		vmcs_write64(GUEST_PDPTE0, pdpte[0]);
+		vmcs_write64(GUEST_PDPTE1, pdpte[1]);
+		vmcs_write64(GUEST_PDPTE2, pdpte[2]);
+		vmcs_write64(GUEST_PDPTE3, pdpte[3]);
+	}
+
+	/* Controls. */
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) | vm.ctl.pin);
+	if (!(proc & (USE_IO_BITMAPS | UNCOND_IO_EXITING))) {
+		/* L1 lets L2 do I/O: umbra's bitmaps keep the emulator exit ports umbra's. */
+		proc |= USE_IO_BITMAPS;
+		vmcs_write64(IO_BITMAP_A, vm.io_bitmap_a);
+		vmcs_write64(IO_BITMAP_B, vm.io_bitmap_b);
+	} else if (proc & USE_IO_BITMAPS) {
+		/* L1's memory is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
+		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
+		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
+	}
+	if (proc & USE_MSR_BITMAPS)
+		vmcs_write64(MSR_BITMAP, VMCS12_GET(c, MSR_BITMAP));
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
+	vmcs_write64(EPT_POINTER, vm.eptp);
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & (ACK_INTR_ON_EXIT | SAVE_DEBUG_CONTROLS)));
+	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
+	vmcs_write32(EXCEPTION_BITMAP, VMCS12_GET(c, EXCEPTION_BITMAP));
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, VMCS12_GET(c, PAGE_FAULT_ERROR_CODE_MASK));
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, VMCS12_GET(c, PAGE_FAULT_ERROR_CODE_MATCH));
+	vmcs_write32(CR3_TARGET_COUNT, VMCS12_GET(c, CR3_TARGET_COUNT));
+	vmcs_writenat(CR3_TARGET_VALUE0, VMCS12_GET(c, CR3_TARGET_VALUE0));
+	vmcs_writenat(CR3_TARGET_VALUE1, VMCS12_GET(c, CR3_TARGET_VALUE1));
+	vmcs_writenat(CR3_TARGET_VALUE2, VMCS12_GET(c, CR3_TARGET_VALUE2));
+	vmcs_writenat(CR3_TARGET_VALUE3, VMCS12_GET(c, CR3_TARGET_VALUE3));
+	/* Bits either L1 or umbra owns exit; L2 reads L1's shadow for L1's bits, its own for the rest. */
+	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
+	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
+	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
+					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
+	vmcs_writenat(CR4_READ_SHADOW, (VMCS12_GET(c, CR4_READ_SHADOW) & cr4_mask12) |
+					       (VMCS12_GET(c, GUEST_CR4) & ~cr4_mask12));
+	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO));
+	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, VMCS12_GET(c, VM_ENTRY_EXCEPTION_ERROR_CODE));
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN));
+	/* L1's MSR lists are in host memory too: the CPU walks them itself. */
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT));
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR));
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT));
+	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR));
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vcpu_write_host_state();
+}
+
+enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (!check_controls(&n->vmcs12)) {
+		nvmx_fail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+		return EXIT_SKIP_INSN;
+	}
+	if (!check_host_state(&n->vmcs12)) {
+		nvmx_fail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+		return EXIT_SKIP_INSN;
+	}
+	if (VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT))
+		log_warn("nested: VM-exit MSR-load list of %lu entries is not applied (not emulated yet)",
+			 VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT));
+	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */
+	if (n->vmcs02_for != n->current) {
+		vmclear(v->vmcs02.pa);
+		v->vmcs02.launched = false;
+		n->vmcs02_for = n->current;
+	}
+	build_vmcs02(v, &n->vmcs12);
+	n->pending_launch = launch;
+	v->in_l2 = true;
+	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */
+	return EXIT_RESUME;
+}

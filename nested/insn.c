@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* L1's VMX instructions, emulated as the SDM's pseudocode says (Vol. 3C 30.3). */
+#include "arch/x86/cpu.h"
+#include "arch/x86/guest_mem.h"
+#include "core/log.h"
+#include "core/string.h"
+#include "nested/nvmx.h"
+#include "nested/vmx_msrs.h"
+
+#define VEC_UD 6
+#define VEC_GP 13
+#define VEC_PF 14
+#define PF_ERR_WRITE BIT(1)
+
+#define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+
+/* VM-exit instruction-information field (SDM Vol. 3C Tables 28-9 to 28-13). */
+#define II_SCALE(i) ((i) & 3)
+#define II_REG1(i) (((i) >> 3) & 0xf)
+#define II_ADDR_SIZE(i) (((i) >> 7) & 7)
+#define II_IS_REG(i) (((i) >> 10) & 1)
+#define II_SEGMENT(i) (((i) >> 15) & 7)
+#define II_INDEX(i) (((i) >> 18) & 0xf)
+#define II_NO_INDEX(i) (((i) >> 22) & 1)
+#define II_BASE(i) (((i) >> 23) & 0xf)
+#define II_NO_BASE(i) (((i) >> 27) & 1)
+#define II_REG2(i) (((i) >> 28) & 0xf)
+
+enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
+void nvmx_succeed(void)
+{
+	vmcs_writenat(GUEST_RFLAGS, vmcs_readnat(GUEST_RFLAGS) & ~RFLAGS_ARITH);
+}
+
+void nvmx_fail_invalid(void)
+{
+	vmcs_writenat(GUEST_RFLAGS, (vmcs_readnat(GUEST_RFLAGS) & ~RFLAGS_ARITH) | RFLAGS_CF);
+}
+
+void nvmx_fail(struct vcpu *v, uint32_t err)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (n->current == NVMX_NO_VMCS) {
+		nvmx_fail_invalid();
+		return;
+	}
+	vmcs_writenat(GUEST_RFLAGS, (vmcs_readnat(GUEST_RFLAGS) & ~RFLAGS_ARITH) | RFLAGS_ZF);
+	VMCS12_SET(&n->vmcs12, VM_INSTRUCTION_ERROR, err);
+}
+
+static bool long_mode_64(void)
+{
+	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & BIT(13));
+}
+
+static void set_gpr(struct vcpu *v, unsigned int n, uint64_t value)
+{
+	uint64_t *const regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
+				     &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
+				     &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
+				     &v->regs.r14, &v->regs.r15 };
+
+	/* A 32-bit destination zero-extends, as every 32-bit register write does. */
+	if (!long_mode_64())
+		value = (uint32_t)value;
+	if ((n & 15) == 4)
+		vmcs_writenat(GUEST_RSP, value);
+	else
+		*regs[n & 15] = value;
+}
+
+/* The linear address of a memory operand (SDM Vol. 3A 3.7.5), from the exit information. */
+static uint64_t operand_address(struct vcpu *v, uint32_t info, uint64_t disp)
+{
+	static const uint32_t seg_base[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+					       GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
+	unsigned int seg = II_SEGMENT(info);
+	uint64_t ea = disp;
+
+	if (!II_NO_BASE(info))
+		ea += vcpu_gpr(v, II_BASE(info));
+	if (!II_NO_INDEX(info))
+		ea += vcpu_gpr(v, II_INDEX(info)) << II_SCALE(info);
+	switch (II_ADDR_SIZE(info)) {
+	case 0: ea &= 0xffff; break;
+	case 1: ea &= 0xffffffff; break;
+	default: break;
+	}
+	/* In 64-bit mode only FS and GS have bases. */
+	if (long_mode_64())
+		return ea + (seg == SEG_FS || seg == SEG_GS ? vmcs_read(seg_base[seg]) : 0);
+	return (ea + (seg < 6 ? vmcs_read(seg_base[seg]) : 0)) & 0xffffffff;
+}
+
+/*
+ * Copy to or from L1's linear memory. An unmapped page raises #PF in L1
+ * (CR2 is L1's while umbra runs); memory that is umbra's stops the guest,
+ * as a direct access would (EPT maps none of it).
+ */
+static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		size_t chunk = MIN(len, 4096 - (la & 0xfff));
+		uint64_t pa;
+
+		if (!guest_linear_to_phys(la, &pa)) {
+			write_cr2(la);
+			inject_exception(VEC_PF, true, write ? PF_ERR_WRITE : 0);
+			return false;
+		}
+		if (!(write ? guest_write_phys(pa, p, chunk) : guest_read_phys(pa, p, chunk)))
+			guest_stop(v, "VMX instruction operand at %#lx is umbra's memory", pa);
+		la += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	return true;
+}
+
+/* The 64-bit physical-address operand of VMXON, VMCLEAR and VMPTRLD. */
+static bool read_pointer(struct vcpu *v, uint64_t qual, uint64_t *addr)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+
+	return access_linear(v, operand_address(v, info, qual), addr, 8, false);
+}
+
+/* SDM: 4 KiB aligned and within the physical-address width. */
+static bool valid_vmcs_address(uint64_t addr)
+{
+	uint32_t maxphys = cpuid(0x80000008, 0).eax & 0xff;
+
+	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> maxphys);
+}
+
+/* Region header (revision, magic) of an L1 VMCS; false when it is not L1's memory. */
+static bool read_region(uint64_t addr, void *buf, size_t len)
+{
+	return guest_read_phys(addr, buf, len);
+}
+
+/* Write the current vmcs12 back to its region (VMCLEAR, VMPTRLD of another, VMXOFF). */
+static void flush_current(struct nvmx *n)
+{
+	if (n->current == NVMX_NO_VMCS)
+		return;
+	n->vmcs12.magic = VMCS12_MAGIC;
+	n->vmcs12.launch_state = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
+	/* The revision word is L1's: keep what it wrote. */
+	guest_read_phys(n->current, &n->vmcs12.revision, 4);
+	guest_write_phys(n->current, &n->vmcs12, sizeof(n->vmcs12));
+	n->current = NVMX_NO_VMCS;
+}
+
+static bool guest_cr_fixed_ok(void)
+{
+	uint64_t cr0 = vmcs_readnat(CR0_READ_SHADOW) & vm.cr0_mask;
+	uint64_t cr4 = vmcs_readnat(CR4_READ_SHADOW) & vm.cr4_mask;
+
+	/* The guest's own view of the bits umbra owns; the others are live in GUEST_CR0/4. */
+	cr0 |= vmcs_readnat(GUEST_CR0) & ~vm.cr0_mask;
+	cr4 |= vmcs_readnat(GUEST_CR4) & ~vm.cr4_mask;
+	return (cr0 & vm.caps.cr0_fixed0) == vm.caps.cr0_fixed0 && !(cr0 & ~vm.caps.cr0_fixed1) &&
+	       (cr4 & vm.caps.cr4_fixed0) == vm.caps.cr4_fixed0 && !(cr4 & ~vm.caps.cr4_fixed1);
+}
+
+static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint64_t addr;
+	uint32_t rev;
+
+	if (!(vmcs_readnat(CR4_READ_SHADOW) & CR4_VMXE)) {
+		inject_exception(VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	if (n->vmxon) {
+		nvmx_fail(v, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+		return EXIT_SKIP_INSN;
+	}
+	if (!guest_cr_fixed_ok()) {
+		inject_exception(VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	if (!read_pointer(v, qual, &addr))
+		return EXIT_RESUME;
+	if (!valid_vmcs_address(addr) || !read_region(addr, &rev, 4) || rev != NVMX_VMCS_REVISION) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	n->vmxon = true;
+	n->vmxon_ptr = addr;
+	n->current = NVMX_NO_VMCS;
+	n->vmcs02_for = NVMX_NO_VMCS;
+	launched_init(&n->launched);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmxoff(struct vcpu *v __unused, struct nvmx *n)
+{
+	flush_current(n);
+	n->vmxon = false;
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	struct vmcs12 head;
+	uint64_t addr;
+
+	if (!read_pointer(v, qual, &addr))
+		return EXIT_RESUME;
+	if (!valid_vmcs_address(addr) || !guest_range_ok(addr, sizeof(struct vmcs12))) {
+		nvmx_fail(v, VMXERR_VMCLEAR_INVALID_ADDRESS);
+		return EXIT_SKIP_INSN;
+	}
+	if (addr == n->vmxon_ptr) {
+		nvmx_fail(v, VMXERR_VMCLEAR_VMXON_POINTER);
+		return EXIT_SKIP_INSN;
+	}
+	launched_remove(&n->launched, addr);
+	if (addr == n->current) {
+		n->vmcs12.launch_state = 0;
+		flush_current(n);
+	} else {
+		/* Launch state clear; a region umbra never wrote gets umbra's format. */
+		read_region(addr, &head, sizeof(head));
+		if (head.magic != VMCS12_MAGIC) {
+			memset(head.fields, 0, sizeof(head.fields));
+			head.magic = VMCS12_MAGIC;
+		}
+		head.launch_state = 0;
+		guest_write_phys(addr, &head, sizeof(head));
+	}
+	if (n->vmcs02_for == addr)
+		n->vmcs02_for = NVMX_NO_VMCS;
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint64_t addr;
+	uint32_t rev;
+
+	if (!read_pointer(v, qual, &addr))
+		return EXIT_RESUME;
+	if (!valid_vmcs_address(addr) || !guest_range_ok(addr, sizeof(struct vmcs12))) {
+		nvmx_fail(v, VMXERR_VMPTRLD_INVALID_ADDRESS);
+		return EXIT_SKIP_INSN;
+	}
+	if (addr == n->vmxon_ptr) {
+		nvmx_fail(v, VMXERR_VMPTRLD_VMXON_POINTER);
+		return EXIT_SKIP_INSN;
+	}
+	/* Bit 31 asks for a shadow VMCS, which L1 is not offered (yet). */
+	read_region(addr, &rev, 4);
+	if (rev != NVMX_VMCS_REVISION) {
+		nvmx_fail(v, VMXERR_VMPTRLD_INCORRECT_REVISION_ID);
+		return EXIT_SKIP_INSN;
+	}
+	if (addr != n->current) {
+		flush_current(n);
+		read_region(addr, &n->vmcs12, sizeof(n->vmcs12));
+		if (n->vmcs12.magic != VMCS12_MAGIC) {
+			/* Never VMCLEARed: the SDM leaves the content undefined; umbra's is empty. */
+			memset(n->vmcs12.fields, 0, sizeof(n->vmcs12.fields));
+			n->vmcs12.launch_state = 0;
+		}
+		n->current = addr;
+	}
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmptrst(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t value = n->current;
+
+	if (!access_linear(v, operand_address(v, info, qual), &value, 8, true))
+		return EXIT_RESUME;
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t field = vcpu_gpr(v, II_REG2(info)), value;
+	size_t size = long_mode_64() ? 8 : 4;
+
+	if (n->current == NVMX_NO_VMCS) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		return EXIT_SKIP_INSN;
+	}
+	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
+	if (II_IS_REG(info))
+		set_gpr(v, II_REG1(info), value);
+	else if (!access_linear(v, operand_address(v, info, qual), &value, size, true))
+		return EXIT_RESUME;
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0;
+	size_t size = long_mode_64() ? 8 : 4;
+
+	if (II_IS_REG(info))
+		value = vcpu_gpr(v, II_REG1(info));
+	else if (!access_linear(v, operand_address(v, info, qual), &value, size, false))
+		return EXIT_RESUME;
+	if (size == 4)
+		value = (uint32_t)value;
+	if (n->current == NVMX_NO_VMCS) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+		return EXIT_SKIP_INSN;
+	}
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	if (VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY && !(misc & VMX_MISC_VMWRITE_ANY_FIELD)) {
+		nvmx_fail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+		return EXIT_SKIP_INSN;
+	}
+	vmcs12_write(&n->vmcs12, (uint32_t)field, value);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
+{
+	bool launched;
+
+	if (n->current == NVMX_NO_VMCS) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	if (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & INTERRUPTIBILITY_MOV_SS) {
+		nvmx_fail(v, VMXERR_ENTRY_EVENTS_BLOCKED_BY_MOV_SS);
+		return EXIT_SKIP_INSN;
+	}
+	launched = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
+	if (launch && launched) {
+		nvmx_fail(v, VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+		return EXIT_SKIP_INSN;
+	}
+	if (!launch && !launched) {
+		nvmx_fail(v, VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+		return EXIT_SKIP_INSN;
+	}
+	return nvmx_enter_l2(v, launch);
+}
+
+/*
+ * Checks common to every VMX instruction in VMX non-root (SDM Vol. 3C
+ * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0).
+ * The CR0.PE, RFLAGS.VM and compatibility-mode #UDs are the CPU's own and
+ * happen before the VM exit.
+ */
+enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (reason != EXIT_REASON_VMXON && !n->vmxon) {
+		inject_exception(VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID || reason == EXIT_REASON_VMFUNC) {
+		/* Not offered to L1 (IA32_VMX_PROCBASED_CTLS2 says so): as on a CPU without them. */
+		inject_exception(VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0) {
+		inject_exception(VEC_GP, true, 0);
+		return EXIT_RESUME;
+	}
+	switch (reason) {
+	case EXIT_REASON_VMXON: return do_vmxon(v, n, qual);
+	case EXIT_REASON_VMXOFF: return do_vmxoff(v, n);
+	case EXIT_REASON_VMCLEAR: return do_vmclear(v, n, qual);
+	case EXIT_REASON_VMPTRLD: return do_vmptrld(v, n, qual);
+	case EXIT_REASON_VMPTRST: return do_vmptrst(v, n, qual);
+	case EXIT_REASON_VMREAD: return do_vmread(v, n, qual);
+	case EXIT_REASON_VMWRITE: return do_vmwrite(v, n, qual);
+	case EXIT_REASON_VMLAUNCH: return do_launch(v, n, true);
+	case EXIT_REASON_VMRESUME: return do_launch(v, n, false);
+	default:
+		guest_stop(v, "VMX instruction exit %u not emulated", reason);
+	}
+}

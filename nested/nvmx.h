@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Nested VMX: per-vCPU state of L1's VMX operation and the pieces of nested/. */
+#ifndef UMBRA_NESTED_NVMX_H
+#define UMBRA_NESTED_NVMX_H
+
+#include "arch/x86/exit.h"
+#include "arch/x86/vcpu.h"
+#include "nested/launched.h"
+#include "nested/vmcs12.h"
+
+#define NVMX_NO_VMCS (~0ULL)
+
+struct nvmx {
+	bool vmxon;              /* L1 is in VMX operation */
+	uint64_t vmxon_ptr;      /* its VMXON region */
+	uint64_t current;        /* current VMCS (L1 physical), NVMX_NO_VMCS when none */
+	struct vmcs12 vmcs12;    /* the current VMCS's content, while current */
+	struct launched_list launched;
+	uint64_t vmcs02_for;     /* the vmcs12 vmcs02 was last launched for */
+	bool pending_launch;     /* VMLAUNCH: mark launched once the entry succeeded */
+};
+
+/* L2 guest-state fields copied as they are between vmcs12 and vmcs02 (nested/entry.c). */
+extern const uint32_t nvmx_guest_fields[];
+extern const size_t nvmx_guest_field_count;
+
+/* This vCPU's nested state. */
+struct nvmx *nvmx_of(struct vcpu *v);
+
+/* Install the nested_ops (BSP, once, after vmx_msrs_init). */
+void nvmx_init(void);
+
+/* nested/insn.c */
+enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual);
+
+/* nested/entry.c: emulated VMLAUNCH/VMRESUME, after the instruction checks. */
+enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
+
+/* nested/reflect.c */
+bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
+void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
+
+/* VMX instruction outcomes for L1 (SDM Vol. 3C 30.2): RFLAGS and VM_INSTRUCTION_ERROR. */
+void nvmx_succeed(void);
+void nvmx_fail_invalid(void);
+void nvmx_fail(struct vcpu *v, uint32_t err); /* VMfailValid if a VMCS is current, else VMfailInvalid */
+
+#endif

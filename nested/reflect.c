@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Exits from L2: umbra's to handle, or L1's (reflected: SDM Vol. 3C 27, as the CPU would for L1). */
+#include "arch/x86/cpu.h"
+#include "arch/x86/gdt.h"
+#include "arch/x86/guest_mem.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/log.h"
+#include "core/panic.h"
+#include "core/shutdown.h"
+#include "nested/nvmx.h"
+
+#define INTR_TYPE_NMI 2
+#define VEC_GP 13
+
+/* Segment access rights (SDM Vol. 3C 24.4.1) for the host state L1 gets back (27.5.2). */
+#define AR_CODE64 0xa09bu /* G, L, P, S, type 11 */
+#define AR_CODE32 0xc09bu /* G, D, P, S, type 11 */
+#define AR_DATA 0xc093u   /* G, D/B, P, S, type 3 */
+#define AR_TSS_BUSY 0x8bu
+#define AR_UNUSABLE 0x10000u
+
+/* Exit-information fields the CPU wrote for umbra, and L1 must see (SDM Vol. 3C 24.9). */
+static const uint32_t exit_info_fields[] = {
+	VM_EXIT_REASON, EXIT_QUALIFICATION, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
+	VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO, IDT_VECTORING_ERROR_CODE,
+	VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO, IO_RCX, IO_RSI, IO_RDI, IO_RIP,
+};
+
+static void write_seg(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
+{
+	uint32_t i = (sel_field - GUEST_ES_SELECTOR) / 2;
+
+	vmcs_write(GUEST_ES_SELECTOR + 2 * i, sel);
+	vmcs_write(GUEST_ES_BASE + 2 * i, base);
+	vmcs_write(GUEST_ES_LIMIT + 2 * i, limit);
+	vmcs_write(GUEST_ES_AR_BYTES + 2 * i, ar);
+}
+
+/* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
+static void load_l1_host_state(struct vcpu *v, struct nvmx *n)
+{
+	const struct vmcs12 *c = &n->vmcs12;
+	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	bool host64 = exit12 & HOST_ADDR_SPACE_SIZE;
+	uint64_t efer;
+	uint32_t entry01;
+
+	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
+		panic("vmx: VMPTRLD of vmcs01 failed");
+	v->in_l2 = false;
+
+	vcpu_set_cr0(VMCS12_GET(c, HOST_CR0));
+	vcpu_set_cr4(VMCS12_GET(c, HOST_CR4));
+	vmcs_writenat(GUEST_CR3, VMCS12_GET(c, HOST_CR3));
+	vmcs_writenat(GUEST_DR7, 0x400);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, VMCS12_GET(c, HOST_IA32_SYSENTER_CS));
+	vmcs_writenat(GUEST_SYSENTER_ESP, VMCS12_GET(c, HOST_IA32_SYSENTER_ESP));
+	vmcs_writenat(GUEST_SYSENTER_EIP, VMCS12_GET(c, HOST_IA32_SYSENTER_EIP));
+	efer = vmcs_read64(GUEST_IA32_EFER);
+	if (exit12 & LOAD_EFER) {
+		efer = VMCS12_GET(c, HOST_IA32_EFER);
+	} else {
+		efer &= ~(EFER_LMA | EFER_LME);
+		if (host64)
+			efer |= EFER_LMA | EFER_LME;
+	}
+	vmcs_write64(GUEST_IA32_EFER, efer);
+	if (exit12 & LOAD_PAT)
+		vmcs_write64(GUEST_IA32_PAT, VMCS12_GET(c, HOST_IA32_PAT));
+	entry01 = vmcs_read32(VM_ENTRY_CONTROLS) & ~IA32E_MODE_GUEST;
+	vmcs_write32(VM_ENTRY_CONTROLS, entry01 | (host64 ? IA32E_MODE_GUEST : 0));
+
+	write_seg(GUEST_CS_SELECTOR, VMCS12_GET(c, HOST_CS_SELECTOR), 0, 0xffffffff,
+		  host64 ? AR_CODE64 : AR_CODE32);
+	write_seg(GUEST_SS_SELECTOR, VMCS12_GET(c, HOST_SS_SELECTOR), 0, 0xffffffff,
+		  AR_DATA | (VMCS12_GET(c, HOST_SS_SELECTOR) ? 0 : AR_UNUSABLE));
+	write_seg(GUEST_DS_SELECTOR, VMCS12_GET(c, HOST_DS_SELECTOR), 0, 0xffffffff,
+		  AR_DATA | (VMCS12_GET(c, HOST_DS_SELECTOR) ? 0 : AR_UNUSABLE));
+	write_seg(GUEST_ES_SELECTOR, VMCS12_GET(c, HOST_ES_SELECTOR), 0, 0xffffffff,
+		  AR_DATA | (VMCS12_GET(c, HOST_ES_SELECTOR) ? 0 : AR_UNUSABLE));
+	write_seg(GUEST_FS_SELECTOR, VMCS12_GET(c, HOST_FS_SELECTOR), VMCS12_GET(c, HOST_FS_BASE),
+		  0xffffffff, AR_DATA | (VMCS12_GET(c, HOST_FS_SELECTOR) ? 0 : AR_UNUSABLE));
+	write_seg(GUEST_GS_SELECTOR, VMCS12_GET(c, HOST_GS_SELECTOR), VMCS12_GET(c, HOST_GS_BASE),
+		  0xffffffff, AR_DATA | (VMCS12_GET(c, HOST_GS_SELECTOR) ? 0 : AR_UNUSABLE));
+	write_seg(GUEST_TR_SELECTOR, VMCS12_GET(c, HOST_TR_SELECTOR), VMCS12_GET(c, HOST_TR_BASE), 0x67,
+		  AR_TSS_BUSY);
+	write_seg(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+	vmcs_writenat(GUEST_GDTR_BASE, VMCS12_GET(c, HOST_GDTR_BASE));
+	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writenat(GUEST_IDTR_BASE, VMCS12_GET(c, HOST_IDTR_BASE));
+	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_writenat(GUEST_RIP, VMCS12_GET(c, HOST_RIP));
+	vmcs_writenat(GUEST_RSP, VMCS12_GET(c, HOST_RSP));
+	vmcs_writenat(GUEST_RFLAGS, 0x2);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+}
+
+/* Save L2's state and the exit information into vmcs12, then give L1 back its host state. */
+static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
+{
+	struct vmcs12 *c = &n->vmcs12;
+	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+
+	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8). */
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
+		for (size_t i = 0; i < nvmx_guest_field_count; i++)
+			vmcs12_write(c, nvmx_guest_fields[i], vmcs_read(nvmx_guest_fields[i]));
+		if (exit12 & SAVE_EFER)
+			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
+		if (exit12 & SAVE_PAT)
+			VMCS12_SET(c, GUEST_IA32_PAT, vmcs_read64(GUEST_IA32_PAT));
+		if (exit12 & SAVE_DEBUG_CONTROLS) {
+			VMCS12_SET(c, GUEST_DR7, vmcs_readnat(GUEST_DR7));
+			VMCS12_SET(c, GUEST_IA32_DEBUGCTL, vmcs_read64(GUEST_IA32_DEBUGCTL));
+		}
+		/* 27.2: "IA-32e mode guest" follows EFER.LMA. */
+		VMCS12_SET(c, VM_ENTRY_CONTROLS,
+			   (VMCS12_GET(c, VM_ENTRY_CONTROLS) & ~IA32E_MODE_GUEST) |
+				   (vmcs_read32(VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST));
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
+		vmcs12_write(c, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
+	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
+	load_l1_host_state(v, n);
+	v->reflected++;
+}
+
+/* MOV to CR0/CR4 from L2 that exited: L1's if it touches a bit L1 owns, else umbra's (NE, VMXE). */
+static bool cr_access_is_l1s(struct vcpu *v, const struct vmcs12 *c, uint64_t qual)
+{
+	unsigned int cr = qual & 0xf, type = (qual >> 4) & 3;
+	uint64_t val, mask, shadow;
+
+	if (type != 0 || (cr != 0 && cr != 4))
+		return true; /* CR3, CR8, CLTS, LMSW exit only when L1 asked */
+	val = vcpu_gpr(v, (qual >> 8) & 0xf);
+	mask = VMCS12_GET(c, cr == 0 ? CR0_GUEST_HOST_MASK : CR4_GUEST_HOST_MASK);
+	shadow = VMCS12_GET(c, cr == 0 ? CR0_READ_SHADOW : CR4_READ_SHADOW);
+	return ((val ^ shadow) & mask) != 0;
+}
+
+/* A CR0/CR4 write from L2 that only umbra's bits made exit: do it, or #GP if VMX forbids it. */
+static void l2_cr_write(struct vcpu *v, uint64_t qual)
+{
+	unsigned int cr = qual & 0xf;
+	uint64_t val = vcpu_gpr(v, (qual >> 8) & 0xf);
+	uint64_t fixed0 = cr == 0 ? vm.caps.cr0_fixed0 : vm.caps.cr4_fixed0;
+	uint64_t fixed1 = cr == 0 ? vm.caps.cr0_fixed1 : vm.caps.cr4_fixed1;
+	uint64_t l0_mask = cr == 0 ? vm.cr0_mask : vm.cr4_mask;
+
+	/* SDM Vol. 3C 23.8: in VMX operation fixed bits cannot change, L2 included. */
+	if ((val & fixed0 & l0_mask) != (fixed0 & l0_mask) || (val & ~fixed1)) {
+		inject_exception(VEC_GP, true, 0);
+		return;
+	}
+	vmcs_writenat(cr == 0 ? GUEST_CR0 : GUEST_CR4, val);
+	vmcs_writenat(cr == 0 ? CR0_READ_SHADOW : CR4_READ_SHADOW,
+		      (vmcs_readnat(cr == 0 ? CR0_READ_SHADOW : CR4_READ_SHADOW) & ~l0_mask) | (val & l0_mask));
+	exit_skip_instruction();
+}
+
+bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+	struct nvmx *n = nvmx_of(v);
+	const struct vmcs12 *c = &n->vmcs12;
+	uint32_t basic = EXIT_REASON_BASIC(reason);
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+
+	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		/* L2's guest state failed the CPU's checks: L1 sees the failed entry (SDM 26.8). */
+		reflect(v, n, reason);
+		return true;
+	}
+	if (n->pending_launch) {
+		uint64_t evicted = launched_add(&n->launched, n->current);
+
+		if (evicted) {
+			/* The list is full: the evicted VMCS keeps its state in its region. */
+			struct vmcs12 head;
+
+			if (guest_read_phys(evicted, &head, 16)) {
+				head.launch_state = 1;
+				guest_write_phys(evicted, &head, 16);
+			}
+		}
+		n->vmcs12.launch_state = 1;
+		n->pending_launch = false;
+	}
+	switch (basic) {
+	case EXIT_REASON_EXCEPTION_NMI:
+		if (((vmcs_read32(VM_EXIT_INTR_INFO) >> 8) & 7) == INTR_TYPE_NMI &&
+		    !(VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & NMI_EXITING))
+			return false; /* umbra's NMI exiting: umbra parks or gives it to L2 */
+		break;
+	case EXIT_REASON_NMI_WINDOW:
+		if (!(proc & NMI_WINDOW_EXITING))
+			return false; /* umbra asked for it, to inject an NMI into L2 */
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		if (!(proc & (USE_IO_BITMAPS | UNCOND_IO_EXITING)))
+			return false; /* umbra's own bitmaps: an emulator exit port */
+		break;
+	case EXIT_REASON_CR_ACCESS:
+		if (!cr_access_is_l1s(v, c, qual)) {
+			l2_cr_write(v, qual);
+			return true;
+		}
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+	case EXIT_REASON_EPT_MISCONFIG:
+		return false; /* umbra's EPT: L2 reached for what is not L1's */
+	default:
+		break;
+	}
+	/* Every other exit happens only because L1 asked for it, or is unconditional. */
+	reflect(v, n, reason);
+	return true;
+}
+
+void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	/* The CPU refused vmcs02 (VMfailValid): to L1 its VMLAUNCH/VMRESUME failed the same way. */
+	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
+		panic("vmx: VMPTRLD of vmcs01 failed");
+	v->in_l2 = false;
+	n->pending_launch = false;
+	log_debug("nested: vmcs02 entry failed: %s", vmx_instruction_error_name(err));
+	nvmx_fail(v, err);
+	exit_skip_instruction();
+}

@@ -514,18 +514,39 @@ const char *exit_reason_name(uint32_t basic_reason)
 	return "unknown exit reason";
 }
 
+static void report_stats(uint32_t c, const char *level, const struct exit_stats *s)
+{
+	for (int r = 0; r < EXIT_REASON_MAX; r++)
+		if (s->exits[r])
+			log_info("stats: cpu%u %s %-26s %10lu exits %10lu cycles/exit", c, level,
+				 exit_reason_name(r), s->exits[r], s->cycles[r] / s->exits[r]);
+}
+
+static uint64_t total_exits(const struct exit_stats *s)
+{
+	uint64_t total = 0;
+
+	for (int r = 0; r < EXIT_REASON_MAX; r++)
+		total += s->exits[r];
+	return total;
+}
+
+/*
+ * Per CPU: exits while L1 ran, then exits while L2 ran and how many of
+ * those were reflected to L1. L0 exits per L2 round trip = (L1 exits
+ * caused by L1's handling + L2 exits) / reflected exits.
+ */
 void exit_stats_report(void)
 {
 	for (uint32_t c = 0; c < cpu_count; c++) {
-		const struct exit_stats *s = &vcpu_of(c)->stats;
-		uint64_t total = 0;
+		const struct vcpu *v = vcpu_of(c);
+		uint64_t l2 = total_exits(&v->stats_l2);
 
-		for (int r = 0; r < EXIT_REASON_MAX; r++)
-			total += s->exits[r];
-		log_info("stats: cpu%u %lu exits", c, total);
-		for (int r = 0; r < EXIT_REASON_MAX; r++)
-			if (s->exits[r])
-				log_info("stats: cpu%u %-26s %10lu exits %10lu cycles/exit", c,
-					 exit_reason_name(r), s->exits[r], s->cycles[r] / s->exits[r]);
+		log_info("stats: cpu%u %lu exits from L1", c, total_exits(&v->stats));
+		report_stats(c, "L1", &v->stats);
+		if (!l2)
+			continue;
+		log_info("stats: cpu%u %lu exits from L2, %lu reflected to L1", c, l2, v->reflected);
+		report_stats(c, "L2", &v->stats_l2);
 	}
 }

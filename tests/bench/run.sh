@@ -44,7 +44,7 @@ umbra=$(value cpuid.cycles_per_iteration.umbra "$out/umbra/console.txt")
 exits=$(value cpuid.l0_exits_per_iteration.umbra "$out/umbra/console.txt")
 ratio=$(awk -v a="$umbra" -v b="$bare" 'BEGIN { printf "%.2f", a / b }')
 # umbra's own account of the CPUID exits (cycles it spent per exit, from its statistics).
-handler=$(sed -nE 's/^\[cpu0\] stats: cpu0 CPUID +[0-9]+ exits +([0-9]+) cycles\/exit.*/\1/p' \
+handler=$(sed -nE 's/^\[cpu0\] stats: cpu0 L1 CPUID +[0-9]+ exits +([0-9]+) cycles\/exit.*/\1/p' \
 	"$out/umbra/console.txt" | tail -n 1)
 
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"

@@ -150,7 +150,7 @@ test_guest_umbra_2cpu() {
 		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
 	done
 	expect '^\[cpu[0-9]\] guest: hello from the basic test guest$' "the guest's LOG hypercall" || return 1
-	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits' "exit statistics for CPU 1" || return 1
+	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L1' "exit statistics for CPU 1" || return 1
 	expect_clean_exit 0
 }
 

@@ -36,14 +36,6 @@ static void config_warn(void *ctx __unused, const char *msg)
 	log_warn("%s", msg);
 }
 
-static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
-{
-	/* Everything below 4 GiB is identity-mapped by boot/entry.asm. */
-	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
-		return NULL;
-	return (const void *)phys;
-}
-
 static void report_boot_info(const struct mb2_info *mbi)
 {
 	log_info("boot: loader \"%s\", command line \"%s\"", mbi->bootloader ? mbi->bootloader : "?",
@@ -152,7 +144,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		log_err("acpi: the boot loader passed no ACPI RSDP");
 		acpi_err = ACPI_ERR_RSDP_SIG;
 	} else {
-		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map, NULL, &acpi);
+		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map_identity_4g, NULL, &acpi);
 		if (acpi_err != ACPI_OK)
 			log_err("acpi: %s", acpi_strerror(acpi_err));
 	}

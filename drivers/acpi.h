@@ -76,6 +76,12 @@ enum acpi_error {
 typedef const void *(*acpi_map_fn)(void *ctx, uint64_t phys, size_t len);
 
 /*
+ * The map function for a kernel that identity-maps the first 4 GiB (umbra's
+ * boot page tables, and the test guests built on them).
+ */
+const void *acpi_map_identity_4g(void *ctx, uint64_t phys, size_t len);
+
+/*
  * Parse starting at the RSDP (rsdp_len bytes readable). Every table's length
  * is checked against what map allows and its checksum verified before use.
  * A bad table that is not essential (FADT, HPET, DSDT) is skipped and

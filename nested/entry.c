@@ -43,6 +43,14 @@ static bool l1_page_ok(uint64_t addr, uint64_t len, uint64_t align)
 	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> maxphys()) && guest_range_ok(addr, len);
 }
 
+/* An MSR list: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
+static bool msr_list_ok(const struct vmcs12 *c, uint32_t count_field, uint32_t addr_field)
+{
+	uint64_t count = vmcs12_read(c, count_field);
+
+	return !count || l1_page_ok(vmcs12_read(c, addr_field), 16 * count, 16);
+}
+
 static bool canonical(uint64_t a)
 {
 	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
@@ -75,13 +83,9 @@ static bool check_controls(const struct vmcs12 *c)
 	if (((pin & VIRTUAL_NMIS) && !(pin & NMI_EXITING)) ||
 	    ((proc & NMI_WINDOW_EXITING) && !(pin & VIRTUAL_NMIS)))
 		return false;
-	/* MSR lists: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
-	if ((VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT) &&
-	     !l1_page_ok(VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR), 16 * VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT), 16)) ||
-	    (VMCS12_GET(c, VM_EXIT_MSR_LOAD_COUNT) &&
-	     !l1_page_ok(VMCS12_GET(c, VM_EXIT_MSR_LOAD_ADDR), 16 * VMCS12_GET(c, VM_EXIT_MSR_LOAD_COUNT), 16)) ||
-	    (VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT) &&
-	     !l1_page_ok(VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR), 16 * VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT), 16)))
+	if (!msr_list_ok(c, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR) ||
+	    !msr_list_ok(c, VM_EXIT_MSR_LOAD_COUNT, VM_EXIT_MSR_LOAD_ADDR) ||
+	    !msr_list_ok(c, VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR))
 		return false;
 	/* Event injection (SDM 26.2.1.3): type, vector, error code, length. */
 	if (info & BIT(31)) {

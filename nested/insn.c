@@ -56,20 +56,10 @@ static bool long_mode_64(void)
 	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & BIT(13));
 }
 
+/* A 32-bit destination zero-extends, as every 32-bit register write does. */
 static void set_gpr(struct vcpu *v, unsigned int n, uint64_t value)
 {
-	uint64_t *const regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
-				     &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
-				     &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
-				     &v->regs.r14, &v->regs.r15 };
-
-	/* A 32-bit destination zero-extends, as every 32-bit register write does. */
-	if (!long_mode_64())
-		value = (uint32_t)value;
-	if ((n & 15) == 4)
-		vmcs_writenat(GUEST_RSP, value);
-	else
-		*regs[n & 15] = value;
+	vcpu_set_gpr(v, n, long_mode_64() ? value : (uint32_t)value);
 }
 
 /* The linear address of a memory operand (SDM Vol. 3A 3.7.5), from the exit information. */
@@ -136,6 +126,12 @@ static bool valid_vmcs_address(uint64_t addr)
 	uint32_t maxphys = cpuid(0x80000008, 0).eax & 0xff;
 
 	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> maxphys);
+}
+
+/* A VMCS operand: valid_vmcs_address() and a whole region of L1's memory. */
+static bool vmcs_operand_ok(uint64_t addr)
+{
+	return valid_vmcs_address(addr) && guest_range_ok(addr, sizeof(struct vmcs12));
 }
 
 /* Region header (revision, magic) of an L1 VMCS; false when it is not L1's memory. */
@@ -216,7 +212,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!valid_vmcs_address(addr) || !guest_range_ok(addr, sizeof(struct vmcs12))) {
+	if (!vmcs_operand_ok(addr)) {
 		nvmx_fail(v, VMXERR_VMCLEAR_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}
@@ -251,7 +247,7 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!valid_vmcs_address(addr) || !guest_range_ok(addr, sizeof(struct vmcs12))) {
+	if (!vmcs_operand_ok(addr)) {
 		nvmx_fail(v, VMXERR_VMPTRLD_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}

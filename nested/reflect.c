@@ -26,16 +26,6 @@ static const uint32_t exit_info_fields[] = {
 	VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO, IO_RCX, IO_RSI, IO_RDI, IO_RIP,
 };
 
-static void write_seg(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
-{
-	uint32_t i = (sel_field - GUEST_ES_SELECTOR) / 2;
-
-	vmcs_write(GUEST_ES_SELECTOR + 2 * i, sel);
-	vmcs_write(GUEST_ES_BASE + 2 * i, base);
-	vmcs_write(GUEST_ES_LIMIT + 2 * i, limit);
-	vmcs_write(GUEST_ES_AR_BYTES + 2 * i, ar);
-}
-
 /* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
 static void load_l1_host_state(struct vcpu *v, struct nvmx *n)
 {
@@ -71,21 +61,21 @@ static void load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	entry01 = vmcs_read32(VM_ENTRY_CONTROLS) & ~IA32E_MODE_GUEST;
 	vmcs_write32(VM_ENTRY_CONTROLS, entry01 | (host64 ? IA32E_MODE_GUEST : 0));
 
-	write_seg(GUEST_CS_SELECTOR, VMCS12_GET(c, HOST_CS_SELECTOR), 0, 0xffffffff,
+	vcpu_write_segment(GUEST_CS_SELECTOR, VMCS12_GET(c, HOST_CS_SELECTOR), 0, 0xffffffff,
 		  host64 ? AR_CODE64 : AR_CODE32);
-	write_seg(GUEST_SS_SELECTOR, VMCS12_GET(c, HOST_SS_SELECTOR), 0, 0xffffffff,
+	vcpu_write_segment(GUEST_SS_SELECTOR, VMCS12_GET(c, HOST_SS_SELECTOR), 0, 0xffffffff,
 		  AR_DATA | (VMCS12_GET(c, HOST_SS_SELECTOR) ? 0 : AR_UNUSABLE));
-	write_seg(GUEST_DS_SELECTOR, VMCS12_GET(c, HOST_DS_SELECTOR), 0, 0xffffffff,
+	vcpu_write_segment(GUEST_DS_SELECTOR, VMCS12_GET(c, HOST_DS_SELECTOR), 0, 0xffffffff,
 		  AR_DATA | (VMCS12_GET(c, HOST_DS_SELECTOR) ? 0 : AR_UNUSABLE));
-	write_seg(GUEST_ES_SELECTOR, VMCS12_GET(c, HOST_ES_SELECTOR), 0, 0xffffffff,
+	vcpu_write_segment(GUEST_ES_SELECTOR, VMCS12_GET(c, HOST_ES_SELECTOR), 0, 0xffffffff,
 		  AR_DATA | (VMCS12_GET(c, HOST_ES_SELECTOR) ? 0 : AR_UNUSABLE));
-	write_seg(GUEST_FS_SELECTOR, VMCS12_GET(c, HOST_FS_SELECTOR), VMCS12_GET(c, HOST_FS_BASE),
+	vcpu_write_segment(GUEST_FS_SELECTOR, VMCS12_GET(c, HOST_FS_SELECTOR), VMCS12_GET(c, HOST_FS_BASE),
 		  0xffffffff, AR_DATA | (VMCS12_GET(c, HOST_FS_SELECTOR) ? 0 : AR_UNUSABLE));
-	write_seg(GUEST_GS_SELECTOR, VMCS12_GET(c, HOST_GS_SELECTOR), VMCS12_GET(c, HOST_GS_BASE),
+	vcpu_write_segment(GUEST_GS_SELECTOR, VMCS12_GET(c, HOST_GS_SELECTOR), VMCS12_GET(c, HOST_GS_BASE),
 		  0xffffffff, AR_DATA | (VMCS12_GET(c, HOST_GS_SELECTOR) ? 0 : AR_UNUSABLE));
-	write_seg(GUEST_TR_SELECTOR, VMCS12_GET(c, HOST_TR_SELECTOR), VMCS12_GET(c, HOST_TR_BASE), 0x67,
+	vcpu_write_segment(GUEST_TR_SELECTOR, VMCS12_GET(c, HOST_TR_SELECTOR), VMCS12_GET(c, HOST_TR_BASE), 0x67,
 		  AR_TSS_BUSY);
-	write_seg(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+	vcpu_write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
 	vmcs_writenat(GUEST_GDTR_BASE, VMCS12_GET(c, HOST_GDTR_BASE));
 	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
 	vmcs_writenat(GUEST_IDTR_BASE, VMCS12_GET(c, HOST_IDTR_BASE));

@@ -191,8 +191,7 @@ struct vcpu *vcpu_of(uint32_t index)
 	return &vcpus[index];
 }
 
-static void write_segment(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit,
-			  uint32_t ar)
+void vcpu_write_segment(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
 {
 	/* Fields of one segment are spaced alike in every group (SDM Appendix B). */
 	uint32_t index = (sel_field - GUEST_ES_SELECTOR) / 2;
@@ -231,15 +230,15 @@ void vcpu_reset_to_init(struct vcpu *v)
 	vmcs_writenat(GUEST_RSP, 0);
 	vmcs_writenat(GUEST_RIP, 0xfff0);
 	vmcs_writenat(GUEST_RFLAGS, 0x2);
-	write_segment(GUEST_CS_SELECTOR, 0xf000, 0xffff0000, 0xffff,
+	vcpu_write_segment(GUEST_CS_SELECTOR, 0xf000, 0xffff0000, 0xffff,
 		      AR_P | AR_S | AR_TYPE_CODE_XR_ACCESSED);
-	write_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, data_ar);
-	write_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, data_ar);
-	write_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, data_ar);
-	write_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, data_ar);
-	write_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, data_ar);
-	write_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, AR_P | AR_TYPE_TSS_BUSY_32);
-	write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0xffff, AR_P | AR_TYPE_LDT);
+	vcpu_write_segment(GUEST_SS_SELECTOR, 0, 0, 0xffff, data_ar);
+	vcpu_write_segment(GUEST_DS_SELECTOR, 0, 0, 0xffff, data_ar);
+	vcpu_write_segment(GUEST_ES_SELECTOR, 0, 0, 0xffff, data_ar);
+	vcpu_write_segment(GUEST_FS_SELECTOR, 0, 0, 0xffff, data_ar);
+	vcpu_write_segment(GUEST_GS_SELECTOR, 0, 0, 0xffff, data_ar);
+	vcpu_write_segment(GUEST_TR_SELECTOR, 0, 0, 0xffff, AR_P | AR_TYPE_TSS_BUSY_32);
+	vcpu_write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0xffff, AR_P | AR_TYPE_LDT);
 	vmcs_writenat(GUEST_GDTR_BASE, 0);
 	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
 	vmcs_writenat(GUEST_IDTR_BASE, 0);
@@ -265,13 +264,13 @@ static void set_multiboot_entry(struct vcpu *v, const struct vcpu_boot *boot)
 
 	vcpu_reset_to_init(v);
 	vcpu_set_cr0(CR0_PE | CR0_ET);
-	write_segment(GUEST_CS_SELECTOR, SEL_CODE32, 0, 0xffffffff, code_ar);
-	write_segment(GUEST_SS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	write_segment(GUEST_DS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	write_segment(GUEST_ES_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	write_segment(GUEST_FS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	write_segment(GUEST_GS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
+	vcpu_write_segment(GUEST_CS_SELECTOR, SEL_CODE32, 0, 0xffffffff, code_ar);
+	vcpu_write_segment(GUEST_SS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_DS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_ES_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_FS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_GS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
 	vmcs_write32(GUEST_IDTR_LIMIT, 0);
 	vmcs_write32(GUEST_GDTR_LIMIT, 0);
 	vmcs_writenat(GUEST_RIP, boot->entry);
@@ -378,15 +377,32 @@ bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot)
 	return true;
 }
 
-uint64_t vcpu_gpr(struct vcpu *v, unsigned int n)
+/* Register n's slot in guest_regs (SDM Vol. 2A Table 2-2 numbering); NULL for RSP. */
+static uint64_t *gpr_slot(struct vcpu *v, unsigned int n)
 {
 	uint64_t *const regs[16] = { &v->regs.rax, &v->regs.rcx, &v->regs.rdx, &v->regs.rbx, NULL,
 				     &v->regs.rbp, &v->regs.rsi, &v->regs.rdi, &v->regs.r8, &v->regs.r9,
 				     &v->regs.r10, &v->regs.r11, &v->regs.r12, &v->regs.r13,
 				     &v->regs.r14, &v->regs.r15 };
 
-	n &= 15;
-	return n == 4 ? vmcs_readnat(GUEST_RSP) : *regs[n];
+	return regs[n & 15];
+}
+
+uint64_t vcpu_gpr(struct vcpu *v, unsigned int n)
+{
+	uint64_t *slot = gpr_slot(v, n);
+
+	return slot ? *slot : vmcs_readnat(GUEST_RSP);
+}
+
+void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t value)
+{
+	uint64_t *slot = gpr_slot(v, n);
+
+	if (slot)
+		*slot = value;
+	else
+		vmcs_writenat(GUEST_RSP, value);
 }
 
 __noreturn void vcpu_run(struct vcpu *v)

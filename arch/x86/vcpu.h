@@ -93,6 +93,10 @@ __noreturn void vcpu_run(struct vcpu *v);
 
 /* General-purpose register n in the CPU's numbering (RAX=0 ... R15=15; 4 is RSP, in the VMCS). */
 uint64_t vcpu_gpr(struct vcpu *v, unsigned int n);
+void vcpu_set_gpr(struct vcpu *v, unsigned int n, uint64_t value);
+
+/* One guest segment register of the current VMCS, named by its selector field. */
+void vcpu_write_segment(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar);
 
 /* Write CR0/CR4 as the guest sees them (read shadow) and as the CPU runs them. */
 void vcpu_set_cr0(uint64_t guest_value);

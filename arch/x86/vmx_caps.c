@@ -2,6 +2,7 @@
 /* Probe and report VMX capabilities (SDM Vol. 3C Appendix A). */
 #include "arch/x86/vmx_caps.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/mtrr.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/format.h"
 #include "core/log.h"
@@ -132,11 +133,6 @@ static const char *yes_no(bool b)
 	return b ? "yes" : "no";
 }
 
-static const char *mem_type_name(uint64_t t)
-{
-	return t == 6 ? "WB" : t == 0 ? "UC" : "other";
-}
-
 void vmx_caps_report(const struct vmx_caps *c)
 {
 	uint64_t ev = c->ept_vpid;
@@ -145,7 +141,7 @@ void vmx_caps_report(const struct vmx_caps *c)
 	log_info("vmx: basic %#lx: VMCS revision %#x, region %lu bytes, memory type %s, "
 		 "INS/OUTS info %s, TRUE controls %s",
 		 c->basic, VMX_BASIC_REVISION(c->basic), VMX_BASIC_VMCS_SIZE(c->basic),
-		 mem_type_name(VMX_BASIC_MEM_TYPE(c->basic)),
+		 mem_type_name((uint8_t)VMX_BASIC_MEM_TYPE(c->basic)),
 		 yes_no(c->basic & VMX_BASIC_INS_OUTS_INFO), yes_no(c->basic & VMX_BASIC_TRUE_CTLS));
 	log_info("vmx: pin-based %08x:%08x, proc-based %08x:%08x, secondary %08x:%08x",
 		 c->pin.may_be_one, c->pin.must_be_one, c->proc.may_be_one, c->proc.must_be_one,

@@ -48,14 +48,6 @@ static struct ap_result ap_results[MAX_CPUS];
 void bsp_main(uint32_t magic, uint32_t info_addr);
 void ap_main(uint32_t index);
 
-static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
-{
-	/* Everything below 4 GiB is identity-mapped by boot/entry.asm. */
-	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
-		return NULL;
-	return (const void *)phys;
-}
-
 static bool token_is(const char *s, size_t len, const char *word)
 {
 	return len == strlen(word) && memcmp(s, word, len) == 0;
@@ -114,7 +106,7 @@ static void platform_init(void)
 	if (bs.mb2_err != MB2_OK || !bs.mbi.rsdp)
 		bs.acpi_err = ACPI_ERR_RSDP_SIG;
 	else
-		bs.acpi_err = acpi_parse(bs.mbi.rsdp, bs.mbi.rsdp_len, acpi_map, NULL, &bs.acpi);
+		bs.acpi_err = acpi_parse(bs.mbi.rsdp, bs.mbi.rsdp_len, acpi_map_identity_4g, NULL, &bs.acpi);
 	if (bs.acpi_err != ACPI_OK)
 		bs.acpi = (struct acpi_info){ 0 };
 	power_init(bs.acpi_err == ACPI_OK ? &bs.acpi : NULL, false);

@@ -32,13 +32,6 @@ extern char __image_start[], __image_end[];
 void bsp_main(uint32_t magic, uint32_t info_addr);
 void ap_main(uint32_t index);
 
-static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
-{
-	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
-		return NULL;
-	return (const void *)phys;
-}
-
 /* ACPI 6.5 5.2.5.1: on BIOS machines the RSDP is on a 16-byte boundary in 0xe0000-0xfffff. */
 static const void *find_rsdp(void)
 {
@@ -54,7 +47,7 @@ static void platform_init(void)
 	static struct acpi_info acpi;
 	const void *rsdp = find_rsdp();
 
-	if (rsdp && acpi_parse(rsdp, 36, acpi_map, NULL, &acpi) == ACPI_OK)
+	if (rsdp && acpi_parse(rsdp, 36, acpi_map_identity_4g, NULL, &acpi) == ACPI_OK)
 		power_init(&acpi, false);
 	else
 		info("no ACPI tables found: cannot power off");

@@ -29,6 +29,8 @@ test_umbra_guest_mem() {
 	fi
 	expect '^\[cpu0\] guest: memory \[0x000004000000-0x[0-9a-f]+\) reserved' \
 		"RAM above 64 MiB reserved in the guest's map" || return 1
+	expect '^\[cpu0\] guest: memory \[0x000000200000-0x[0-9a-f]+\) reserved' \
+		"umbra's image reserved in the guest's map" || return 1
 	expect_clean_exit 0
 }
 

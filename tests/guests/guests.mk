@@ -7,7 +7,7 @@
 # 2 MiB). A guest is the directory tests/guests/NAME/ (its *.c) plus the shared
 # sources below; add NAME to GUESTS.
 
-GUESTS := basic mb1
+GUESTS := basic mb1 vmx
 # mb1 is a multiboot1 kernel: its own header instead of umbra's multiboot2 one.
 GUEST_EXCLUDE_mb1 := boot/header.asm
 GUEST_ELFS := $(patsubst %,$(BUILD)/guests/%.elf,$(GUESTS))
@@ -20,6 +20,8 @@ GUEST_UMBRA_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm \
 	core/cmdline.c core/shutdown.c \
 	drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c)
+# More of umbra's sources for one guest: GUEST_EXTRA_SRCS_<name>.
+GUEST_EXTRA_SRCS_vmx := arch/x86/vmcs_fields.c
 
 .PHONY: guests
 guests: $(GUEST_ELFS)
@@ -36,7 +38,8 @@ $(BUILD)/guests/obj/%.asm.o: %.asm
 define guest_rules
 GUEST_OBJS_$(1) := $$(patsubst %,$$(BUILD)/guests/obj/%.o, \
 	$$(filter-out $$(GUEST_EXCLUDE_$(1)),$$(GUEST_UMBRA_SRCS)) \
-	$$(GUEST_LIB_SRCS) $$(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.asm))
+	$$(GUEST_LIB_SRCS) $$(GUEST_EXTRA_SRCS_$(1)) \
+	$$(wildcard tests/guests/$(1)/*.c tests/guests/$(1)/*.asm))
 
 # --defsym must come before -T linker.ld: DEFINED() there only sees symbols defined earlier.
 $$(BUILD)/guests/$(1).elf: $$(GUEST_OBJS_$(1)) linker.ld tests/guests/guests.mk

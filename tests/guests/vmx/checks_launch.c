@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* launch and entry groups: VMLAUNCH/VMRESUME and the launch state, VM-entry checks (SDM Vol. 3C 24.1, 26). */
+#include "arch/x86/cpu.h"
+#include "core/types.h" /* arch/x86/exit_reasons.h does not include it */
+#include "arch/x86/exit_reasons.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/format.h"
+#include "tests/guests/lib/report.h"
+#include "tests/guests/vmx/suite.h"
+
+/* SDM Vol. 3C 26.8: a VM-entry failure sets bit 31 of the exit reason. */
+#define ENTRY_FAIL_GUEST_STATE ((uint32_t)(EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE))
+/* SDM Vol. 3C 26.8: exit qualification of an invalid-guest-state failure. */
+#define ENTRY_QUAL_DEFAULT 0
+#define ENTRY_QUAL_LINK_POINTER 4
+
+#define LAUNCH 1
+#define RESUME 0
+
+static struct l2_regs regs;
+
+static void drop_current_vmcs(void)
+{
+	uint64_t pa = VMCS_NONE;
+
+	vmptrst(&pa);
+	if (pa != VMCS_NONE)
+		vmclear(pa);
+}
+
+void check_launch(void)
+{
+	const uint64_t rsp_a = L2_STACK_TOP, rsp_b = L2_STACK_TOP - 512;
+	uint32_t bad;
+	uint64_t rsp;
+
+	l2_regs_default(&regs);
+	drop_current_vmcs();
+	expect_entry("launch.vmlaunch_no_current_vmcs", vm_enter(&regs, LAUNCH), VM_ENTRY_FAIL_INVALID,
+		     0, NULL, "VMLAUNCH without a current VMCS");
+	expect_entry("launch.vmresume_no_current_vmcs", vm_enter(&regs, RESUME), VM_ENTRY_FAIL_INVALID,
+		     0, NULL, "VMRESUME without a current VMCS");
+
+	bad = vmcs_prepare(&vmcs_a, l2_vmcall, rsp_a);
+	if (bad) {
+		report("launch.setup", VERDICT_FAIL, "VMCS A: field %#x (%s) refused", bad,
+		       vmcs_field_name(bad) ? vmcs_field_name(bad) : "VMCLEAR/VMPTRLD");
+		return;
+	}
+	/* SDM Vol. 3C 30.3 VMLAUNCH/VMRESUME: the launch state decides (errors 4 and 5). */
+	expect_entry("launch.vmresume_clear", vm_enter(&regs, RESUME), VM_ENTRY_FAIL_VALID,
+		     VMXERR_VMRESUME_NONLAUNCHED_VMCS, NULL, "VMRESUME of a clear VMCS");
+	expect_entry("launch.vmlaunch", vm_enter(&regs, LAUNCH), VM_ENTRY_EXITED, EXIT_REASON_VMCALL,
+		     l2_vmcall, "VMLAUNCH of A");
+	expect_entry("launch.vmlaunch_launched", vm_enter(&regs, LAUNCH), VM_ENTRY_FAIL_VALID,
+		     VMXERR_VMLAUNCH_NONCLEAR_VMCS, NULL, "VMLAUNCH of a launched VMCS");
+	expect_entry("launch.vmresume", vm_enter(&regs, RESUME), VM_ENTRY_EXITED, EXIT_REASON_VMCALL,
+		     l2_vmcall, "VMRESUME of A");
+
+	/* A second VMCS: each keeps its own launch state and guest state. */
+	bad = vmcs_prepare(&vmcs_b, l2_vmcall, rsp_b);
+	if (bad) {
+		report("launch.setup", VERDICT_FAIL, "VMCS B: field %#x refused", bad);
+		return;
+	}
+	expect_entry("launch.second_vmcs", vm_enter(&regs, LAUNCH), VM_ENTRY_EXITED, EXIT_REASON_VMCALL,
+		     l2_vmcall, "VMLAUNCH of B");
+	vmptrld(PA(vmcs_a));
+	if (expect_entry("launch.vmresume_after_switch", vm_enter(&regs, RESUME), VM_ENTRY_EXITED,
+			 EXIT_REASON_VMCALL, l2_vmcall, "VMPTRLD of A, VMRESUME")) {
+		rsp = vmcs_get(GUEST_RSP);
+		check("launch.guest_state_per_vmcs", rsp == rsp_a, "GUEST_RSP %#lx in A (B has %#lx)", rsp,
+		      rsp_b);
+	} else {
+		report("launch.guest_state_per_vmcs", VERDICT_FAIL, "A did not run");
+	}
+
+	/* VMCLEAR makes the launch state clear again (SDM Vol. 3C 24.11.3). */
+	vmclear(PA(vmcs_a));
+	vmptrld(PA(vmcs_a));
+	expect_entry("launch.vmresume_after_vmclear", vm_enter(&regs, RESUME), VM_ENTRY_FAIL_VALID,
+		     VMXERR_VMRESUME_NONLAUNCHED_VMCS, NULL, "VMCLEAR, VMPTRLD, VMRESUME of A");
+	expect_entry("launch.vmlaunch_after_vmclear", vm_enter(&regs, LAUNCH), VM_ENTRY_EXITED,
+		     EXIT_REASON_VMCALL, l2_vmcall, "VMLAUNCH of A after VMCLEAR");
+	vmclear(PA(vmcs_a));
+	vmclear(PA(vmcs_b));
+}
+
+/* --- entry failures -------------------------------------------------------- */
+
+/* The lowest bit set in mask, or -1. */
+static int lowest_bit(uint32_t mask)
+{
+	return mask ? __builtin_ctz(mask) : -1;
+}
+
+struct ctl_word {
+	const char *name; /* "pin" */
+	uint32_t field;
+	const struct vmx_ctl *cap;
+	uint32_t (*base)(uint32_t want);
+	uint32_t want;    /* what vmcs_prepare() asks for */
+};
+
+static const struct ctl_word ctl_words[] = {
+	{ "pin", PIN_BASED_VM_EXEC_CONTROL, &suite.caps.pin, ctl_pin, 0 },
+	{ "proc", CPU_BASED_VM_EXEC_CONTROL, &suite.caps.proc, ctl_proc, 0 },
+	{ "exit", VM_EXIT_CONTROLS, &suite.caps.exit, ctl_exit, HOST_ADDR_SPACE_SIZE },
+	{ "entry", VM_ENTRY_CONTROLS, &suite.caps.entry, ctl_entry, IA32E_MODE_GUEST },
+};
+
+/* A fresh VMCS B that would run l2_vmcall; false (and a FAIL line) when it cannot be built. */
+static bool fresh_vmcs(const char *name)
+{
+	uint32_t bad = vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP);
+
+	if (bad)
+		report(name, VERDICT_FAIL, "VMCS set-up: field %#x refused", bad);
+	return !bad;
+}
+
+/* SDM Vol. 3C 26.2.1: a control bit against its capability MSR is VMfailValid(7). */
+static void check_control_word(const struct ctl_word *c)
+{
+	char name[40], what[64];
+	int bit;
+
+	fmt_snprintf(name, sizeof(name), "entry.%s_reserved_bit", c->name);
+	bit = lowest_bit(~c->cap->may_be_one);
+	if (bit < 0) {
+		report(name, VERDICT_SKIP, "every %s control may be 1", c->name);
+	} else if (fresh_vmcs(name)) {
+		vmwrite(c->field, c->base(c->want) | BIT(bit));
+		fmt_snprintf(what, sizeof(what), "%s control bit %d (must be 0) set", c->name, bit);
+		expect_entry(name, vm_enter(&regs, LAUNCH), VM_ENTRY_FAIL_VALID,
+			     VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL, what);
+	}
+
+	fmt_snprintf(name, sizeof(name), "entry.%s_default1_clear", c->name);
+	bit = lowest_bit(c->cap->must_be_one);
+	if (bit < 0) {
+		report(name, VERDICT_SKIP, "no %s control must be 1", c->name);
+	} else if (fresh_vmcs(name)) {
+		vmwrite(c->field, c->base(c->want) & ~BIT(bit));
+		fmt_snprintf(what, sizeof(what), "%s control bit %d (must be 1) clear", c->name, bit);
+		expect_entry(name, vm_enter(&regs, LAUNCH), VM_ENTRY_FAIL_VALID,
+			     VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL, what);
+	}
+}
+
+/* One broken field in a fresh VMCS, then VMLAUNCH. */
+static void entry_case(const char *name, uint32_t field, uint64_t value,
+		       enum vm_entry_result want, uint32_t want_val, const char *what)
+{
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(field, value);
+	expect_entry(name, vm_enter(&regs, LAUNCH), want, want_val, NULL, what);
+}
+
+/* An invalid guest state: the entry fails like a VM exit, through HOST_RIP (SDM Vol. 3C 26.8). */
+static void guest_state_case(const char *name, uint32_t field, uint64_t value, uint64_t want_qual,
+			     const char *what)
+{
+	uint64_t qual;
+
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(field, value);
+	if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+		expect_entry(name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED, ENTRY_FAIL_GUEST_STATE, NULL,
+			     what);
+		return;
+	}
+	qual = vmcs_get(EXIT_QUALIFICATION);
+	check(name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE && qual == want_qual,
+	      "%s: exit reason %#lx qualification %lu, expected %#x and %lu", what,
+	      vmcs_get(VM_EXIT_REASON), qual, ENTRY_FAIL_GUEST_STATE, want_qual);
+}
+
+void check_entry_failures(void)
+{
+	l2_regs_default(&regs);
+	for (size_t i = 0; i < ARRAY_SIZE(ctl_words); i++)
+		check_control_word(&ctl_words[i]);
+
+	/* SDM Vol. 3C 26.2.2-26.2.4: host state, VMfailValid(8). */
+	entry_case("entry.host_cr0_pg_clear", HOST_CR0, read_cr0() & ~CR0_PG, VM_ENTRY_FAIL_VALID,
+		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_CR0 without PG");
+	entry_case("entry.host_cr4_pae_clear", HOST_CR4, read_cr4() & ~CR4_PAE, VM_ENTRY_FAIL_VALID,
+		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_CR4 without PAE, 64-bit host");
+	entry_case("entry.host_cs_null", HOST_CS_SELECTOR, 0, VM_ENTRY_FAIL_VALID,
+		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_CS_SELECTOR 0");
+	entry_case("entry.host_tr_null", HOST_TR_SELECTOR, 0, VM_ENTRY_FAIL_VALID,
+		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_TR_SELECTOR 0");
+
+	/* SDM Vol. 3C 26.3.1: guest state, exit reason 0x80000021. */
+	guest_state_case("entry.guest_rflags_bit1_clear", GUEST_RFLAGS, 0, ENTRY_QUAL_DEFAULT,
+			 "GUEST_RFLAGS with reserved bit 1 clear");
+	guest_state_case("entry.guest_cr0_pe_clear", GUEST_CR0, read_cr0() & ~CR0_PE,
+			 ENTRY_QUAL_DEFAULT, "GUEST_CR0 with PG=1 and PE=0");
+	guest_state_case("entry.guest_link_pointer_unaligned", VMCS_LINK_POINTER, PA(vmcs_a) + 8,
+			 ENTRY_QUAL_LINK_POINTER, "VMCS_LINK_POINTER with bits 11:0 set");
+	vmclear(PA(vmcs_b));
+}

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* VMX conformance suite: an L1 that checks VMX instruction semantics against the SDM. */
+#include "arch/x86/cpu.h"
+#include "arch/x86/idt.h"
+#include "core/mb2.h"
+#include "core/percpu.h"
+#include "drivers/acpi.h"
+#include "drivers/power.h"
+#include "drivers/uart.h"
+#include "tests/guests/lib/report.h"
+#include "tests/guests/vmx/suite.h"
+
+/* The info structure cannot sensibly be larger than this. */
+#define MB2_INFO_MAX_LEN MiB(1)
+
+/*
+ * Every TEST line is a verdict compared test by test between a run on the
+ * emulator (the reference) and a run under umbra; values that may differ
+ * between the two (revision identifier, capability MSRs) are INFO lines.
+ * Only the BSP runs; the machine should have one CPU.
+ */
+
+void bsp_main(uint32_t magic, uint32_t info_addr);
+
+static struct mb2_info mbi;
+static struct acpi_info acpi;
+
+static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
+{
+	/* Everything below 4 GiB is identity-mapped by boot/entry.asm. */
+	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
+		return NULL;
+	return (const void *)phys;
+}
+
+/* Only what leaving the machine needs: ACPI for the power-off path. */
+static void platform_init(uint32_t magic, uint32_t info_addr)
+{
+	bool acpi_ok = false;
+
+	if (mb2_parse(magic, (const void *)(uint64_t)info_addr, MB2_INFO_MAX_LEN, &mbi) == MB2_OK &&
+	    mbi.rsdp)
+		acpi_ok = acpi_parse(mbi.rsdp, mbi.rsdp_len, acpi_map, NULL, &acpi) == ACPI_OK;
+	power_init(acpi_ok ? &acpi : NULL, false);
+	info("vmx test guest on %s, %s", platform_name(),
+	     (cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR) ? "under a hypervisor" : "bare");
+}
+
+void bsp_main(uint32_t magic, uint32_t info_addr)
+{
+	percpu_init(0);               /* GS base, GDT, TSS */
+	idt_init();                   /* exception handlers */
+	guard_init();                 /* #UD and #GP that checks provoke on purpose */
+	idt_load();
+	uart_init(UART_COM1, 115200); /* the results' console */
+	irq_disable();                /* L1 and L2 run with interrupts off throughout */
+	platform_init(magic, info_addr);
+
+	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
+		check_vmptrld();      /* groups, in a fixed order */
+		check_vmclear();      /* leaves no current VMCS */
+		check_vmrw();
+		check_launch();
+		check_exits();
+		check_entry_failures();
+		check_vmxoff();       /* last: leaves VMX operation */
+	}
+	report_finish();              /* SUMMARY, then leave the machine */
+}

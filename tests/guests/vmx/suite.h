@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The VMX conformance suite's shared state, VMCS set-up and check groups. */
+#ifndef UMBRA_TESTS_GUESTS_VMX_SUITE_H
+#define UMBRA_TESTS_GUESTS_VMX_SUITE_H
+
+#include "arch/x86/vmx.h"
+#include "core/types.h"
+#include "tests/guests/lib/fault.h"
+
+/* SDM Vol. 3C 24.2: a VMXON or VMCS region is at most 4 KiB, 4 KiB-aligned. */
+struct vmx_region {
+	uint8_t bytes[PAGE_SIZE];
+} __aligned(PAGE_SIZE);
+
+/*
+ * Regions live in .bss, where physical == virtual (boot/entry.asm). A and B
+ * are the VMCSs that run L2; scratch is for VMREAD/VMWRITE and is never
+ * launched; bad_revision holds a wrong revision identifier.
+ */
+extern struct vmx_region vmxon_region, vmcs_a, vmcs_b, vmcs_scratch, vmcs_bad_revision;
+
+#define PA(region) ((uint64_t)&(region))
+/* VMPTRST's answer when there is no current VMCS (SDM Vol. 3C 30.3, VMPTRST). */
+#define VMCS_NONE (~0ULL)
+
+struct suite {
+	struct vmx_caps caps;      /* TRUE control MSRs when IA32_VMX_BASIC[55] says so */
+	uint32_t revision;         /* IA32_VMX_BASIC[30:0] */
+	uint32_t phys_bits;        /* width VMX accepts for region addresses */
+	uint64_t beyond_phys;      /* a page-aligned address just beyond that width */
+	bool vmx_on;               /* VMXON succeeded and VMXOFF has not run */
+};
+
+extern struct suite suite;
+
+/* --- outcomes of VMX instructions ---------------------------------------- */
+
+/* A VMX instruction's outcome; err is VM_INSTRUCTION_ERROR for VMfailValid. */
+struct outcome {
+	enum vmx_result result;
+	uint32_t err;
+};
+
+/* Reads VM_INSTRUCTION_ERROR when r is VMfailValid (there is a current VMCS then). */
+struct outcome outcome_of(enum vmx_result r);
+/* "VMsucceed", "VMfailInvalid", "VMfailValid(12)" into buf. */
+const char *outcome_str(struct outcome o, char *buf, size_t len);
+/* One TEST line: PASS when o is the expected outcome (err only for VMfailValid). */
+bool expect_outcome(const char *name, struct outcome o, enum vmx_result want, uint32_t want_err,
+		    const char *what);
+
+/* --- guarded instructions (guard.c) -------------------------------------- */
+
+/* Route #UD and #GP to the guard (BSP, after idt_init()); any other fault stays fatal. */
+void guard_init(void);
+
+/* Each returns false when the instruction faulted (*f says how); else *r is its outcome. */
+bool vmxon_guarded(uint64_t pa, enum vmx_result *r, struct fault_record *f);
+bool vmxoff_guarded(enum vmx_result *r, struct fault_record *f);
+bool vmread_guarded(uint64_t field, uint64_t *val, enum vmx_result *r, struct fault_record *f);
+bool write_cr0_guarded(uint64_t v, struct fault_record *f);
+bool write_cr4_guarded(uint64_t v, struct fault_record *f);
+
+/* --- running L2 (l2_entry.c) --------------------------------------------- */
+
+/* L2's general-purpose registers, indexed as the SDM numbers them (Table 27-3). */
+enum gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_COUNT
+};
+
+struct l2_regs {
+	uint64_t gpr[GPR_COUNT]; /* gpr[GPR_RSP] is unused: RSP is in the VMCS */
+};
+
+enum vm_entry_result {
+	VM_ENTRY_EXITED = 0,         /* came back through HOST_RIP: a VM exit or an entry failure */
+	VM_ENTRY_FAIL_INVALID = VMX_FAIL_INVALID,
+	VM_ENTRY_FAIL_VALID = VMX_FAIL_VALID,
+	VM_ENTRY_FELL_THROUGH,       /* neither CF nor ZF: no SDM outcome */
+};
+
+/*
+ * VMLAUNCH (launch != 0) or VMRESUME with the current VMCS. Writes HOST_RSP
+ * and HOST_RIP itself; L2 starts with *regs and they are saved back on exit.
+ */
+enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
+
+#define L2_OUT_PORT 0x80 /* OUT's immediate */
+#define L2_STR_(x) #x
+#define L2_STR(x) L2_STR_(x)
+
+/*
+ * L2 code, one stub per X(name, instruction): the instruction at l2_NAME,
+ * then VMCALL at l2_NAME_end (l2_entry.c assembles the list). Register
+ * operands are the ones l2_regs_default() provides.
+ */
+#define L2_STUBS(X)                               \
+	X(vmcall, "vmcall")                       \
+	X(cpuid, "cpuid")                         \
+	X(hlt, "hlt")                             \
+	X(out_imm8, "outb %al, $" L2_STR(L2_OUT_PORT)) \
+	X(in_dx, "inl %dx, %eax")                 \
+	X(rdmsr, "rdmsr")                         \
+	X(wrmsr, "wrmsr")                         \
+	X(mov_to_cr3, "mov %rbx, %cr3")           \
+	X(mov_from_cr3, "mov %cr3, %rsi")         \
+	X(ud2, "ud2")                             \
+	X(rdtsc, "rdtsc")                         \
+	X(invlpg, "invlpg (%rax)")
+
+#define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
+L2_STUBS(L2_STUB_DECL)
+#undef L2_STUB_DECL
+
+/* Register values every stub starts with (checks_exits.c relies on them). */
+#define L2_IO_PORT 0xcfc             /* RDX: IN from DX */
+#define L2_MSR 0x174                 /* RCX: IA32_SYSENTER_CS for RDMSR/WRMSR */
+#define L2_INVLPG_ADDR 0x1234000ULL  /* RAX: INVLPG's operand */
+void l2_regs_default(struct l2_regs *regs);
+
+/* --- VMCS set-up (vmcs_setup.c) ------------------------------------------ */
+
+/* Probe capabilities, set CR0/CR4 for VMX and write revision identifiers. */
+bool suite_init(void);
+
+/* Controls for L2: what the CPU forces on, plus want (when allowed). */
+uint32_t ctl_pin(uint32_t want);
+uint32_t ctl_proc(uint32_t want);
+uint32_t ctl_exit(uint32_t want);
+uint32_t ctl_entry(uint32_t want);
+/* Every bit of want may be 1 in the processor-based controls. */
+bool proc_allows(uint32_t want);
+
+/*
+ * VMCLEAR and VMPTRLD region, then fill it: L2 is a copy of L1 (64-bit,
+ * same page tables) starting at rip on stack rsp; the host is L1. Returns
+ * 0, or the encoding of the first field VMWRITE refused (or ~0u when
+ * VMCLEAR/VMPTRLD failed).
+ */
+uint32_t vmcs_prepare(struct vmx_region *region, const void *rip, uint64_t rsp);
+#define L2_STACK_SIZE (2 * PAGE_SIZE)
+extern uint8_t l2_stack[L2_STACK_SIZE];
+#define L2_STACK_TOP ((uint64_t)l2_stack + L2_STACK_SIZE)
+
+/* VMREAD of the current VMCS; 0 when VMREAD fails. */
+uint64_t vmcs_get(uint32_t field);
+
+/* The exit after vm_enter(): fields L1 looks at. */
+struct exit_info {
+	uint32_t reason, intr_info, idt_vectoring, len;
+	uint64_t qualification, rip;
+};
+void exit_info_read(struct exit_info *e);
+
+/* "VM exit (reason 0x12)", "VMfailValid(5)", ... for the entry's outcome. */
+const char *entry_str(enum vm_entry_result res, char *buf, size_t len);
+/*
+ * One TEST line for a VMLAUNCH/VMRESUME: want VM_ENTRY_EXITED with exit
+ * reason want_val (at GUEST_RIP rip unless NULL), or a failure (want_val
+ * the error number of VMfailValid).
+ */
+bool expect_entry(const char *name, enum vm_entry_result res, enum vm_entry_result want,
+		  uint32_t want_val, const void *rip, const char *what);
+
+/* --- check groups, in the order main.c runs them ------------------------- */
+
+bool check_vmxon(void);    /* false: VMX is not on, nothing else can run */
+void check_vmptrld(void);
+void check_vmclear(void);
+void check_vmrw(void);
+void check_launch(void);
+void check_exits(void);
+void check_entry_failures(void);
+void check_vmxoff(void);
+
+#endif

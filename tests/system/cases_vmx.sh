@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# System tests of the VMX conformance suite (tests/guests/vmx): bare on Bochs, under umbra, compared.
+# Uses guest_elf, GUEST_LINE, boot_into and compare_verdicts from cases_guests.sh (sourced first).
+
+SYSTEM_TESTS+=(
+	vmx_bare_1cpu
+)
+
+# Not run by default: umbra does not emulate VMX for its L1 yet. VMX_UMBRA=1 adds them
+# (VMX_UMBRA=1 tests/run_tests.sh build vmx_); move them into SYSTEM_TESTS once it does.
+VMX_UMBRA_TESTS=(
+	vmx_umbra_1cpu
+	vmx_diff_1cpu
+)
+if [ -n "${VMX_UMBRA:-}" ]; then
+	SYSTEM_TESTS+=("${VMX_UMBRA_TESTS[@]}")
+fi
+
+# A complete run passes at least this many checks (about 90 on Bochs 2.7; the rest SKIP
+# for capabilities the CPU does not advertise).
+VMX_MIN_PASS=40
+
+# Checks every VMX implementation must pass whatever it advertises (the SDM's core).
+VMX_CORE_CHECKS=(
+	vmxon.ud_without_vmxe vmxon.bad_revision vmxon.unaligned vmxon.success vmxon.in_root
+	vmptrld.success vmptrld.unaligned vmptrld.vmxon_pointer vmptrld.bad_revision
+	vmptrst.current vmptrst.none
+	vmclear.unaligned vmclear.beyond_maxphyaddr vmclear.vmxon_pointer vmclear.current
+	vmrw.vmread_no_current_vmcs vmrw.vmwrite_no_current_vmcs vmrw.vmwrite_read_only
+	vmrw.vmread_reserved_encoding vmrw.guest_natural vmrw.host_natural vmrw.high_read
+	vmrw.high_write vmrw.width32_truncates
+	launch.vmlaunch_no_current_vmcs launch.vmresume_clear launch.vmlaunch
+	launch.vmlaunch_launched launch.vmresume_after_switch launch.vmresume_after_vmclear
+	l2.launch l2.cpuid l2.rdmsr l2.wrmsr l2.ud2_exception_bitmap l2.vmcall
+	entry.pin_reserved_bit entry.host_cr0_pg_clear entry.host_cr4_pae_clear
+	entry.guest_rflags_bit1_clear entry.guest_cr0_pe_clear
+	vmxoff.success vmxoff.vmread_ud vmxoff.vmxoff_ud
+)
+
+# check_vmx_run: the console holds a complete run of the suite with nothing failed.
+check_vmx_run() {
+	local name n
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0 skipped=[0-9]+\$" \
+		"the suite's SUMMARY with failed=0" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect_not 'PANIC' || return 1
+	for name in "${VMX_CORE_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	n=$(grep -cE "${GUEST_LINE}TEST [^ ]+ PASS" "$CONSOLE")
+	if [ "$n" -lt "$VMX_MIN_PASS" ]; then
+		echo "only $n PASS lines, expected at least $VMX_MIN_PASS"
+		return 1
+	fi
+}
+
+# boot_vmx_bare: the suite as the kernel, straight on Bochs (its VMX is the reference).
+boot_vmx_bare() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --kernel "$elf"
+}
+
+# boot_vmx_umbra: umbra on one CPU, the suite as its L1 guest.
+boot_vmx_umbra() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --kernel "$build/umbra.elf" --module "$elf"
+}
+
+test_vmx_bare_1cpu() {
+	boot_vmx_bare || return 1
+	check_vmx_run || return 1
+	expect "${GUEST_LINE}INFO vmx test guest on Bochs, bare\$" "INFO ... bare" || return 1
+}
+
+test_vmx_umbra_1cpu() {
+	boot_vmx_umbra || return 1
+	check_vmx_run || return 1
+	expect "${GUEST_LINE}INFO vmx test guest on .*, under a hypervisor\$" \
+		"INFO ... under a hypervisor" || return 1
+	expect_clean_exit 0
+}
+
+# The suite bare and under umbra: every check must get the same verdict (SKIPs included:
+# umbra must advertise what Bochs advertises, or the difference shows here).
+test_vmx_diff_1cpu() {
+	local bare_console
+	boot_into bare boot_vmx_bare || return 1
+	bare_console=$CONSOLE
+	boot_into umbra boot_vmx_umbra || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}

@@ -267,6 +267,18 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		nvmx_fail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
 		return EXIT_SKIP_INSN;
 	}
+	/*
+	 * Guest-state checks the CPU cannot make on vmcs02 because umbra writes
+	 * those fields itself: the VMCS link pointer (no shadow VMCS for L1
+	 * yet, so it must be all ones). A failure is a failed VM entry with
+	 * reason 33 and qualification 4 (SDM Vol. 3C 26.3.1.5, 26.8).
+	 */
+	if (VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER) != ~0ULL) {
+		VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE);
+		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
+		nvmx_load_l1_host_state(v, n);
+		return EXIT_RESUME;
+	}
 	if (VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT))
 		log_warn("nested: VM-exit MSR-load list of %lu entries is not applied (not emulated yet)",
 			 VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT));

@@ -153,14 +153,11 @@ static void flush_current(struct nvmx *n)
 	n->current = NVMX_NO_VMCS;
 }
 
+/* SDM Vol. 3C 23.7: VMXON needs CR0 and CR4, as L1 sees them, to satisfy the fixed bits. */
 static bool guest_cr_fixed_ok(void)
 {
-	uint64_t cr0 = vmcs_readnat(CR0_READ_SHADOW) & vm.cr0_mask;
-	uint64_t cr4 = vmcs_readnat(CR4_READ_SHADOW) & vm.cr4_mask;
+	uint64_t cr0 = vcpu_guest_cr0(), cr4 = vcpu_guest_cr4();
 
-	/* The guest's own view of the bits umbra owns; the others are live in GUEST_CR0/4. */
-	cr0 |= vmcs_readnat(GUEST_CR0) & ~vm.cr0_mask;
-	cr4 |= vmcs_readnat(GUEST_CR4) & ~vm.cr4_mask;
 	return (cr0 & vm.caps.cr0_fixed0) == vm.caps.cr0_fixed0 && !(cr0 & ~vm.caps.cr0_fixed1) &&
 	       (cr4 & vm.caps.cr4_fixed0) == vm.caps.cr4_fixed0 && !(cr4 & ~vm.caps.cr4_fixed1);
 }
@@ -170,7 +167,7 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	uint64_t addr;
 	uint32_t rev;
 
-	if (!(vmcs_readnat(CR4_READ_SHADOW) & CR4_VMXE)) {
+	if (!(vcpu_guest_cr4() & CR4_VMXE)) {
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
@@ -193,6 +190,7 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	n->current = NVMX_NO_VMCS;
 	n->vmcs02_for = NVMX_NO_VMCS;
 	launched_init(&n->launched);
+	nvmx_cr_intercept(true);
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
 }
@@ -201,6 +199,7 @@ static enum exit_action do_vmxoff(struct vcpu *v __unused, struct nvmx *n)
 {
 	flush_current(n);
 	n->vmxon = false;
+	nvmx_cr_intercept(false);
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
 }

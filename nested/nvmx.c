@@ -11,11 +11,38 @@ struct nvmx *nvmx_of(struct vcpu *v)
 	return &nvmx_state[v->index];
 }
 
+/*
+ * SDM Vol. 3C 23.8: in VMX operation CR0 and CR4 keep their fixed bits; a
+ * MOV that would change one raises #GP. While L1 is in VMX operation umbra
+ * intercepts every fixed bit (nvmx_cr_intercept) so that it sees such MOVs.
+ */
+static bool cr_write_allowed(struct vcpu *v, unsigned int cr, uint64_t value)
+{
+	uint64_t fixed0 = cr == 0 ? vm.caps.cr0_fixed0 : vm.caps.cr4_fixed0;
+	uint64_t fixed1 = cr == 0 ? vm.caps.cr0_fixed1 : vm.caps.cr4_fixed1;
+
+	if (!nvmx_of(v)->vmxon)
+		return true;
+	return (value & fixed0) == fixed0 && !(value & ~fixed1);
+}
+
+void nvmx_cr_intercept(bool vmx_operation)
+{
+	uint64_t cr0 = vcpu_guest_cr0(), cr4 = vcpu_guest_cr4();
+
+	/* The shadows must hold the guest's view of every bit the masks cover. */
+	vmcs_writenat(CR0_READ_SHADOW, cr0);
+	vmcs_writenat(CR4_READ_SHADOW, cr4);
+	vmcs_writenat(CR0_GUEST_HOST_MASK, vm.cr0_mask | (vmx_operation ? vm.caps.cr0_fixed0 : 0));
+	vmcs_writenat(CR4_GUEST_HOST_MASK, vm.cr4_mask | (vmx_operation ? vm.caps.cr4_fixed0 : 0));
+}
+
 static const struct nested_ops ops = {
 	.vmx_instruction = nvmx_vmx_instruction,
 	.l2_exit = nvmx_l2_exit,
 	.l2_entry_failed = nvmx_l2_entry_failed,
 	.msr_read = vmx_msr_read,
+	.cr_write_allowed = cr_write_allowed,
 };
 
 void nvmx_init(void)

@@ -30,6 +30,12 @@ struct nvmx *nvmx_of(struct vcpu *v);
 /* Install the nested_ops (BSP, once, after vmx_msrs_init). */
 void nvmx_init(void);
 
+/* vmcs01: intercept CR0/CR4 fixed bits while L1 is in VMX operation (SDM Vol. 3C 23.8). */
+void nvmx_cr_intercept(bool vmx_operation);
+
+/* nested/reflect.c: L1 continues in vmcs12's host state (SDM Vol. 3C 27.5). */
+void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n);
+
 /* nested/insn.c */
 enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual);
 

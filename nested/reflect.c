@@ -27,7 +27,7 @@ static const uint32_t exit_info_fields[] = {
 };
 
 /* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
-static void load_l1_host_state(struct vcpu *v, struct nvmx *n)
+void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 {
 	const struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
@@ -115,7 +115,7 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 		vmcs12_write(c, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
 	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
 	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
-	load_l1_host_state(v, n);
+	nvmx_load_l1_host_state(v, n);
 	v->reflected++;
 }
 

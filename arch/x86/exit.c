@@ -273,6 +273,10 @@ static enum exit_action handle_cr_access(struct vcpu *v, uint64_t q)
 
 	if (access != 0 || (cr != 0 && cr != 4))
 		guest_stop(v, "unexpected control-register access (qualification %#lx)", q);
+	if (nested_ops && !nested_ops->cr_write_allowed(v, cr, val)) {
+		inject_exception(VEC_GP, true, 0);
+		return RESUME;
+	}
 	if (cr == 4) {
 		/* Reserved CR4 bits: #GP (SDM Vol. 3A 2.5). */
 		if (val & ~vm.caps.cr4_fixed1 & ~(uint64_t)CR4_VMXE) {
@@ -287,13 +291,13 @@ static enum exit_action handle_cr_access(struct vcpu *v, uint64_t q)
 		inject_exception(VEC_GP, true, 0);
 		return RESUME;
 	}
-	if ((val ^ vmcs_readnat(CR0_READ_SHADOW)) & CR0_PG) {
+	if ((val ^ vcpu_guest_cr0()) & CR0_PG) {
 		/* Paging on/off with EFER.LME: IA-32e mode follows (SDM Vol. 3A 9.8.5). */
 		uint64_t efer = vmcs_read64(GUEST_IA32_EFER);
 		uint32_t entry = vmcs_read32(VM_ENTRY_CONTROLS);
 
 		if ((val & CR0_PG) && (efer & EFER_LME)) {
-			if (!(vmcs_readnat(CR4_READ_SHADOW) & CR4_PAE)) {
+			if (!(vcpu_guest_cr4() & CR4_PAE)) {
 				inject_exception(VEC_GP, true, 0);
 				return RESUME;
 			}

@@ -3,6 +3,8 @@
 #ifndef UMBRA_ARCH_X86_EXIT_REASONS_H
 #define UMBRA_ARCH_X86_EXIT_REASONS_H
 
+#include "core/types.h"
+
 #define VMX_EXIT_REASONS(X)                              \
 	X(EXCEPTION_NMI, 0, "exception or NMI")          \
 	X(EXTERNAL_INTERRUPT, 1, "external interrupt")   \

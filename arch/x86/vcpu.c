@@ -210,6 +210,21 @@ void vcpu_set_cr0(uint64_t guest_value)
 					 vm.caps.cr0_fixed1);
 }
 
+/* The guest's view: its own bits live in GUEST_CRn, the bits umbra owns in the read shadow. */
+uint64_t vcpu_guest_cr0(void)
+{
+	uint64_t mask = vmcs_readnat(CR0_GUEST_HOST_MASK);
+
+	return (vmcs_readnat(GUEST_CR0) & ~mask) | (vmcs_readnat(CR0_READ_SHADOW) & mask);
+}
+
+uint64_t vcpu_guest_cr4(void)
+{
+	uint64_t mask = vmcs_readnat(CR4_GUEST_HOST_MASK);
+
+	return (vmcs_readnat(GUEST_CR4) & ~mask) | (vmcs_readnat(CR4_READ_SHADOW) & mask);
+}
+
 void vcpu_set_cr4(uint64_t guest_value)
 {
 	vmcs_writenat(CR4_READ_SHADOW, guest_value);

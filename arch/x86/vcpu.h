@@ -101,6 +101,8 @@ void vcpu_write_segment(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_
 /* Write CR0/CR4 as the guest sees them (read shadow) and as the CPU runs them. */
 void vcpu_set_cr0(uint64_t guest_value);
 void vcpu_set_cr4(uint64_t guest_value);
+uint64_t vcpu_guest_cr0(void);
+uint64_t vcpu_guest_cr4(void);
 
 /* umbra's host state into the current VMCS (vmcs01 and vmcs02 share it). */
 void vcpu_write_host_state(void);

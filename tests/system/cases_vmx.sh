@@ -2,19 +2,12 @@
 # System tests of the VMX conformance suite (tests/guests/vmx): bare on Bochs, under umbra, compared.
 # Uses guest_elf, GUEST_LINE, boot_into and compare_verdicts from cases_guests.sh (sourced first).
 
+# The suite directly on Bochs (the reference), as L1 under umbra, and both compared.
 SYSTEM_TESTS+=(
 	vmx_bare_1cpu
-)
-
-# Not run by default: umbra does not emulate VMX for its L1 yet. VMX_UMBRA=1 adds them
-# (VMX_UMBRA=1 tests/run_tests.sh build vmx_); move them into SYSTEM_TESTS once it does.
-VMX_UMBRA_TESTS=(
 	vmx_umbra_1cpu
 	vmx_diff_1cpu
 )
-if [ -n "${VMX_UMBRA:-}" ]; then
-	SYSTEM_TESTS+=("${VMX_UMBRA_TESTS[@]}")
-fi
 
 # A complete run passes at least this many checks (about 90 on Bochs 2.7; the rest SKIP
 # for capabilities the CPU does not advertise).
@@ -79,6 +72,9 @@ test_vmx_umbra_1cpu() {
 	check_vmx_run || return 1
 	expect "${GUEST_LINE}INFO vmx test guest on .*, under a hypervisor\$" \
 		"INFO ... under a hypervisor" || return 1
+	# umbra ran L2 and reflected its exits to L1.
+	expect '^\[cpu0\] stats: cpu0 [0-9]+ exits from L2, [1-9][0-9]* reflected to L1' \
+		"umbra's L2 exit statistics" || return 1
 	expect_clean_exit 0
 }
 

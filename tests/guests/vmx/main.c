@@ -4,6 +4,7 @@
 #include "arch/x86/idt.h"
 #include "core/mb2.h"
 #include "core/percpu.h"
+#include "core/string.h"
 #include "drivers/acpi.h"
 #include "drivers/power.h"
 #include "drivers/uart.h"
@@ -25,14 +26,6 @@ void bsp_main(uint32_t magic, uint32_t info_addr);
 static struct mb2_info mbi;
 static struct acpi_info acpi;
 
-static const void *acpi_map(void *ctx __unused, uint64_t phys, size_t len)
-{
-	/* Everything below 4 GiB is identity-mapped by boot/entry.asm. */
-	if (phys == 0 || phys >= GiB(4) || len > GiB(4) - phys)
-		return NULL;
-	return (const void *)phys;
-}
-
 /* Only what leaving the machine needs: ACPI for the power-off path. */
 static void platform_init(uint32_t magic, uint32_t info_addr)
 {
@@ -40,10 +33,28 @@ static void platform_init(uint32_t magic, uint32_t info_addr)
 
 	if (mb2_parse(magic, (const void *)(uint64_t)info_addr, MB2_INFO_MAX_LEN, &mbi) == MB2_OK &&
 	    mbi.rsdp)
-		acpi_ok = acpi_parse(mbi.rsdp, mbi.rsdp_len, acpi_map, NULL, &acpi) == ACPI_OK;
+		acpi_ok = acpi_parse(mbi.rsdp, mbi.rsdp_len, acpi_map_identity_4g, NULL, &acpi) == ACPI_OK;
 	power_init(acpi_ok ? &acpi : NULL, false);
 	info("vmx test guest on %s, %s", platform_name(),
 	     (cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR) ? "under a hypervisor" : "bare");
+}
+
+/* "iterations=N" anywhere in the command line: the N, or NULL. */
+static const char *strstr_iterations(const char *s)
+{
+	for (; *s; s++)
+		if (strncmp(s, "iterations=", 11) == 0)
+			return s + 11;
+	return NULL;
+}
+
+static uint64_t parse_decimal(const char *s)
+{
+	uint64_t n = 0;
+
+	while (*s >= '0' && *s <= '9')
+		n = n * 10 + (uint64_t)(*s++ - '0');
+	return n ? n : 1;
 }
 
 void bsp_main(uint32_t magic, uint32_t info_addr)
@@ -56,6 +67,12 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	irq_disable();                /* L1 and L2 run with interrupts off throughout */
 	platform_init(magic, info_addr);
 
+	if (mbi.cmdline && strncmp(mbi.cmdline, "test=bench_nested", 17) == 0) {
+		const char *it = strstr_iterations(mbi.cmdline);
+
+		bench_nested(it ? parse_decimal(it) : 10000);
+		report_finish();
+	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
 		check_vmptrld();      /* groups, in a fixed order */
 		check_vmclear();      /* leaves no current VMCS */

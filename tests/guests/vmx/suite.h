@@ -175,4 +175,7 @@ void check_exits(void);
 void check_entry_failures(void);
 void check_vmxoff(void);
 
+/* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
+void bench_nested(uint64_t iterations);
+
 #endif

@@ -26,9 +26,10 @@ iso: deps-build
 	$(Q)cp $(BUILD)/iso/boot.iso $(UMBRA_ISO)
 	@echo "  ISO     $(UMBRA_ISO)"
 
-# The default configuration: umbra with the basic test guest as its L1 (GUEST= to change it).
-GUEST ?= $(BUILD)/guests/basic.elf
-GUEST_CMDLINE ?= cpus=$(CPUS)
+# The default configuration: umbra with the VMX test guest as its L1, every CPU running
+# an L2 of its own (GUEST= and GUEST_CMDLINE= to change it; GUEST= alone boots umbra only).
+GUEST ?= $(BUILD)/guests/vmx.elf
+GUEST_CMDLINE ?= test=smp_l2 cpus=$(CPUS)
 
 run: deps-bochs
 	$(Q)$(MAKE) --no-print-directory kernel guests

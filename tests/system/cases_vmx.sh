@@ -7,6 +7,7 @@ SYSTEM_TESTS+=(
 	vmx_bare_1cpu
 	vmx_umbra_1cpu
 	vmx_diff_1cpu
+	vmx_smp_l2_diff_2cpu
 )
 
 # A complete run passes at least this many checks (about 90 on Bochs 2.7; the rest SKIP
@@ -85,5 +86,21 @@ test_vmx_diff_1cpu() {
 	boot_into bare boot_vmx_bare || return 1
 	bare_console=$CONSOLE
 	boot_into umbra boot_vmx_umbra || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# Two L1 CPUs, each with its own VMXON region, VMCS and L2, running at the same time:
+# bare and under umbra, same verdicts, and umbra saw L2 exits on both CPUs.
+test_vmx_smp_l2_diff_2cpu() {
+	local bare_console elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "test=smp_l2 cpus=2" || return 1
+	bare_console=$CONSOLE
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0" || return 1
+	boot_into umbra boot --emu bochs --cpus 2 --module "$elf=test=smp_l2 cpus=2" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0" || return 1
+	expect '^\[cpu0\] stats: cpu0 [0-9]+ exits from L2, [1-9][0-9]* reflected' "L2 exits on CPU 0" || return 1
+	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L2, [1-9][0-9]* reflected' "L2 exits on CPU 1" || return 1
+	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
 }

@@ -10,7 +10,6 @@
 static struct umbra_hc_stats stats;
 
 /* L2: CPUID for ever; L1 moves RIP past each one as its exit handler. */
-extern const char l2_bench_loop[];
 __asm__(".pushsection .text\n"
 	".globl l2_bench_loop\n"
 	"l2_bench_loop:\n\t"
@@ -55,7 +54,7 @@ static void bench_line(const char *name, uint64_t x, uint64_t n, const char *uni
  * length, RIP, RSP and RFLAGS; then RIP += length. Returns false when the
  * exit is not the CPUID it expects.
  */
-static bool handle_exit(struct l2_regs *regs)
+bool bench_handle_exit(struct l2_regs *regs)
 {
 	uint64_t reason = vmcs_get(VM_EXIT_REASON);
 	uint64_t len = vmcs_get(VM_EXIT_INSTRUCTION_LEN), rip = vmcs_get(GUEST_RIP);
@@ -97,7 +96,7 @@ void bench_nested(uint64_t iterations)
 	}
 	l2_regs_default(&regs);
 	e = vm_enter(&regs, 1);
-	if (e != VM_ENTRY_EXITED || !handle_exit(&regs)) {
+	if (e != VM_ENTRY_EXITED || !bench_handle_exit(&regs)) {
 		report("bench.launch", VERDICT_FAIL, "L2 did not start with a CPUID exit");
 		return;
 	}
@@ -105,7 +104,7 @@ void bench_nested(uint64_t iterations)
 	t0 = rdtsc();
 	while (done < iterations) {
 		e = vm_enter(&regs, 0);
-		if (e != VM_ENTRY_EXITED || !handle_exit(&regs))
+		if (e != VM_ENTRY_EXITED || !bench_handle_exit(&regs))
 			break;
 		done++;
 	}

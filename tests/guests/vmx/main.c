@@ -25,12 +25,11 @@ void bsp_main(uint32_t magic, uint32_t info_addr);
 
 static struct mb2_info mbi;
 static struct acpi_info acpi;
+static bool acpi_ok;
 
 /* Only what leaving the machine needs: ACPI for the power-off path. */
 static void platform_init(uint32_t magic, uint32_t info_addr)
 {
-	bool acpi_ok = false;
-
 	if (mb2_parse(magic, (const void *)(uint64_t)info_addr, MB2_INFO_MAX_LEN, &mbi) == MB2_OK &&
 	    mbi.rsdp)
 		acpi_ok = acpi_parse(mbi.rsdp, mbi.rsdp_len, acpi_map_identity_4g, NULL, &acpi) == ACPI_OK;
@@ -39,12 +38,14 @@ static void platform_init(uint32_t magic, uint32_t info_addr)
 	     (cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR) ? "under a hypervisor" : "bare");
 }
 
-/* "iterations=N" anywhere in the command line: the N, or NULL. */
-static const char *strstr_iterations(const char *s)
+/* The text after "key" (e.g. "iterations=") anywhere in the command line, or NULL. */
+static const char *strstr_key(const char *s, const char *key)
 {
+	size_t n = strlen(key);
+
 	for (; *s; s++)
-		if (strncmp(s, "iterations=", 11) == 0)
-			return s + 11;
+		if (strncmp(s, key, n) == 0)
+			return s + n;
 	return NULL;
 }
 
@@ -67,8 +68,14 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	irq_disable();                /* L1 and L2 run with interrupts off throughout */
 	platform_init(magic, info_addr);
 
+	if (mbi.cmdline && strncmp(mbi.cmdline, "test=smp_l2", 11) == 0) {
+		const char *cpus = strstr_key(mbi.cmdline, "cpus=");
+
+		smp_l2_run(acpi_ok ? &acpi : NULL, cpus ? (uint32_t)parse_decimal(cpus) : 0);
+		report_finish();
+	}
 	if (mbi.cmdline && strncmp(mbi.cmdline, "test=bench_nested", 17) == 0) {
-		const char *it = strstr_iterations(mbi.cmdline);
+		const char *it = strstr_key(mbi.cmdline, "iterations=");
 
 		bench_nested(it ? parse_decimal(it) : 10000);
 		report_finish();

@@ -177,5 +177,12 @@ void check_vmxoff(void);
 
 /* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
 void bench_nested(uint64_t iterations);
+/* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */
+extern const char l2_bench_loop[];
+bool bench_handle_exit(struct l2_regs *regs);
+
+/* smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all at once. */
+struct acpi_info;
+void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus);
 
 #endif

@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* test=smp_l2: every CPU runs its own L2 at the same time (VMXON, VMCS and L2 stack per CPU). */
+#include "arch/x86/cpu.h"
+#include "arch/x86/idt.h"
+#include "arch/x86/smp.h"
+#include "core/format.h"
+#include "core/log.h"
+#include "core/percpu.h"
+#include "core/string.h"
+#include "drivers/acpi.h"
+#include "drivers/lapic.h"
+#include "drivers/timer.h"
+#include "tests/guests/lib/report.h"
+#include "tests/guests/vmx/suite.h"
+
+#define SMP_L2_CPUS 8
+#define SMP_L2_ROUNDS 500
+#define AP_TIMEOUT_MS 2000
+#define DONE_TIMEOUT_US 20000000
+
+static struct vmx_region cpu_vmxon[SMP_L2_CPUS], cpu_vmcs[SMP_L2_CPUS];
+static uint8_t cpu_l2_stack[SMP_L2_CPUS][L2_STACK_SIZE] __aligned(16);
+static volatile uint64_t rounds[SMP_L2_CPUS];
+static volatile bool done[SMP_L2_CPUS];
+
+/* On the running CPU: VMX on, one L2 through SMP_L2_ROUNDS CPUID exits, VMX off. */
+static void run_l2_here(uint32_t i)
+{
+	const struct vmx_caps *c = &suite.caps;
+	struct l2_regs regs;
+	uint64_t n = 0;
+
+	write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
+	write_cr4(((read_cr4() | c->cr4_fixed0) & c->cr4_fixed1) | CR4_VMXE);
+	*(volatile uint32_t *)&cpu_vmxon[i] = suite.revision;
+	*(volatile uint32_t *)&cpu_vmcs[i] = suite.revision;
+	if (vmxon(PA(cpu_vmxon[i])) == VMX_SUCCEED &&
+	    vmcs_prepare(&cpu_vmcs[i], l2_bench_loop, (uint64_t)cpu_l2_stack[i] + L2_STACK_SIZE) == 0) {
+		l2_regs_default(&regs);
+		if (vm_enter(&regs, 1) == VM_ENTRY_EXITED && bench_handle_exit(&regs)) {
+			for (n = 1; n < SMP_L2_ROUNDS; n++)
+				if (vm_enter(&regs, 0) != VM_ENTRY_EXITED || !bench_handle_exit(&regs))
+					break;
+		}
+		vmxoff();
+	}
+	rounds[i] = n;
+	__atomic_store_n(&done[i], true, __ATOMIC_RELEASE);
+}
+
+static void ap_l2(uint32_t index)
+{
+	percpu_init(index);
+	idt_load();
+	percpu_data[index].state = CPU_ONLINE; /* smp_start_aps() moves on to the next CPU */
+	run_l2_here(index);
+	cpu_halt_forever();
+}
+
+void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus)
+{
+	uint32_t bsp_apic, online;
+	uint64_t deadline;
+	char name[32];
+
+	if (!suite_init() || !acpi || !lapic_global_init(LAPIC_MODE_AUTO)) {
+		report("smp_l2.setup", VERDICT_FAIL, "no VMX, ACPI or local APIC");
+		return;
+	}
+	lapic_cpu_init();
+	timer_calibrate(acpi->pm_tmr_port, acpi->pm_tmr_32bit);
+	bsp_apic = lapic_id();
+	cpu_count = 1;
+	for (size_t i = 0; i < acpi->cpu_count && cpu_count < SMP_L2_CPUS; i++)
+		if (acpi->cpus[i].enabled && acpi->cpus[i].apic_id != bsp_apic)
+			percpu_prepare(cpu_count++, acpi->cpus[i].apic_id);
+	/* APs start one after the other and run their L2s while the next ones start. */
+	online = smp_start_aps(ap_l2, AP_TIMEOUT_MS);
+	run_l2_here(0);
+	deadline = timer_deadline_us(DONE_TIMEOUT_US);
+	for (uint32_t i = 1; i < cpu_count; i++)
+		while (!__atomic_load_n(&done[i], __ATOMIC_ACQUIRE) && !timer_expired(deadline))
+			cpu_relax();
+	check("smp_l2.cpus", online == cpu_count && (!expect_cpus || online == expect_cpus),
+	      "%u of %u CPU(s) online, %u expected", online, cpu_count, expect_cpus);
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		fmt_snprintf(name, sizeof(name), "smp_l2.cpu%u", i);
+		check(name, done[i] && rounds[i] == SMP_L2_ROUNDS, "%lu of %u L2 CPUID round trips",
+		      rounds[i], SMP_L2_ROUNDS);
+	}
+}

@@ -140,11 +140,10 @@ status=0
 if [ "$stream" = 1 ]; then
 	timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$out/emulator.log" 2>&1 &
 	pid=$!
-	tail -n +1 --pid=$pid -f "$out/serial.log" | tr -d '\r' &
+	# tail ends by itself once the emulator is gone and it has printed the whole log.
+	tail -n +1 -s 0.2 --pid=$pid -f "$out/serial.log" | tr -d '\r' &
 	tailpid=$!
 	wait $pid || status=$?
-	sleep 0.3
-	kill $tailpid 2>/dev/null || true
 	wait $tailpid 2>/dev/null || true
 else
 	timeout -k 5 "$timeout" "${cmd[@]}" </dev/null >"$out/emulator.log" 2>&1 || status=$?

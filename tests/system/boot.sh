@@ -141,7 +141,7 @@ if [ "$stream" = 1 ]; then
 	timeout --foreground -k 5 "$timeout" "${cmd[@]}" </dev/null >"$out/emulator.log" 2>&1 &
 	pid=$!
 	# tail ends by itself once the emulator is gone and it has printed the whole log.
-	tail -n +1 -s 0.2 --pid=$pid -f "$out/serial.log" | tr -d '\r' &
+	tail -n +1 -s 0.2 --pid=$pid -f "$out/serial.log" | sed -u -e 's/\r//g' -e 's/\x1b\[[0-9;]*[a-zA-Z]//g' &
 	tailpid=$!
 	wait $pid || status=$?
 	wait $tailpid 2>/dev/null || true

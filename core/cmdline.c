@@ -297,6 +297,17 @@ static bool opt_stats(struct umbra_config *cfg, const char *v, size_t len)
 	return true;
 }
 
+static bool opt_nested_shadow(struct umbra_config *cfg, const char *v, size_t len)
+{
+	if (str_eq(v, len, "on"))
+		cfg->nested_shadow = true;
+	else if (str_eq(v, len, "off"))
+		cfg->nested_shadow = false;
+	else
+		return false;
+	return true;
+}
+
 static bool opt_selftest(struct umbra_config *cfg, const char *v, size_t len)
 {
 	if (str_eq(v, len, "panic"))
@@ -322,6 +333,7 @@ static const struct {
 	{ "guest_mem", opt_guest_mem },
 	{ "stats", opt_stats },
 	{ "selftest", opt_selftest },
+	{ "nested.shadow", opt_nested_shadow },
 };
 
 static void apply_option(struct parse_state *st, const struct cmdline_opt *opt)
@@ -358,6 +370,7 @@ int config_parse(const char *cmdline, struct umbra_config *cfg, config_warn_fn w
 		.guest_mem = 0,
 		.stats = true,
 		.selftest = SELFTEST_NONE,
+		.nested_shadow = true,
 	};
 
 	while (cmdline_next(&cursor, &opt))

@@ -61,6 +61,7 @@ struct umbra_config {
 	uint64_t guest_mem;        /* guest_mem=SIZE: RAM given to the guest (K/M/G); 0 = all */
 	bool stats;                /* stats=on|off: exit statistics at shutdown; default on */
 	enum config_selftest selftest; /* selftest=panic|fault */
+	bool nested_shadow;        /* nested.shadow=on|off: VMCS shadowing for L1; default on */
 };
 
 /* Called once per problem found (unknown option, bad value); msg is NUL-terminated. */

@@ -9,6 +9,7 @@
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/panic.h"
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
@@ -108,6 +109,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
 	vmx_msrs_init(caps);
 	nvmx_init();                                /* L1's VMX instructions, L2 exits */
+	shadow_init(caps, cfg->nested_shadow, cpu_count); /* VMCS shadowing for L1 */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
 	vm.guest_mem_limit = cfg->guest_mem;
@@ -120,9 +122,17 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	return true;
 }
 
+static void report_stats(void)
+{
+	exit_stats_report();
+	nvmx_report_field_stats();
+}
+
 /* NMIs that reach umbra in root operation: a stop request, or the guest's own. */
 static void nmi_in_root(struct trap_frame *tf __unused)
 {
+	if (panic_in_progress())
+		panic_stop_this_cpu();
 	if (shutdown_in_progress())
 		shutdown_park();
 	if (!vapic_take_kick(this_vcpu()))
@@ -137,7 +147,7 @@ __noreturn void guest_start_bsp(void)
 
 	idt_set_handler(VEC_NMI, nmi_in_root);
 	if (stats_on)
-		shutdown_set_report(exit_stats_report);
+		shutdown_set_report(report_stats);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		want += percpu_data[i].state == CPU_ONLINE;
 	__atomic_store_n(&guest_go, true, __ATOMIC_RELEASE);

@@ -25,7 +25,8 @@ enum umbra_hypercall {
 	/*
 	 * Copy statistics to guest-physical RBX, at most RCX bytes, for CPU RDX
 	 * (or all CPUs added up when RDX = ~0). RAX = bytes written: a struct
-	 * umbra_hc_stats, truncated to RCX if smaller.
+	 * umbra_hc_stats, truncated to RCX if smaller. Exits while L1 ran and
+	 * while L2 ran are added up (every exit to umbra counts).
 	 */
 	UMBRA_HC_STATS = 1,
 	/* Stop the machine: print statistics, exit with status RBX (0 = success). No return. */

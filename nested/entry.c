@@ -259,6 +259,7 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
 
+	shadow_to_vmcs12(v, n); /* L1's VMWRITEs that did not exit */
 	if (!check_controls(&n->vmcs12)) {
 		nvmx_fail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 		return EXIT_SKIP_INSN;
@@ -277,6 +278,7 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE);
 		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
 		nvmx_load_l1_host_state(v, n);
+		shadow_from_vmcs12(v, n);
 		return EXIT_RESUME;
 	}
 	if (VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT))

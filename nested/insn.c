@@ -141,10 +141,13 @@ static bool read_region(uint64_t addr, void *buf, size_t len)
 }
 
 /* Write the current vmcs12 back to its region (VMCLEAR, VMPTRLD of another, VMXOFF). */
-static void flush_current(struct nvmx *n)
+static void flush_current(struct vcpu *v, struct nvmx *n)
 {
 	if (n->current == NVMX_NO_VMCS)
 		return;
+	shadow_to_vmcs12(v, n); /* what L1 wrote through the shadow */
+	shadow_unlink(v);
+	n->shadow_cache_valid = false;
 	n->vmcs12.magic = VMCS12_MAGIC;
 	n->vmcs12.launch_state = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
 	/* The revision word is L1's: keep what it wrote. */
@@ -197,7 +200,7 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 
 static enum exit_action do_vmxoff(struct vcpu *v __unused, struct nvmx *n)
 {
-	flush_current(n);
+	flush_current(v, n);
 	n->vmxon = false;
 	nvmx_cr_intercept(false);
 	nvmx_succeed();
@@ -222,7 +225,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 	launched_remove(&n->launched, addr);
 	if (addr == n->current) {
 		n->vmcs12.launch_state = 0;
-		flush_current(n);
+		flush_current(v, n);
 	} else {
 		/* Launch state clear; a region umbra never wrote gets umbra's format. */
 		read_region(addr, &head, sizeof(head));
@@ -261,7 +264,7 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 		return EXIT_SKIP_INSN;
 	}
 	if (addr != n->current) {
-		flush_current(n);
+		flush_current(v, n);
 		read_region(addr, &n->vmcs12, sizeof(n->vmcs12));
 		if (n->vmcs12.magic != VMCS12_MAGIC) {
 			/* Never VMCLEARed: the SDM leaves the content undefined; umbra's is empty. */
@@ -269,6 +272,7 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 			n->vmcs12.launch_state = 0;
 		}
 		n->current = addr;
+		shadow_link(v, n);
 	}
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
@@ -299,6 +303,7 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
+	n->vmread_exits[vmcs12_slot((uint32_t)field)]++;
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
@@ -333,7 +338,9 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		nvmx_fail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
+	n->vmwrite_exits[vmcs12_slot((uint32_t)field)]++;
 	vmcs12_write(&n->vmcs12, (uint32_t)field, value);
+	shadow_from_vmcs12(v, n); /* a read-only field the shadow also holds */
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* Nested VMX for L1: per-vCPU state and the hooks arch/x86 calls. */
 #include "nested/nvmx.h"
+#include "core/log.h"
 #include "core/percpu.h"
 #include "nested/vmx_msrs.h"
 
@@ -9,6 +10,11 @@ static struct nvmx nvmx_state[MAX_CPUS];
 struct nvmx *nvmx_of(struct vcpu *v)
 {
 	return &nvmx_state[v->index];
+}
+
+struct nvmx *nvmx_of_cpu(uint32_t index)
+{
+	return &nvmx_state[index];
 }
 
 /*
@@ -44,6 +50,22 @@ static const struct nested_ops ops = {
 	.msr_read = vmx_msr_read,
 	.cr_write_allowed = cr_write_allowed,
 };
+
+/* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */
+void nvmx_report_field_stats(void)
+{
+	for (uint32_t c = 0; c < cpu_count; c++) {
+		const struct nvmx *n = &nvmx_state[c];
+
+		for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
+			int s = vmcs12_slot(vmcs_field_table[i].encoding);
+
+			if (n->vmread_exits[s] || n->vmwrite_exits[s])
+				log_info("stats: cpu%u field %-30s %8u VMREAD exits %8u VMWRITE exits", c,
+					 vmcs_field_table[i].name, n->vmread_exits[s], n->vmwrite_exits[s]);
+		}
+	}
+}
 
 void nvmx_init(void)
 {

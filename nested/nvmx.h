@@ -6,6 +6,7 @@
 #include "arch/x86/exit.h"
 #include "arch/x86/vcpu.h"
 #include "nested/launched.h"
+#include "nested/shadow.h"
 #include "nested/vmcs12.h"
 
 #define NVMX_NO_VMCS (~0ULL)
@@ -18,17 +19,27 @@ struct nvmx {
 	struct launched_list launched;
 	uint64_t vmcs02_for;     /* the vmcs12 vmcs02 was last launched for */
 	bool pending_launch;     /* VMLAUNCH: mark launched once the entry succeeded */
+	/* VMCS shadowing (nested/shadow.c) */
+	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
+	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
+	bool shadow_cache_valid;
+	/* Field-access statistics: VMREAD/VMWRITE exits per vmcs12 slot. */
+	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };
 
 /* L2 guest-state fields copied as they are between vmcs12 and vmcs02 (nested/entry.c). */
 extern const uint32_t nvmx_guest_fields[];
 extern const size_t nvmx_guest_field_count;
 
-/* This vCPU's nested state. */
+/* This vCPU's nested state (nvmx_of_cpu before the vCPU is initialised). */
 struct nvmx *nvmx_of(struct vcpu *v);
+struct nvmx *nvmx_of_cpu(uint32_t index);
 
 /* Install the nested_ops (BSP, once, after vmx_msrs_init). */
 void nvmx_init(void);
+
+/* Print VMREAD/VMWRITE exits per field and vCPU (at shutdown, with the exit statistics). */
+void nvmx_report_field_stats(void);
 
 /* vmcs01: intercept CR0/CR4 fixed bits while L1 is in VMX operation (SDM Vol. 3C 23.8). */
 void nvmx_cr_intercept(bool vmx_operation);

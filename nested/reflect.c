@@ -116,6 +116,7 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
 	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);
+	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */
 	v->reflected++;
 }
 

@@ -9,6 +9,7 @@
 #include "core/format.h"
 #include "core/hypercall.h"
 #include "core/log.h"
+#include "core/panic.h"
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
@@ -116,6 +117,8 @@ static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
+		if (panic_in_progress())
+			panic_stop_this_cpu();
 		if (shutdown_in_progress())
 			shutdown_park();
 		if (!vapic_take_kick(v))
@@ -234,10 +237,13 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 		for (uint32_t c = 0; c < cpu_count; c++) {
 			if (a3 != UMBRA_HC_ALL_CPUS && c != a3)
 				continue;
+			/* Every exit to umbra, whether L1 or L2 was running. */
 			for (int r = 0; r < EXIT_REASON_MAX; r++) {
-				st.exits[r] += vcpu_of(c)->stats.exits[r];
-				st.cycles[r] += vcpu_of(c)->stats.cycles[r];
-				st.total_exits += vcpu_of(c)->stats.exits[r];
+				const struct vcpu *x = vcpu_of(c);
+
+				st.exits[r] += x->stats.exits[r] + x->stats_l2.exits[r];
+				st.cycles[r] += x->stats.cycles[r] + x->stats_l2.cycles[r];
+				st.total_exits += x->stats.exits[r] + x->stats_l2.exits[r];
 			}
 		}
 		memcpy((void *)a1, &st, len);

@@ -43,6 +43,8 @@ run bare --kernel "$guest" --cmdline "test=bench_cpuid iterations=$iterations"
 run umbra --module "$guest=test=bench_cpuid iterations=$iterations"
 run nested_bare --kernel "$vmx_guest" --cmdline "test=bench_nested iterations=$nested_iterations"
 run nested_umbra --module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
+run nested_umbra_noshadow --cmdline "nested.shadow=off" \
+	--module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
 
 bare=$(value cpuid.cycles_per_iteration.bare "$out/bare/console.txt")
 umbra=$(value cpuid.cycles_per_iteration.umbra "$out/umbra/console.txt")
@@ -56,9 +58,16 @@ nbare=$(value nested_cpuid.cycles_per_roundtrip.bare "$out/nested_bare/console.t
 numbra=$(value nested_cpuid.cycles_per_roundtrip.umbra "$out/nested_umbra/console.txt")
 nexits=$(value nested_cpuid.l0_exits_per_roundtrip.umbra "$out/nested_umbra/console.txt")
 nratio=$(awk -v a="$numbra" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
-# Per field: how many VMREAD/VMWRITE exits L1's handler caused, per round trip.
-vmrw=$(sed -nE 's/^\[cpu0\] stats: cpu0 L1 (VMREAD|VMWRITE) +([0-9]+) exits.*/\1 \2/p' \
-	"$out/nested_umbra/console.txt" | awk -v n="$nested_iterations" '{ printf "%s %.2f; ", $1, $2 / n }')
+noff=$(value nested_cpuid.cycles_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
+nexits_off=$(value nested_cpuid.l0_exits_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
+nratio_off=$(awk -v a="$noff" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
+# Per field: VMREAD/VMWRITE exits per round trip that L1's handler caused, shadowing off and on.
+fields() {
+	sed -nE 's/^\[cpu0\] stats: cpu0 field ([A-Z0-9_]+) +([0-9]+) VMREAD exits +([0-9]+) VMWRITE exits/\1 \2 \3/p' "$1" |
+		awk -v n="$nested_iterations" '{ r = $2 / n; w = $3 / n; if (r >= 0.5 || w >= 0.5) printf "%s r%.2f w%.2f; ", $1, r, w }'
+}
+fields_off=$(fields "$out/nested_umbra_noshadow/console.txt")
+fields_on=$(fields "$out/nested_umbra/console.txt")
 
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"
 echo "BENCH cpuid.cycles_per_roundtrip.umbra $umbra cycles"
@@ -66,9 +75,12 @@ echo "BENCH cpuid.ratio.umbra_vs_bare $ratio"
 echo "BENCH cpuid.l0_exits_per_roundtrip.umbra $exits exits"
 echo "BENCH cpuid.l0_handler_cycles_per_exit.umbra ${handler:-0} cycles"
 echo "BENCH nested_cpuid.cycles_per_roundtrip.bare $nbare cycles"
-echo "BENCH nested_cpuid.cycles_per_roundtrip.umbra $numbra cycles"
-echo "BENCH nested_cpuid.ratio.umbra_vs_bare $nratio"
-echo "BENCH nested_cpuid.l0_exits_per_roundtrip.umbra $nexits exits"
+echo "BENCH nested_cpuid.cycles_per_roundtrip.shadow_on $numbra cycles"
+echo "BENCH nested_cpuid.cycles_per_roundtrip.shadow_off $noff cycles"
+echo "BENCH nested_cpuid.ratio.shadow_on_vs_bare $nratio"
+echo "BENCH nested_cpuid.ratio.shadow_off_vs_bare $nratio_off"
+echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_on $nexits exits"
+echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_off $nexits_off exits"
 echo
 echo "CPUID loop, $iterations iterations, 1 CPU, Bochs corei7_skylake_x (TSC = instructions):"
 printf '  %-34s %12s\n' "cycles per CPUID, bare Bochs" "$bare" "cycles per CPUID, under umbra" "$umbra" \
@@ -76,7 +88,10 @@ printf '  %-34s %12s\n' "cycles per CPUID, bare Bochs" "$bare" "cycles per CPUID
 	"umbra handler cycles per exit" "${handler:-?}"
 echo
 echo "Nested: L2 CPUID -> L1 handler (8 VMREADs, 1 VMWRITE, like KVM) -> VMRESUME, $nested_iterations round trips:"
-printf '  %-34s %12s\n' "cycles per round trip, bare Bochs" "$nbare" "cycles per round trip, under umbra" \
-	"$numbra" "ratio umbra / bare" "$nratio" "L0 exits per round trip" "$nexits"
-echo "  VMREAD/VMWRITE exits per round trip (no VMCS shadowing yet): ${vmrw:-none}"
-echo "  logs: $out/{bare,umbra,nested_bare,nested_umbra}"
+printf '  %-40s %12s %12s %12s\n' "" "bare Bochs" "shadow on" "shadow off" \
+	"cycles per round trip" "$nbare" "$numbra" "$noff" \
+	"ratio to bare" "1.00" "$nratio" "$nratio_off" \
+	"L0 exits per round trip" "-" "$nexits" "$nexits_off"
+echo "  VMREAD/VMWRITE exits per round trip by field, shadow off: ${fields_off:-none}"
+echo "  VMREAD/VMWRITE exits per round trip by field, shadow on:  ${fields_on:-none}"
+echo "  logs: $out/{bare,umbra,nested_bare,nested_umbra,nested_umbra_noshadow}"

@@ -8,6 +8,9 @@ SYSTEM_TESTS+=(
 	vmx_umbra_1cpu
 	vmx_diff_1cpu
 	vmx_smp_l2_diff_2cpu
+	vmx_noshadow_diff_1cpu
+	vmx_shadow_no_exits
+	vmx_shadow_roundtrip_exits
 )
 
 # A complete run passes at least this many checks (about 90 on Bochs 2.7; the rest SKIP
@@ -103,4 +106,53 @@ test_vmx_smp_l2_diff_2cpu() {
 	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L2, [1-9][0-9]* reflected' "L2 exits on CPU 1" || return 1
 	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# --- VMCS shadowing (nested.shadow=on is the default) ---------------------------------
+
+# The suite with shadowing off: every VMREAD/VMWRITE exits; verdicts as on bare Bochs.
+test_vmx_noshadow_diff_1cpu() {
+	local bare_console elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot_vmx_bare || return 1
+	bare_console=$CONSOLE
+	boot_into umbra boot --emu bochs --cpus 1 --cmdline "nested.shadow=off" --module "$elf" || return 1
+	expect '^\[cpu0\] nested: VMCS shadowing off \(nested.shadow=off\)' || return 1
+	expect '^\[cpu0\] stats: cpu0 field GUEST_RIP +[1-9][0-9]* VMREAD exits' \
+		"GUEST_RIP reads exiting with shadowing off" || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# With shadowing on, L1's accesses to shadowed fields never reach umbra (its per-field
+# counters stay at zero for them) while the other fields still work through exits.
+test_vmx_shadow_no_exits() {
+	local elf field
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --module "$elf" || return 1
+	check_vmx_run || return 1
+	expect '^\[cpu0\] nested: VMCS shadowing on: [0-9]+ fields' || return 1
+	# Shadowed read-write (nested/shadow_fields.h): read and written by the suite, never trapped.
+	for field in GUEST_RIP GUEST_RSP GUEST_RFLAGS GUEST_CR0 HOST_RSP HOST_RIP HOST_GS_BASE; do
+		expect_not "^\[cpu0\] stats: cpu0 field $field " "trapped accesses to shadowed $field" || return 1
+	done
+	# Shadowed read-only: reads never trapped (the suite's VMWRITEs to them exit, by design).
+	for field in VM_EXIT_REASON EXIT_QUALIFICATION VM_EXIT_INSTRUCTION_LEN; do
+		expect_not "^\[cpu0\] stats: cpu0 field $field +[1-9][0-9]* VMREAD" \
+			"trapped reads of shadowed $field" || return 1
+	done
+	# Not shadowed: reached through exits, and the suite still passed.
+	expect '^\[cpu0\] stats: cpu0 field VM_INSTRUCTION_ERROR +[1-9][0-9]* VMREAD exits' \
+		"VM_INSTRUCTION_ERROR read through exits" || return 1
+	expect_clean_exit 0
+}
+
+# The nested round trip with shadowing: exactly the reflected exit and the VMRESUME.
+test_vmx_shadow_roundtrip_exits() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --module "$elf=test=bench_nested iterations=200" || return 1
+	expect "${GUEST_LINE}TEST bench.roundtrips PASS" || return 1
+	expect "${GUEST_LINE}BENCH nested_cpuid.l0_exits_per_roundtrip.umbra 2.00 exits" \
+		"2 L0 exits per L2 round trip" || return 1
+	expect_clean_exit 0
 }

@@ -193,6 +193,10 @@ void check_entry_failures(void)
 		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_CS_SELECTOR 0");
 	entry_case("entry.host_tr_null", HOST_TR_SELECTOR, 0, VM_ENTRY_FAIL_VALID,
 		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_TR_SELECTOR 0");
+	/* Under umbra this field goes through the shadow VMCS: checked all the same. */
+	entry_case("entry.host_gs_base_noncanonical", HOST_GS_BASE, 0x8000000000000000ULL,
+		   VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD,
+		   "HOST_GS_BASE not canonical, 64-bit host");
 
 	/* SDM Vol. 3C 26.3.1: guest state, exit reason 0x80000021. */
 	guest_state_case("entry.guest_rflags_bit1_clear", GUEST_RFLAGS, 0, ENTRY_QUAL_DEFAULT,

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* VMCS shadowing: L1's VMREAD/VMWRITE of common fields go to a shadow VMCS without an exit. */
+#include "nested/shadow.h"
+#include "arch/x86/vmcs_fields.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/string.h"
+#ifndef UMBRA_HOST_TEST
+#include "arch/x86/vmx.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/panic.h"
+#include "nested/nvmx.h"
+#endif
+
+#define SHADOW_ENTRY_RW(name) { name, true },
+#define SHADOW_ENTRY_RO(name) { name, false },
+#define SHADOW_FIELD_RW SHADOW_ENTRY_RW
+#define SHADOW_FIELD_RO SHADOW_ENTRY_RO
+const struct shadow_field shadow_field_table[] = {
+#include "nested/shadow_fields.h"
+};
+#undef SHADOW_FIELD_RW
+#undef SHADOW_FIELD_RO
+const size_t shadow_field_count = ARRAY_SIZE(shadow_field_table);
+
+#define SHADOW_COUNT_ONE(name) +1
+#define SHADOW_FIELD_RW SHADOW_COUNT_ONE
+#define SHADOW_FIELD_RO SHADOW_COUNT_ONE
+_Static_assert(0
+#include "nested/shadow_fields.h"
+	       <= SHADOW_FIELDS_MAX, "SHADOW_FIELDS_MAX is too small for the list");
+#undef SHADOW_FIELD_RW
+#undef SHADOW_FIELD_RO
+
+static void clear_bit(uint8_t *bitmap, uint32_t encoding)
+{
+	/* SDM Vol. 3C 24.6.15: bit n of the bitmap is field encoding bits 14:0 = n. */
+	encoding &= 0x7fff;
+	bitmap[encoding / 8] &= (uint8_t)~(1u << (encoding % 8));
+}
+
+void shadow_build_bitmaps(uint8_t *vmread_bitmap, uint8_t *vmwrite_bitmap, uint32_t max_index)
+{
+	memset(vmread_bitmap, 0xff, 4096);
+	memset(vmwrite_bitmap, 0xff, 4096);
+	for (size_t i = 0; i < shadow_field_count; i++) {
+		uint32_t enc = shadow_field_table[i].encoding;
+		bool wide = VMCS_FIELD_WIDTH(enc) == VMCS_WIDTH_64;
+
+		/* Fields past the CPU's VMCS_ENUM index do not exist: they keep exiting. */
+		if (VMCS_FIELD_INDEX(enc) > max_index)
+			continue;
+		clear_bit(vmread_bitmap, enc);
+		if (wide)
+			clear_bit(vmread_bitmap, VMCS_FIELD_HIGH(enc));
+		if (shadow_field_table[i].read_write) {
+			clear_bit(vmwrite_bitmap, enc);
+			if (wide)
+				clear_bit(vmwrite_bitmap, VMCS_FIELD_HIGH(enc));
+		}
+	}
+}
+
+#ifndef UMBRA_HOST_TEST
+static bool enabled;
+static uint64_t vmread_bitmap, vmwrite_bitmap;
+static uint32_t revision;
+static uint32_t max_index;
+
+bool shadow_enabled(void)
+{
+	return enabled;
+}
+
+void shadow_init(const struct vmx_caps *caps, bool want, uint32_t vcpus)
+{
+	const char *why = NULL;
+
+	if (!want)
+		why = "nested.shadow=off";
+	else if (!vmx_caps_has_shadowing(caps))
+		why = "the CPU has no VMCS shadowing";
+	else if (!(caps->misc & VMX_MISC_VMWRITE_ANY_FIELD))
+		why = "the CPU cannot VMWRITE read-only fields (IA32_VMX_MISC bit 29)";
+	if (why) {
+		log_info("nested: VMCS shadowing off (%s): every VMREAD/VMWRITE of L1 exits", why);
+		return;
+	}
+	revision = VMX_BASIC_REVISION(caps->basic);
+	max_index = (caps->vmcs_enum >> 1) & 0x1ff;
+	vmread_bitmap = mem_alloc_pages(1);
+	vmwrite_bitmap = mem_alloc_pages(1);
+	for (uint32_t i = 0; i < vcpus; i++) {
+		struct nvmx *n = nvmx_of_cpu(i);
+
+		n->shadow_pa = mem_alloc_pages(1);
+		if (!n->shadow_pa)
+			panic("nested: no memory for shadow VMCSs");
+		/* SDM Vol. 3C 24.2: bit 31 of the revision word marks a shadow VMCS. */
+		*(volatile uint32_t *)n->shadow_pa = revision | BIT(31);
+	}
+	if (!vmread_bitmap || !vmwrite_bitmap)
+		panic("nested: no memory for the VMREAD/VMWRITE bitmaps");
+	shadow_build_bitmaps((uint8_t *)vmread_bitmap, (uint8_t *)vmwrite_bitmap, max_index);
+	enabled = true;
+	log_info("nested: VMCS shadowing on: %zu fields (VMREAD without exit), of which read-write:",
+		 shadow_field_count);
+	for (size_t i = 0; i < shadow_field_count; i++)
+		if (shadow_field_table[i].read_write)
+			log_debug("nested:   %s", vmcs_field_name(shadow_field_table[i].encoding));
+}
+
+static void load(uint64_t pa)
+{
+	if (vmptrld(pa) != VMX_SUCCEED)
+		panic("nested: VMPTRLD %#lx failed", pa);
+}
+
+void shadow_link(struct vcpu *v, struct nvmx *n)
+{
+	if (!enabled)
+		return;
+	/* Fill the shadow from vmcs12 (vmcs01 is current before and after). */
+	load(n->shadow_pa);
+	for (size_t i = 0; i < shadow_field_count; i++) {
+		uint32_t enc = shadow_field_table[i].encoding;
+
+		if (VMCS_FIELD_INDEX(enc) > max_index)
+			continue;
+		n->shadow_cache[i] = vmcs12_read(&n->vmcs12, enc);
+		vmcs_write(enc, n->shadow_cache[i]);
+	}
+	n->shadow_cache_valid = true;
+	load(v->vmcs01.pa);
+	vmcs_write64(VMREAD_BITMAP, vmread_bitmap);
+	vmcs_write64(VMWRITE_BITMAP, vmwrite_bitmap);
+	vmcs_write64(VMCS_LINK_POINTER, n->shadow_pa);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | VMCS_SHADOWING);
+}
+
+void shadow_unlink(struct vcpu *v __unused)
+{
+	if (!enabled)
+		return;
+	/* No current VMCS: VMREAD/VMWRITE exit again and get VMfailInvalid (SDM 30.3). */
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & ~VMCS_SHADOWING);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+}
+
+void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
+{
+	if (!enabled || !n->shadow_cache_valid)
+		return;
+	load(n->shadow_pa);
+	for (size_t i = 0; i < shadow_field_count; i++) {
+		uint32_t enc = shadow_field_table[i].encoding;
+
+		if (!shadow_field_table[i].read_write || VMCS_FIELD_INDEX(enc) > max_index)
+			continue;
+		n->shadow_cache[i] = vmcs_read(enc);
+		vmcs12_write(&n->vmcs12, enc, n->shadow_cache[i]);
+	}
+	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
+}
+
+void shadow_from_vmcs12(struct vcpu *v, struct nvmx *n)
+{
+	bool loaded = false;
+
+	if (!enabled || !n->shadow_cache_valid)
+		return;
+	/* Dirty tracking: only what changed since the shadow was last written or read. */
+	for (size_t i = 0; i < shadow_field_count; i++) {
+		uint32_t enc = shadow_field_table[i].encoding;
+		uint64_t val = vmcs12_read(&n->vmcs12, enc);
+
+		if (VMCS_FIELD_INDEX(enc) > max_index || val == n->shadow_cache[i])
+			continue;
+		if (!loaded) {
+			load(n->shadow_pa);
+			loaded = true;
+		}
+		vmcs_write(enc, val);
+		n->shadow_cache[i] = val;
+	}
+	if (loaded)
+		load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
+}
+#endif

@@ -33,6 +33,13 @@ enum umbra_hypercall {
 	UMBRA_HC_SHUTDOWN = 2,
 	/* Print RCX bytes (at most 256) at guest-physical RBX on umbra's console. */
 	UMBRA_HC_LOG = 3,
+	/*
+	 * VMREAD/VMWRITE exits per VMCS field (nested VMX): copy one struct
+	 * umbra_hc_field_stat per field umbra knows to guest-physical RBX, at
+	 * most RCX bytes, for CPU RDX (or all CPUs added up when RDX = ~0).
+	 * RAX = bytes written.
+	 */
+	UMBRA_HC_FIELD_STATS = 4,
 };
 
 #define UMBRA_HC_ENOSYS (-38L)  /* unknown function */
@@ -48,6 +55,13 @@ struct umbra_hc_stats {
 	unsigned long long total_exits;
 	unsigned long long exits[UMBRA_STATS_REASONS];  /* per basic exit reason */
 	unsigned long long cycles[UMBRA_STATS_REASONS]; /* TSC cycles umbra spent per reason */
+};
+
+struct umbra_hc_field_stat {
+	unsigned int encoding;
+	unsigned int vmread_exits;
+	unsigned int vmwrite_exits;
+	unsigned int reserved;
 };
 
 #endif

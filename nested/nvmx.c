@@ -43,11 +43,30 @@ void nvmx_cr_intercept(bool vmx_operation)
 	vmcs_writenat(CR4_GUEST_HOST_MASK, vm.cr4_mask | (vmx_operation ? vm.caps.cr4_fixed0 : 0));
 }
 
+static size_t field_stats(uint64_t cpu, struct umbra_hc_field_stat *out, size_t max)
+{
+	size_t n = MIN(max, (size_t)VMCS_FIELD_COUNT);
+
+	for (size_t i = 0; i < n; i++) {
+		int s = vmcs12_slot(vmcs_field_table[i].encoding);
+
+		out[i] = (struct umbra_hc_field_stat){ .encoding = vmcs_field_table[i].encoding };
+		for (uint32_t c = 0; c < cpu_count; c++) {
+			if (cpu != UMBRA_HC_ALL_CPUS && c != cpu)
+				continue;
+			out[i].vmread_exits += nvmx_state[c].vmread_exits[s];
+			out[i].vmwrite_exits += nvmx_state[c].vmwrite_exits[s];
+		}
+	}
+	return n;
+}
+
 static const struct nested_ops ops = {
 	.vmx_instruction = nvmx_vmx_instruction,
 	.l2_exit = nvmx_l2_exit,
 	.l2_entry_failed = nvmx_l2_entry_failed,
 	.msr_read = vmx_msr_read,
+	.field_stats = field_stats,
 	.cr_write_allowed = cr_write_allowed,
 };
 

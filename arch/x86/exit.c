@@ -250,6 +250,25 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 		ret = (int64_t)len;
 		break;
 	}
+	case UMBRA_HC_FIELD_STATS: {
+		static struct umbra_hc_field_stat fs[VMCS_FIELD_COUNT];
+		size_t n = 0, len;
+
+		if (a3 != UMBRA_HC_ALL_CPUS && a3 >= cpu_count) {
+			ret = UMBRA_HC_EINVAL;
+			break;
+		}
+		if (nested_ops)
+			n = nested_ops->field_stats(a3, fs, ARRAY_SIZE(fs));
+		len = MIN(a2, n * sizeof(fs[0]));
+		if (len && !guest_range_ok(a1, len)) {
+			ret = UMBRA_HC_EFAULT;
+			break;
+		}
+		memcpy((void *)a1, fs, len);
+		ret = (int64_t)len;
+		break;
+	}
 	case UMBRA_HC_SHUTDOWN:
 		log_info("guest: shutdown hypercall with status %lu", a1);
 		shutdown(a1 ? EXIT_FAILURE : EXIT_OK, "guest asked to shut down");

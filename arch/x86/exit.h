@@ -24,6 +24,8 @@ struct nested_ops {
 	void (*l2_entry_failed)(struct vcpu *v, uint32_t err);
 	/* RDMSR of IA32_FEATURE_CONTROL or IA32_VMX_*: false means #GP. */
 	bool (*msr_read)(uint32_t msr, uint64_t *value);
+	/* Per-field VMREAD/VMWRITE exit counts for the hypercall: entries written (at most max). */
+	size_t (*field_stats)(uint64_t cpu, struct umbra_hc_field_stat *out, size_t max);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */
 	bool (*cr_write_allowed)(struct vcpu *v, unsigned int cr, uint64_t value);
 };

@@ -140,6 +140,9 @@ test_vmx_shadow_no_exits() {
 		expect_not "^\[cpu0\] stats: cpu0 field $field +[1-9][0-9]* VMREAD" \
 			"trapped reads of shadowed $field" || return 1
 	done
+	# The guest read umbra's per-field counters by hypercall.
+	expect "${GUEST_LINE}TEST umbra.field_stats PASS" || return 1
+	expect "${GUEST_LINE}INFO umbra: GUEST_RIP read through 0 exits" || return 1
 	# Not shadowed: reached through exits, and the suite still passed.
 	expect '^\[cpu0\] stats: cpu0 field VM_INSTRUCTION_ERROR +[1-9][0-9]* VMREAD exits' \
 		"VM_INSTRUCTION_ERROR read through exits" || return 1

@@ -88,6 +88,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_exits();
 		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
+		check_umbra_field_stats(); /* only under umbra */
 	}
 	report_finish();              /* SUMMARY, then leave the machine */
 }

@@ -175,6 +175,9 @@ void check_exits(void);
 void check_entry_failures(void);
 void check_vmxoff(void);
 
+/* bench.c: umbra's per-field exit counts by hypercall (group "umbra", only under umbra). */
+void check_umbra_field_stats(void);
+
 /* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
 void bench_nested(uint64_t iterations);
 /* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */

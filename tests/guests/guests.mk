@@ -21,7 +21,7 @@ GUEST_UMBRA_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm \
 	drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c)
 # More of umbra's sources for one guest: GUEST_EXTRA_SRCS_<name>.
-GUEST_EXTRA_SRCS_vmx := arch/x86/vmcs_fields.c
+GUEST_EXTRA_SRCS_vmx := arch/x86/vmcs_fields.c arch/x86/vmx_caps.c arch/x86/mtrr.c
 
 .PHONY: guests
 guests: $(GUEST_ELFS)

@@ -154,46 +154,13 @@ static void write_revision(struct vmx_region *r, uint32_t revision)
 	memcpy(r->bytes, &revision, sizeof(revision));
 }
 
-static struct vmx_ctl read_ctl(uint32_t msr)
-{
-	uint64_t v = rdmsr(msr);
-
-	return (struct vmx_ctl){ .must_be_one = (uint32_t)v, .may_be_one = (uint32_t)(v >> 32) };
-}
-
-/*
- * The capability MSRs, read here rather than through umbra's own probe: the
- * suite checks what the (possibly virtual) CPU reports, with its own code.
- * SDM Vol. 3C A.1-A.11 say which MSRs exist.
- */
+/* The capability MSRs through umbra's own probe (the same code reads the real MSRs in umbra). */
 static bool caps_read(struct vmx_caps *c)
 {
-	bool true_ctls;
+	enum vmx_probe_result r = vmx_probe(c);
 
-	memset(c, 0, sizeof(*c));
-	c->feature_control = rdmsr(MSR_IA32_FEATURE_CONTROL);
-	if (!check("caps.vmx_enabled",
-		   (cpuid(1, 0).ecx & CPUID_1_ECX_VMX) &&
-			   (c->feature_control & FEATURE_CONTROL_LOCKED) &&
-			   (c->feature_control & FEATURE_CONTROL_VMX_OUTSIDE_SMX),
-		   "CPUID.1:ECX %#x, IA32_FEATURE_CONTROL %#lx", cpuid(1, 0).ecx,
-		   c->feature_control))
-		return false;
-	c->basic = rdmsr(MSR_IA32_VMX_BASIC);
-	true_ctls = c->basic & VMX_BASIC_TRUE_CTLS;
-	c->pin = read_ctl(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
-	c->proc = read_ctl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
-	c->exit = read_ctl(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
-	c->entry = read_ctl(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
-	c->misc = rdmsr(MSR_IA32_VMX_MISC);
-	c->cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
-	c->cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
-	c->cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
-	c->cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
-	c->vmcs_enum = rdmsr(MSR_IA32_VMX_VMCS_ENUM);
-	if (vmx_ctl_allows(&c->proc, SECONDARY_CONTROLS))
-		c->proc2 = read_ctl(MSR_IA32_VMX_PROCBASED_CTLS2);
-	return true;
+	return check("caps.vmx_enabled", r == VMX_PROBE_OK, "CPUID.1:ECX %#x, IA32_FEATURE_CONTROL %#lx: %s",
+		     cpuid(1, 0).ecx, rdmsr(MSR_IA32_FEATURE_CONTROL), vmx_probe_result_message(r));
 }
 
 bool suite_init(void)

@@ -51,11 +51,6 @@ static bool msr_list_ok(const struct vmcs12 *c, uint32_t count_field, uint32_t a
 	return !count || l1_page_ok(vmcs12_read(c, addr_field), 16 * count, 16);
 }
 
-static bool canonical(uint64_t a)
-{
-	return (uint64_t)(((int64_t)a << 16) >> 16) == a;
-}
-
 /* SDM Vol. 3C 26.2.1: VM-execution, VM-exit and VM-entry control fields. */
 static bool check_controls(const struct vmcs12 *c)
 {
@@ -120,7 +115,7 @@ static bool check_host_state(const struct vmcs12 *c)
 		return false;
 	if (VMCS12_GET(c, HOST_CR3) >> maxphys())
 		return false;
-	if (!canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_ESP)) || !canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_EIP)))
+	if (!is_canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_ESP)) || !is_canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_EIP)))
 		return false;
 	if (exit & LOAD_PAT) {
 		uint64_t pat = VMCS12_GET(c, HOST_IA32_PAT);
@@ -149,10 +144,10 @@ static bool check_host_state(const struct vmcs12 *c)
 	if (host64 != l1_long)
 		return false;
 	if (host64) {
-		if (!(cr4 & CR4_PAE) || !canonical(VMCS12_GET(c, HOST_RIP)) ||
-		    !canonical(VMCS12_GET(c, HOST_FS_BASE)) || !canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
-		    !canonical(VMCS12_GET(c, HOST_TR_BASE)) || !canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
-		    !canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+		if (!(cr4 & CR4_PAE) || !is_canonical(VMCS12_GET(c, HOST_RIP)) ||
+		    !is_canonical(VMCS12_GET(c, HOST_FS_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
+		    !is_canonical(VMCS12_GET(c, HOST_TR_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
+		    !is_canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
 			return false;
 	} else if ((VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST) || (cr4 & CR4_PCIDE) ||
 		   (VMCS12_GET(c, HOST_RIP) >> 32)) {

@@ -5,29 +5,19 @@
 #include "core/log.h"
 #include "core/string.h"
 #include "nested/nvmx.h"
+#include "nested/operand.h"
 #include "nested/vmx_msrs.h"
 
 #define VEC_UD 6
 #define VEC_GP 13
 #define VEC_PF 14
+#define VEC_SS 12
 #define PF_ERR_WRITE BIT(1)
 
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
 
-/* VM-exit instruction-information field (SDM Vol. 3C Tables 28-9 to 28-13). */
-#define II_SCALE(i) ((i) & 3)
-#define II_REG1(i) (((i) >> 3) & 0xf)
-#define II_ADDR_SIZE(i) (((i) >> 7) & 7)
-#define II_IS_REG(i) (((i) >> 10) & 1)
-#define II_SEGMENT(i) (((i) >> 15) & 7)
-#define II_INDEX(i) (((i) >> 18) & 0xf)
-#define II_NO_INDEX(i) (((i) >> 22) & 1)
-#define II_BASE(i) (((i) >> 23) & 0xf)
-#define II_NO_BASE(i) (((i) >> 27) & 1)
-#define II_REG2(i) (((i) >> 28) & 0xf)
-
-enum { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+#define AR_UNUSABLE BIT(16)
 
 void nvmx_succeed(void)
 {
@@ -62,27 +52,30 @@ static void set_gpr(struct vcpu *v, unsigned int n, uint64_t value)
 	vcpu_set_gpr(v, n, long_mode_64() ? value : (uint32_t)value);
 }
 
-/* The linear address of a memory operand (SDM Vol. 3A 3.7.5), from the exit information. */
-static uint64_t operand_address(struct vcpu *v, uint32_t info, uint64_t disp)
+/*
+ * The linear address of a memory operand (SDM Vol. 3A 3.7.5) from the exit
+ * information; false after injecting the #GP or #SS a bad address raises.
+ */
+static bool operand_address(struct vcpu *v, uint32_t info, uint64_t disp, size_t size, uint64_t *la)
 {
-	static const uint32_t seg_base[6] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
-					       GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
-	unsigned int seg = II_SEGMENT(info);
-	uint64_t ea = disp;
+	static const uint32_t sels[6] = { GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR,
+					  GUEST_DS_SELECTOR, GUEST_FS_SELECTOR, GUEST_GS_SELECTOR };
+	struct operand_ctx ctx = { .long_mode = long_mode_64() };
+	enum operand_fault f;
 
-	if (!II_NO_BASE(info))
-		ea += vcpu_gpr(v, II_BASE(info));
-	if (!II_NO_INDEX(info))
-		ea += vcpu_gpr(v, II_INDEX(info)) << II_SCALE(info);
-	switch (II_ADDR_SIZE(info)) {
-	case 0: ea &= 0xffff; break;
-	case 1: ea &= 0xffffffff; break;
-	default: break;
+	for (unsigned int i = 0; i < 16; i++)
+		ctx.gpr[i] = vcpu_gpr(v, i);
+	for (unsigned int s = 0; s < 6; s++) {
+		uint32_t idx = (sels[s] - GUEST_ES_SELECTOR) / 2;
+
+		ctx.seg_base[s] = vmcs_read(GUEST_ES_BASE + 2 * idx);
+		ctx.seg_limit[s] = (uint32_t)vmcs_read(GUEST_ES_LIMIT + 2 * idx);
+		ctx.seg_usable[s] = !(vmcs_read(GUEST_ES_AR_BYTES + 2 * idx) & AR_UNUSABLE);
 	}
-	/* In 64-bit mode only FS and GS have bases. */
-	if (long_mode_64())
-		return ea + (seg == SEG_FS || seg == SEG_GS ? vmcs_read(seg_base[seg]) : 0);
-	return (ea + (seg < 6 ? vmcs_read(seg_base[seg]) : 0)) & 0xffffffff;
+	f = operand_linear(&ctx, info, disp, size, la);
+	if (f != OPERAND_OK)
+		inject_exception(f == OPERAND_SS ? VEC_SS : VEC_GP, true, 0);
+	return f == OPERAND_OK;
 }
 
 /*
@@ -116,8 +109,9 @@ static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bo
 static bool read_pointer(struct vcpu *v, uint64_t qual, uint64_t *addr)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t la;
 
-	return access_linear(v, operand_address(v, info, qual), addr, 8, false);
+	return operand_address(v, info, qual, 8, &la) && access_linear(v, la, addr, 8, false);
 }
 
 /* SDM: 4 KiB aligned and within the physical-address width. */
@@ -281,9 +275,9 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 static enum exit_action do_vmptrst(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t value = n->current;
+	uint64_t value = n->current, la;
 
-	if (!access_linear(v, operand_address(v, info, qual), &value, 8, true))
+	if (!operand_address(v, info, qual, 8, &la) || !access_linear(v, la, &value, 8, true))
 		return EXIT_RESUME;
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
@@ -292,7 +286,7 @@ static enum exit_action do_vmptrst(struct vcpu *v, struct nvmx *n, uint64_t qual
 static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value;
+	uint64_t field = vcpu_gpr(v, II_REG2(info)), value, la;
 	size_t size = long_mode_64() ? 8 : 4;
 
 	if (n->current == NVMX_NO_VMCS) {
@@ -307,7 +301,7 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
-	else if (!access_linear(v, operand_address(v, info, qual), &value, size, true))
+	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
 		return EXIT_RESUME;
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
@@ -316,19 +310,20 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0;
+	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0, la;
 	size_t size = long_mode_64() ? 8 : 4;
 
-	if (II_IS_REG(info))
-		value = vcpu_gpr(v, II_REG1(info));
-	else if (!access_linear(v, operand_address(v, info, qual), &value, size, false))
-		return EXIT_RESUME;
-	if (size == 4)
-		value = (uint32_t)value;
+	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */
 	if (n->current == NVMX_NO_VMCS) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
+	if (II_IS_REG(info))
+		value = vcpu_gpr(v, II_REG1(info));
+	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, false))
+		return EXIT_RESUME;
+	if (size == 4)
+		value = (uint32_t)value;
 	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;

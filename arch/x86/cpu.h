@@ -91,6 +91,14 @@
 #define CPUID_1_EDX_MTRR BIT(12)
 #define CPUID_80000001_EDX_PAGE1GB BIT(26)
 
+/* 48-bit linear addresses: bits 63:47 all equal (SDM Vol. 3A 3.3.7.1). */
+static inline bool is_canonical(uint64_t a)
+{
+	uint64_t top = a >> 47;
+
+	return top == 0 || top == 0x1ffff;
+}
+
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;
 };

@@ -246,6 +246,7 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR));
 	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT));
 	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR));
+	/* L1's VM-exit MSR-load list is for L1: applied when an exit is reflected (reflect.c). */
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vcpu_write_host_state();
 }
@@ -276,9 +277,6 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		shadow_from_vmcs12(v, n);
 		return EXIT_RESUME;
 	}
-	if (VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT))
-		log_warn("nested: VM-exit MSR-load list of %lu entries is not applied (not emulated yet)",
-			 VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT));
 	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */
 	if (n->vmcs02_for != n->current) {
 		vmclear(v->vmcs02.pa);

@@ -88,6 +88,49 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 }
 
+/* SDM Vol. 3C 27.7: VMX abort indicator 4, "VM-exit MSR loading failed". */
+#define VMX_ABORT_EXIT_MSR_LOAD 4
+
+/*
+ * SDM Vol. 3C 27.6: after the host state, the VM-exit MSR-load list. MSRs
+ * that live in vmcs01 are written there (umbra's own EFER or PAT must not
+ * change under it); the others with a WRMSR that may fail. A bad entry or
+ * a failing WRMSR is a VMX abort: L1's CPU shuts down, here a guest stop.
+ */
+static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
+{
+	uint64_t count = VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT);
+	uint64_t addr = VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_ADDR);
+
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t e[2];
+		uint32_t msr;
+		bool ok = guest_read_phys(addr + 16 * i, e, sizeof(e));
+
+		msr = (uint32_t)e[0];
+		ok = ok && !(e[0] >> 32) && msr != MSR_FS_BASE && msr != MSR_GS_BASE &&
+		     (msr >> 8) != 0x8 && msr != 0x9e /* SMBASE */;
+		if (ok) {
+			switch (msr) {
+			case MSR_EFER: vmcs_write64(GUEST_IA32_EFER, e[1]); break;
+			case MSR_IA32_PAT: vmcs_write64(GUEST_IA32_PAT, e[1]); break;
+			case 0x1d9: vmcs_write64(GUEST_IA32_DEBUGCTL, e[1]); break;
+			case 0x174: vmcs_write32(GUEST_SYSENTER_CS, e[1]); break;
+			case 0x175: vmcs_writenat(GUEST_SYSENTER_ESP, e[1]); break;
+			case 0x176: vmcs_writenat(GUEST_SYSENTER_EIP, e[1]); break;
+			default: ok = wrmsr_checked(msr, e[1]); break;
+			}
+		}
+		if (!ok) {
+			uint32_t indicator = VMX_ABORT_EXIT_MSR_LOAD;
+
+			guest_write_phys(n->current + 4, &indicator, 4);
+			guest_stop(v, "VMX abort %u: VM-exit MSR-load entry %lu (MSR %#x) failed",
+				   indicator, i, msr);
+		}
+	}
+}
+
 /* Save L2's state and the exit information into vmcs12, then give L1 back its host state. */
 static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 {
@@ -116,6 +159,7 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
 	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);
+	load_exit_msrs(v, n);
 	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */
 	v->reflected++;
 }

@@ -121,6 +121,9 @@ static inline uint64_t rdmsr(uint32_t msr)
 	return ((uint64_t)hi << 32) | lo;
 }
 
+/* WRMSR that returns false instead of faulting (#GP is fixed up in arch/x86/idt.c). */
+bool wrmsr_checked(uint32_t msr, uint64_t val);
+
 static inline void wrmsr(uint32_t msr, uint64_t val)
 {
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))

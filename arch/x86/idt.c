@@ -99,12 +99,37 @@ void trap_dump(const struct trap_frame *tf)
 	log_raw("  r13 %016lx r14 %016lx r15 %016lx\n", tf->r13, tf->r14, tf->r15);
 }
 
+/*
+ * wrmsr_checked(msr, value): SysV ABI, msr in EDI, value in RSI. A #GP on the
+ * WRMSR resumes at wrmsr_checked_fault, which returns false (trap_dispatch).
+ */
+extern const char wrmsr_checked_insn[], wrmsr_checked_fault[];
+__asm__(".pushsection .text\n"
+	".globl wrmsr_checked\n"
+	"wrmsr_checked:\n\t"
+	"mov %edi, %ecx\n\t"
+	"mov %esi, %eax\n\t"
+	"mov %rsi, %rdx\n\t"
+	"shr $32, %rdx\n"
+	"wrmsr_checked_insn:\n\t"
+	"wrmsr\n\t"
+	"mov $1, %eax\n\t"
+	"ret\n"
+	"wrmsr_checked_fault:\n\t"
+	"xor %eax, %eax\n\t"
+	"ret\n"
+	".popsection\n");
+
 /* Called from isr_common with interrupts off. */
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
 {
 	irq_handler_fn fn = handlers[tf->vector & 0xff];
 
+	if (tf->vector == 13 && tf->rip == (uint64_t)wrmsr_checked_insn) {
+		tf->rip = (uint64_t)wrmsr_checked_fault;
+		return;
+	}
 	if (tf->vector == VEC_NMI && panic_in_progress())
 		panic_stop_this_cpu();
 	if (tf->vector == VEC_NMI && shutdown_in_progress())

@@ -172,6 +172,7 @@ void check_vmclear(void);
 void check_vmrw(void);
 void check_launch(void);
 void check_exits(void);
+void check_msr_lists(void);  /* checks_msrlists.c */
 void check_entry_failures(void);
 void check_vmxoff(void);
 

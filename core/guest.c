@@ -113,6 +113,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
 	vm.guest_mem_limit = cfg->guest_mem;
+	vm.guest_map = &guest_map;
 	stats_on = cfg->stats;
 	bsp_boot = (struct vcpu_boot){
 		.entry = img.entry,

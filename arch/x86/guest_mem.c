@@ -9,9 +9,15 @@
 #define PTE_LARGE BIT(7)
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 
+/*
+ * Only the guest's RAM: a hostile guest could name MMIO (a VMCS region on
+ * the local APIC page, say), where umbra's own copies would have effects.
+ */
 bool guest_range_ok(uint64_t gpa, uint64_t len)
 {
 	if (len == 0 || gpa + len < gpa)
+		return false;
+	if (vm.guest_map && !loader_range_is_ram(vm.guest_map, gpa, gpa + len))
 		return false;
 	if (vm.guest_mem_limit && gpa + len > vm.guest_mem_limit)
 		return false;

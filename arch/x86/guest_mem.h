@@ -5,7 +5,7 @@
 
 #include "core/types.h"
 
-/* Is [gpa, gpa + len) the guest's memory (not umbra's, below any guest_mem= limit)? */
+/* Is [gpa, gpa + len) the guest's RAM (not umbra's, not MMIO, below any guest_mem= limit)? */
 bool guest_range_ok(uint64_t gpa, uint64_t len);
 
 /* Copy guest-physical memory; false when any of it is not the guest's. */

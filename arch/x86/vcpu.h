@@ -7,6 +7,7 @@
 #include "arch/x86/exit_reasons.h"
 #include "arch/x86/vmx.h"
 #include "core/hypercall.h"
+#include "core/loader.h"
 #include "core/types.h"
 
 /* Saved by arch/x86/vmx_entry.asm; RSP and RIP live in the VMCS. */
@@ -73,6 +74,7 @@ struct vm {
 	struct ept_hole umbra_mem[4];   /* what the guest may never touch */
 	size_t umbra_mem_count;
 	uint64_t guest_mem_limit;       /* RAM above this is not the guest's; 0 = none */
+	const struct guest_memmap *guest_map; /* the guest's RAM, for umbra's own accesses */
 	uint32_t vcpu_count;
 };
 

@@ -156,3 +156,22 @@ void check_umbra_field_stats(void)
 	      "rax %ld, %zu fields, VM_INSTRUCTION_ERROR read through %lu exits", ret, n, reads_error);
 	info("umbra: GUEST_RIP read through %lu exits (0 with VMCS shadowing)", reads_rip);
 }
+
+/*
+ * Group "umbra": a VMCS pointer on the local APIC page (MMIO, not RAM).
+ * The SDM leaves such a VMCS undefined; umbra refuses it (VMfail) rather
+ * than copy VMCS data to and from the APIC's registers, and keeps running.
+ */
+void check_umbra_hostile_pointers(void)
+{
+	enum vmx_result r;
+
+	if (!under_umbra())
+		return;
+	r = vmptrld(0xfee00000);
+	check("umbra.vmptrld_mmio_refused", r != VMX_SUCCEED, "VMPTRLD of the APIC page: %s",
+	      r == VMX_FAIL_VALID ? "VMfailValid" : r == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMsucceed");
+	r = vmclear(0xfee00000);
+	check("umbra.vmclear_mmio_refused", r != VMX_SUCCEED, "VMCLEAR of the APIC page: %s",
+	      r == VMX_FAIL_VALID ? "VMfailValid" : r == VMX_FAIL_INVALID ? "VMfailInvalid" : "VMsucceed");
+}

@@ -88,6 +88,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_exits();
 		check_msr_lists();
 		check_entry_failures();
+		check_umbra_hostile_pointers(); /* only under umbra */
 		check_vmxoff();       /* last: leaves VMX operation */
 		check_umbra_field_stats(); /* only under umbra */
 	}

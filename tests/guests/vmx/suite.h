@@ -178,6 +178,7 @@ void check_vmxoff(void);
 
 /* bench.c: umbra's per-field exit counts by hypercall (group "umbra", only under umbra). */
 void check_umbra_field_stats(void);
+void check_umbra_hostile_pointers(void); /* VMX on: before check_vmxoff() */
 
 /* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
 void bench_nested(uint64_t iterations);

@@ -5,6 +5,7 @@
 #include "arch/x86/vmx_controls.h"
 #include "core/log.h"
 #include "core/panic.h"
+#include "core/string.h"
 #include "nested/nvmx.h"
 #include "nested/vmx_msrs.h"
 
@@ -156,25 +157,32 @@ static bool check_host_state(const struct vmcs12 *c)
 	return true;
 }
 
-/* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
-static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
+/*
+ * Fields of vmcs12 that go to vmcs02 as they are, so that a VMRESUME that
+ * changed only these rewrites only these. Anything else L1 changed (controls,
+ * masks, bitmaps...) rebuilds vmcs02 completely.
+ */
+static bool copied_as_is(uint32_t encoding)
 {
-	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
-	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
-	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS), exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	if (encoding == VM_ENTRY_INTR_INFO || encoding == VM_ENTRY_EXCEPTION_ERROR_CODE ||
+	    encoding == VM_ENTRY_INSTRUCTION_LEN)
+		return true;
+	if (VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_HOST || VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_READ_ONLY)
+		return true; /* L1's host state and exit information are not in vmcs02 */
+	for (size_t i = 0; i < nvmx_guest_field_count; i++)
+		if (nvmx_guest_fields[i] == encoding)
+			return true;
+	return false;
+}
+
+/* L2 state vmcs02 derives from L1's own state when L1 does not give it (SDM 26.3.2.1). */
+static void write_derived(const struct vmcs12 *c, uint64_t l1_efer, uint64_t l1_pat, uint64_t l1_dr7,
+			  uint64_t l1_debugctl)
+{
+	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
-	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
-	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
 	uint64_t efer;
 
-	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
-		panic("vmx: VMPTRLD of vmcs02 failed");
-
-	/* Guest state: L2's, as L1 wrote it. */
-	for (size_t i = 0; i < nvmx_guest_field_count; i++)
-		vmcs_write(nvmx_guest_fields[i], vmcs12_read(c, nvmx_guest_fields[i]));
-	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
-	/* "load IA32_EFER" = 0: EFER stays L1's but for LMA/LME (SDM 26.3.2.1). */
 	if (entry12 & ENTRY_LOAD_EFER) {
 		efer = VMCS12_GET(c, GUEST_IA32_EFER);
 	} else {
@@ -191,6 +199,11 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 		vmcs_writenat(GUEST_DR7, l1_dr7);
 		vmcs_write64(GUEST_IA32_DEBUGCTL, l1_debugctl);
 	}
+	/* L2 reads L1's shadow for L1's bits, its own value for the rest. */
+	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
+					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
+	vmcs_writenat(CR4_READ_SHADOW, (VMCS12_GET(c, CR4_READ_SHADOW) & cr4_mask12) |
+					       (VMCS12_GET(c, GUEST_CR4) & ~cr4_mask12));
 	/* With EPT on, PAE paging takes its PDPTEs from the VMCS: load them as L1's CPU would. */
 	if ((VMCS12_GET(c, GUEST_CR0) & CR0_PG) && (VMCS12_GET(c, GUEST_CR4) & CR4_PAE) &&
 	    !(entry12 & IA32E_MODE_GUEST)) {
@@ -202,6 +215,55 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 		vmcs_write64(GUEST_PDPTE2, pdpte[2]);
 		vmcs_write64(GUEST_PDPTE3, pdpte[3]);
 	}
+}
+
+/*
+ * VMRESUME of the vmcs12 vmcs02 already holds: write what L1 changed, if
+ * all of it goes across as it is. Returns false when a full rebuild is needed.
+ */
+static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
+{
+	const struct vmcs12 *c = &n->vmcs12;
+	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
+	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
+
+	/* vmcs12 slot i is vmcs_field_table[i]: both follow the one field list. */
+	for (size_t w = 0; w < ARRAY_SIZE(n->dirty); w++)
+		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1)
+			if (!copied_as_is(vmcs_field_table[w * 64 + __builtin_ctzll(bits)].encoding))
+				return false;
+	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
+		panic("vmx: VMPTRLD of vmcs02 failed");
+	for (size_t w = 0; w < ARRAY_SIZE(n->dirty); w++) {
+		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1) {
+			uint32_t enc = vmcs_field_table[w * 64 + __builtin_ctzll(bits)].encoding;
+
+			if (VMCS_FIELD_TYPE(enc) != VMCS_TYPE_HOST && VMCS_FIELD_TYPE(enc) != VMCS_TYPE_READ_ONLY)
+				vmcs_write(enc, vmcs12_read(c, enc));
+		}
+	}
+	write_derived(c, l1_efer, l1_pat, l1_dr7, l1_debugctl);
+	return true;
+}
+
+/* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
+static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
+{
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
+	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS), exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
+	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
+	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
+
+	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
+		panic("vmx: VMPTRLD of vmcs02 failed");
+
+	/* Guest state: L2's, as L1 wrote it. */
+	for (size_t i = 0; i < nvmx_guest_field_count; i++)
+		vmcs_write(nvmx_guest_fields[i], vmcs12_read(c, nvmx_guest_fields[i]));
+	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
+	write_derived(c, l1_efer, l1_pat, l1_dr7, l1_debugctl);
 
 	/* Controls. */
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) | vm.ctl.pin);
@@ -230,13 +292,9 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_writenat(CR3_TARGET_VALUE1, VMCS12_GET(c, CR3_TARGET_VALUE1));
 	vmcs_writenat(CR3_TARGET_VALUE2, VMCS12_GET(c, CR3_TARGET_VALUE2));
 	vmcs_writenat(CR3_TARGET_VALUE3, VMCS12_GET(c, CR3_TARGET_VALUE3));
-	/* Bits either L1 or umbra owns exit; L2 reads L1's shadow for L1's bits, its own for the rest. */
+	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
-	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
-					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
-	vmcs_writenat(CR4_READ_SHADOW, (VMCS12_GET(c, CR4_READ_SHADOW) & cr4_mask12) |
-					       (VMCS12_GET(c, GUEST_CR4) & ~cr4_mask12));
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
 	vmcs_write32(VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO));
 	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, VMCS12_GET(c, VM_ENTRY_EXCEPTION_ERROR_CODE));
@@ -282,8 +340,12 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		vmclear(v->vmcs02.pa);
 		v->vmcs02.launched = false;
 		n->vmcs02_for = n->current;
+		n->vmcs02_stale = true;
 	}
-	build_vmcs02(v, &n->vmcs12);
+	if (n->vmcs02_stale || !update_vmcs02(v, n))
+		build_vmcs02(v, &n->vmcs12);
+	memset(n->dirty, 0, sizeof(n->dirty));
+	n->vmcs02_stale = false;
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

@@ -335,6 +335,7 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 	}
 	n->vmwrite_exits[vmcs12_slot((uint32_t)field)]++;
 	vmcs12_write(&n->vmcs12, (uint32_t)field, value);
+	nvmx_mark_dirty(n, (uint32_t)field);
 	shadow_from_vmcs12(v, n); /* a read-only field the shadow also holds */
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;

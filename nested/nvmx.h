@@ -19,6 +19,12 @@ struct nvmx {
 	struct launched_list launched;
 	uint64_t vmcs02_for;     /* the vmcs12 vmcs02 was last launched for */
 	bool pending_launch;     /* VMLAUNCH: mark launched once the entry succeeded */
+	/*
+	 * vmcs12 fields L1 changed since vmcs02 was last written (by slot); a
+	 * VMRESUME rewrites only those when it can (nested/entry.c).
+	 */
+	uint64_t dirty[(VMCS_FIELD_COUNT + 63) / 64];
+	bool vmcs02_stale;       /* rewrite vmcs02 completely at the next entry */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
@@ -56,6 +62,15 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
 /* nested/reflect.c */
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
+
+/* L1 changed a vmcs12 field (trapped VMWRITE or through the shadow). */
+static inline void nvmx_mark_dirty(struct nvmx *n, uint32_t encoding)
+{
+	int s = vmcs12_slot(encoding);
+
+	if (s >= 0)
+		n->dirty[s / 64] |= 1ULL << (s % 64);
+}
 
 /* VMX instruction outcomes for L1 (SDM Vol. 3C 30.2): RFLAGS and VM_INSTRUCTION_ERROR. */
 void nvmx_succeed(void);

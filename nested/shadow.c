@@ -158,7 +158,10 @@ void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
 		if (!shadow_field_table[i].read_write || VMCS_FIELD_INDEX(enc) > max_index)
 			continue;
 		n->shadow_cache[i] = vmcs_read(enc);
-		vmcs12_write(&n->vmcs12, enc, n->shadow_cache[i]);
+		if (n->shadow_cache[i] != vmcs12_read(&n->vmcs12, enc)) {
+			vmcs12_write(&n->vmcs12, enc, n->shadow_cache[i]);
+			nvmx_mark_dirty(n, enc);
+		}
 	}
 	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
 }

@@ -13,6 +13,7 @@
 enum { VMCS_FIELDS(SLOT_INDEX) SLOT_COUNT };
 #undef SLOT_INDEX
 _Static_assert((int)SLOT_COUNT == (int)VMCS_FIELD_COUNT, "one slot per listed field");
+/* Slot i is vmcs_field_table[i] (both in list order): nested/entry.c relies on it. */
 
 #define SLOT_INIT(name, enc) [VMCS_FIELD_WIDTH(enc)][VMCS_FIELD_TYPE(enc)][VMCS_FIELD_INDEX(enc)] = SLOT_##name + 1,
 static const uint8_t slots[4][4][INDEX_LIMIT] = { VMCS_FIELDS(SLOT_INIT) };

@@ -440,7 +440,9 @@ __noreturn void vcpu_run(struct vcpu *v)
 			exit_entry_failed(v, r);
 			continue;
 		}
-		cur->launched = true;
+		/* A VM-entry failure (SDM 26.8) leaves the VMCS as it was: not launched. */
+		if (!(vmcs_read32(VM_EXIT_REASON) & EXIT_REASON_ENTRY_FAILURE))
+			cur->launched = true;
 		exit_dispatch(v, t0);
 	}
 }

@@ -489,9 +489,11 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	}
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		guest_stop(v, "VM entry failed: %s", exit_reason_name(basic));
-	log(LOG_TRACE, "exit: %s, qualification %#lx, rip %#lx, activity %u", exit_reason_name(basic),
-	    vmcs_readnat(EXIT_QUALIFICATION), vmcs_readnat(GUEST_RIP),
-	    vmcs_read32(GUEST_ACTIVITY_STATE));
+	/* The VMREADs for the trace line cost on every exit: only when tracing. */
+	if (log_get_level() >= LOG_TRACE)
+		log(LOG_TRACE, "exit: %s, qualification %#lx, rip %#lx, activity %u",
+		    exit_reason_name(basic), vmcs_readnat(EXIT_QUALIFICATION), vmcs_readnat(GUEST_RIP),
+		    vmcs_read32(GUEST_ACTIVITY_STATE));
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
 	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
 		exit_skip_instruction();

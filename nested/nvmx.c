@@ -68,6 +68,7 @@ static const struct nested_ops ops = {
 	.msr_read = vmx_msr_read,
 	.field_stats = field_stats,
 	.cr_write_allowed = cr_write_allowed,
+	.init_signal = nvmx_init_signal,
 };
 
 /* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */

@@ -269,3 +269,25 @@ void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err)
 	nvmx_fail(v, err);
 	exit_skip_instruction();
 }
+
+bool nvmx_init_signal(struct vcpu *v)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (!n->vmxon)
+		return false; /* not in VMX operation: an INIT resets the vCPU */
+	if (!v->in_l2)
+		return true;  /* blocked in VMX root operation: stays pending (SDM Vol. 3C 23.8) */
+	/* SDM Vol. 3C 25.2: in VMX non-root an INIT is a VM exit (reason 3) to L1. */
+	__atomic_store_n(&v->init_pending, false, __ATOMIC_RELEASE);
+	nvmx_l2_exit(v, EXIT_REASON_INIT_SIGNAL, 0);
+	/* The exit information is the INIT's, not the last hardware exit's. */
+	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_INIT_SIGNAL);
+	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 0);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_INTR_INFO, 0);
+	VMCS12_SET(&n->vmcs12, IDT_VECTORING_INFO, 0);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_INSTRUCTION_LEN, 0);
+	VMCS12_SET(&n->vmcs12, VMX_INSTRUCTION_INFO, 0);
+	shadow_from_vmcs12(v, n);
+	return true;
+}

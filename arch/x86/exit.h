@@ -26,6 +26,12 @@ struct nested_ops {
 	bool (*msr_read)(uint32_t msr, uint64_t *value);
 	/* Per-field VMREAD/VMWRITE exit counts for the hypercall: entries written (at most max). */
 	size_t (*field_stats)(uint64_t cpu, struct umbra_hc_field_stat *out, size_t max);
+	/*
+	 * An INIT is pending for this vCPU: true when nested/ took care of it
+	 * (an INIT-signal exit to L1 while L2 ran, or held pending while L1 is
+	 * in VMX root operation, SDM Vol. 3C 23.8 and 25.2).
+	 */
+	bool (*init_signal)(struct vcpu *v);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */
 	bool (*cr_write_allowed)(struct vcpu *v, unsigned int cr, uint64_t value);
 };

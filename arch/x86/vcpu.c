@@ -426,7 +426,9 @@ __noreturn void vcpu_run(struct vcpu *v)
 		int r;
 		uint64_t t0;
 
-		if (vapic_take_init(v))
+		if (v->init_pending && nested_ops && nested_ops->init_signal(v))
+			; /* an INIT exit for L1, or blocked while L1 is in VMX root operation */
+		else if (vapic_take_init(v))
 			vcpu_reset_to_init(v);
 		if (v->state == VCPU_WAIT_SIPI)
 			vapic_wait_for_sipi(v);

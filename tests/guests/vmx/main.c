@@ -74,6 +74,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_l2_run(acpi_ok ? &acpi : NULL, cpus ? (uint32_t)parse_decimal(cpus) : 0);
 		report_finish();
 	}
+	if (mbi.cmdline && strncmp(mbi.cmdline, "test=smp_init", 13) == 0) {
+		smp_init_run(acpi_ok ? &acpi : NULL);
+		report_finish();
+	}
 	if (mbi.cmdline && strncmp(mbi.cmdline, "test=bench_nested", 17) == 0) {
 		const char *it = strstr_key(mbi.cmdline, "iterations=");
 

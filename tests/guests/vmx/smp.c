@@ -89,3 +89,71 @@ void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus)
 		      rounds[i], SMP_L2_ROUNDS);
 	}
 }
+
+/* --- test=smp_init: an INIT for a CPU whose L1 runs an L2 is a VM exit to that L1 ----- */
+
+/* L2 that never exits by itself. */
+extern const char l2_spin[];
+__asm__(".pushsection .text\n"
+	".globl l2_spin\n"
+	"l2_spin:\n\t"
+	"jmp l2_spin\n"
+	".popsection\n");
+
+static volatile bool in_l2, init_seen;
+static volatile uint64_t init_reason;
+
+static void ap_init_target(uint32_t index)
+{
+	const struct vmx_caps *c = &suite.caps;
+	struct l2_regs regs;
+
+	percpu_init(index);
+	idt_load();
+	percpu_data[index].state = CPU_ONLINE;
+	write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
+	write_cr4(((read_cr4() | c->cr4_fixed0) & c->cr4_fixed1) | CR4_VMXE);
+	*(volatile uint32_t *)&cpu_vmxon[index] = suite.revision;
+	*(volatile uint32_t *)&cpu_vmcs[index] = suite.revision;
+	if (vmxon(PA(cpu_vmxon[index])) == VMX_SUCCEED &&
+	    vmcs_prepare(&cpu_vmcs[index], l2_spin, (uint64_t)cpu_l2_stack[index] + L2_STACK_SIZE) == 0) {
+		l2_regs_default(&regs);
+		in_l2 = true;
+		/* Only an exit brings L1 back here: the INIT the BSP sends (SDM Vol. 3C 25.2). */
+		if (vm_enter(&regs, 1) == VM_ENTRY_EXITED)
+			init_reason = vmcs_get(VM_EXIT_REASON);
+	}
+	__atomic_store_n(&init_seen, true, __ATOMIC_RELEASE);
+	cpu_halt_forever();
+}
+
+void smp_init_run(const struct acpi_info *acpi)
+{
+	uint32_t bsp_apic;
+	uint64_t deadline;
+
+	if (!suite_init() || !acpi || !lapic_global_init(LAPIC_MODE_AUTO)) {
+		report("smp_init.setup", VERDICT_FAIL, "no VMX, ACPI or local APIC");
+		return;
+	}
+	lapic_cpu_init();
+	timer_calibrate(acpi->pm_tmr_port, acpi->pm_tmr_32bit);
+	bsp_apic = lapic_id();
+	cpu_count = 1;
+	for (size_t i = 0; i < acpi->cpu_count && cpu_count < 2; i++)
+		if (acpi->cpus[i].enabled && acpi->cpus[i].apic_id != bsp_apic)
+			percpu_prepare(cpu_count++, acpi->cpus[i].apic_id);
+	if (cpu_count < 2 || smp_start_aps(ap_init_target, AP_TIMEOUT_MS) != 2) {
+		report("smp_init.ap", VERDICT_FAIL, "no second CPU came up");
+		return;
+	}
+	deadline = timer_deadline_us(DONE_TIMEOUT_US);
+	while (!in_l2 && !timer_expired(deadline))
+		cpu_relax();
+	udelay(20000); /* let the AP get well into its L2 */
+	lapic_send_init(percpu_data[1].apic_id);
+	while (!__atomic_load_n(&init_seen, __ATOMIC_ACQUIRE) && !timer_expired(deadline))
+		cpu_relax();
+	check("smp_init.exit_to_l1", init_seen && init_reason == 3,
+	      "the AP's L1 saw exit reason %lu from its L2, expected 3 (INIT signal)", init_reason);
+}

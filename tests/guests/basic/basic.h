@@ -29,7 +29,6 @@ void check_memmap(const struct boot_state *bs);
 uint32_t madt_enabled_cpus(const struct acpi_info *acpi);
 
 /* checks_umbra.c */
-bool under_umbra(void);
 void check_hypercalls(void);          /* group "umbra": only under umbra */
 void run_bench_cpuid(uint64_t iterations);
 

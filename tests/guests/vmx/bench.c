@@ -5,6 +5,7 @@
 #include "core/hypercall.h"
 #include "core/log.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 #include "tests/guests/vmx/suite.h"
 
 static struct umbra_hc_stats stats;
@@ -20,35 +21,14 @@ __asm__(".pushsection .text\n"
 /* umbra's exit count, or 0 when not under umbra (bare Bochs has no hypercalls). */
 static uint64_t umbra_exits(bool umbra)
 {
-	int64_t ret;
-
 	if (!umbra)
 		return 0;
-	__asm__ volatile("vmcall"
-			 : "=a"(ret)
-			 : "a"((uint64_t)UMBRA_HC_STATS), "b"((uint64_t)&stats), "c"(sizeof(stats)),
-			   "d"(UMBRA_HC_ALL_CPUS)
-			 : "memory");
-	return ret > 0 ? stats.total_exits : 0;
+	return umbra_hypercall(UMBRA_HC_STATS, (uint64_t)&stats, sizeof(stats), UMBRA_HC_ALL_CPUS).rax > 0 ?
+		       stats.total_exits :
+		       0;
 }
 
 static struct umbra_hc_field_stat field_stats[256];
-
-static bool under_umbra(void)
-{
-	struct cpuid_regs r = cpuid(UMBRA_CPUID_LEAF_BASE, 0);
-
-	return (cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR) && r.ebx == UMBRA_CPUID_SIGNATURE_EBX &&
-	       r.ecx == UMBRA_CPUID_SIGNATURE_ECX && r.edx == UMBRA_CPUID_SIGNATURE_EDX;
-}
-
-/* x / n with two decimals (no floating point in the guest). */
-static void bench_line(const char *name, uint64_t x, uint64_t n, const char *unit)
-{
-	uint64_t hundredths = n ? (x * 100 + n / 2) / n : 0;
-
-	log_info("BENCH %s %lu.%02lu %s", name, hundredths / 100, hundredths % 100, unit);
-}
 
 /*
  * What KVM's exit path reads and writes for a CPUID exit: reason,
@@ -139,11 +119,8 @@ void check_umbra_field_stats(void)
 
 	if (!under_umbra())
 		return;
-	__asm__ volatile("vmcall"
-			 : "=a"(ret)
-			 : "a"((uint64_t)UMBRA_HC_FIELD_STATS), "b"((uint64_t)field_stats),
-			   "c"(sizeof(field_stats)), "d"(UMBRA_HC_ALL_CPUS)
-			 : "memory");
+	ret = umbra_hypercall(UMBRA_HC_FIELD_STATS, (uint64_t)field_stats, sizeof(field_stats),
+			      UMBRA_HC_ALL_CPUS).rax;
 	n = ret > 0 ? (size_t)ret / sizeof(field_stats[0]) : 0;
 	for (size_t i = 0; i < n; i++) {
 		if (field_stats[i].encoding == VM_INSTRUCTION_ERROR)

@@ -2,6 +2,7 @@
 /* VMX conformance suite: an L1 that checks VMX instruction semantics against the SDM. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
+#include "core/cmdline.h"
 #include "core/mb2.h"
 #include "core/percpu.h"
 #include "core/string.h"
@@ -38,28 +39,45 @@ static void platform_init(uint32_t magic, uint32_t info_addr)
 	     (cpuid(1, 0).ecx & CPUID_1_ECX_HYPERVISOR) ? "under a hypervisor" : "bare");
 }
 
-/* The text after "key" (e.g. "iterations=") anywhere in the command line, or NULL. */
-static const char *strstr_key(const char *s, const char *key)
-{
-	size_t n = strlen(key);
+/* test=MODE, cpus=N and iterations=N on the command line (core/cmdline.c's tokenizer). */
+struct guest_args {
+	const char *mode;
+	size_t mode_len;
+	uint64_t cpus, iterations;
+};
 
-	for (; *s; s++)
-		if (strncmp(s, key, n) == 0)
-			return s + n;
-	return NULL;
+static struct guest_args parse_args(const char *cursor)
+{
+	struct guest_args a = { "", 0, 0, 10000 };
+	struct cmdline_opt o;
+	uint64_t n;
+
+	while (cursor && cmdline_next(&cursor, &o)) {
+		if (!o.val)
+			continue;
+		if (o.key_len == 4 && memcmp(o.key, "test", 4) == 0) {
+			a.mode = o.val;
+			a.mode_len = o.val_len;
+		} else if (o.key_len == 4 && memcmp(o.key, "cpus", 4) == 0 &&
+			   cmdline_parse_u64(o.val, o.val_len, &n)) {
+			a.cpus = n;
+		} else if (o.key_len == 10 && memcmp(o.key, "iterations", 10) == 0 &&
+			   cmdline_parse_u64(o.val, o.val_len, &n) && n) {
+			a.iterations = n;
+		}
+	}
+	return a;
 }
 
-static uint64_t parse_decimal(const char *s)
+static bool mode_is(const struct guest_args *a, const char *mode)
 {
-	uint64_t n = 0;
-
-	while (*s >= '0' && *s <= '9')
-		n = n * 10 + (uint64_t)(*s++ - '0');
-	return n ? n : 1;
+	return a->mode_len == strlen(mode) && memcmp(a->mode, mode, a->mode_len) == 0;
 }
 
 void bsp_main(uint32_t magic, uint32_t info_addr)
 {
+	struct guest_args args;
+
 	percpu_init(0);               /* GS base, GDT, TSS */
 	idt_init();                   /* exception handlers */
 	guard_init();                 /* #UD and #GP that checks provoke on purpose */
@@ -68,20 +86,17 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	irq_disable();                /* L1 and L2 run with interrupts off throughout */
 	platform_init(magic, info_addr);
 
-	if (mbi.cmdline && strncmp(mbi.cmdline, "test=smp_l2", 11) == 0) {
-		const char *cpus = strstr_key(mbi.cmdline, "cpus=");
-
-		smp_l2_run(acpi_ok ? &acpi : NULL, cpus ? (uint32_t)parse_decimal(cpus) : 0);
+	args = parse_args(mbi.cmdline);
+	if (mode_is(&args, "smp_l2")) {
+		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus);
 		report_finish();
 	}
-	if (mbi.cmdline && strncmp(mbi.cmdline, "test=smp_init", 13) == 0) {
+	if (mode_is(&args, "smp_init")) {
 		smp_init_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
-	if (mbi.cmdline && strncmp(mbi.cmdline, "test=bench_nested", 17) == 0) {
-		const char *it = strstr_key(mbi.cmdline, "iterations=");
-
-		bench_nested(it ? parse_decimal(it) : 10000);
+	if (mode_is(&args, "bench_nested")) {
+		bench_nested(args.iterations);
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */

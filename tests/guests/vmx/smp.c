@@ -23,19 +23,48 @@ static uint8_t cpu_l2_stack[SMP_L2_CPUS][L2_STACK_SIZE] __aligned(16);
 static volatile uint64_t rounds[SMP_L2_CPUS];
 static volatile bool done[SMP_L2_CPUS];
 
-/* On the running CPU: VMX on, one L2 through SMP_L2_ROUNDS CPUID exits, VMX off. */
-static void run_l2_here(uint32_t i)
+/* On the running CPU i: VMX on with its own regions, a VMCS for an L2 at rip on its own stack. */
+static bool vmx_on_for_l2(uint32_t i, const char *rip)
 {
 	const struct vmx_caps *c = &suite.caps;
-	struct l2_regs regs;
-	uint64_t n = 0;
 
 	write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
 	write_cr4(((read_cr4() | c->cr4_fixed0) & c->cr4_fixed1) | CR4_VMXE);
 	*(volatile uint32_t *)&cpu_vmxon[i] = suite.revision;
 	*(volatile uint32_t *)&cpu_vmcs[i] = suite.revision;
-	if (vmxon(PA(cpu_vmxon[i])) == VMX_SUCCEED &&
-	    vmcs_prepare(&cpu_vmcs[i], l2_bench_loop, (uint64_t)cpu_l2_stack[i] + L2_STACK_SIZE) == 0) {
+	return vmxon(PA(cpu_vmxon[i])) == VMX_SUCCEED &&
+	       vmcs_prepare(&cpu_vmcs[i], rip, (uint64_t)cpu_l2_stack[i] + L2_STACK_SIZE) == 0;
+}
+
+/*
+ * BSP: VMX capabilities, local APIC and timer, then per-CPU slots for at
+ * most max_cpus CPUs from the MADT. False (and a FAIL line) when it cannot.
+ */
+static bool smp_setup(const struct acpi_info *acpi, uint32_t max_cpus, const char *name)
+{
+	uint32_t bsp_apic;
+
+	if (!suite_init() || !acpi || !lapic_global_init(LAPIC_MODE_AUTO)) {
+		report(name, VERDICT_FAIL, "no VMX, ACPI or local APIC");
+		return false;
+	}
+	lapic_cpu_init();
+	timer_calibrate(acpi->pm_tmr_port, acpi->pm_tmr_32bit);
+	bsp_apic = lapic_id();
+	cpu_count = 1;
+	for (size_t i = 0; i < acpi->cpu_count && cpu_count < max_cpus; i++)
+		if (acpi->cpus[i].enabled && acpi->cpus[i].apic_id != bsp_apic)
+			percpu_prepare(cpu_count++, acpi->cpus[i].apic_id);
+	return true;
+}
+
+/* On the running CPU: VMX on, one L2 through SMP_L2_ROUNDS CPUID exits, VMX off. */
+static void run_l2_here(uint32_t i)
+{
+	struct l2_regs regs;
+	uint64_t n = 0;
+
+	if (vmx_on_for_l2(i, l2_bench_loop)) {
 		l2_regs_default(&regs);
 		if (vm_enter(&regs, 1) == VM_ENTRY_EXITED && bench_handle_exit(&regs)) {
 			for (n = 1; n < SMP_L2_ROUNDS; n++)
@@ -59,21 +88,12 @@ static void ap_l2(uint32_t index)
 
 void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus)
 {
-	uint32_t bsp_apic, online;
+	uint32_t online;
 	uint64_t deadline;
 	char name[32];
 
-	if (!suite_init() || !acpi || !lapic_global_init(LAPIC_MODE_AUTO)) {
-		report("smp_l2.setup", VERDICT_FAIL, "no VMX, ACPI or local APIC");
+	if (!smp_setup(acpi, SMP_L2_CPUS, "smp_l2.setup"))
 		return;
-	}
-	lapic_cpu_init();
-	timer_calibrate(acpi->pm_tmr_port, acpi->pm_tmr_32bit);
-	bsp_apic = lapic_id();
-	cpu_count = 1;
-	for (size_t i = 0; i < acpi->cpu_count && cpu_count < SMP_L2_CPUS; i++)
-		if (acpi->cpus[i].enabled && acpi->cpus[i].apic_id != bsp_apic)
-			percpu_prepare(cpu_count++, acpi->cpus[i].apic_id);
 	/* APs start one after the other and run their L2s while the next ones start. */
 	online = smp_start_aps(ap_l2, AP_TIMEOUT_MS);
 	run_l2_here(0);
@@ -105,18 +125,12 @@ static volatile uint64_t init_reason;
 
 static void ap_init_target(uint32_t index)
 {
-	const struct vmx_caps *c = &suite.caps;
 	struct l2_regs regs;
 
 	percpu_init(index);
 	idt_load();
 	percpu_data[index].state = CPU_ONLINE;
-	write_cr0((read_cr0() | c->cr0_fixed0) & c->cr0_fixed1);
-	write_cr4(((read_cr4() | c->cr4_fixed0) & c->cr4_fixed1) | CR4_VMXE);
-	*(volatile uint32_t *)&cpu_vmxon[index] = suite.revision;
-	*(volatile uint32_t *)&cpu_vmcs[index] = suite.revision;
-	if (vmxon(PA(cpu_vmxon[index])) == VMX_SUCCEED &&
-	    vmcs_prepare(&cpu_vmcs[index], l2_spin, (uint64_t)cpu_l2_stack[index] + L2_STACK_SIZE) == 0) {
+	if (vmx_on_for_l2(index, l2_spin)) {
 		l2_regs_default(&regs);
 		in_l2 = true;
 		/* Only an exit brings L1 back here: the INIT the BSP sends (SDM Vol. 3C 25.2). */
@@ -129,20 +143,10 @@ static void ap_init_target(uint32_t index)
 
 void smp_init_run(const struct acpi_info *acpi)
 {
-	uint32_t bsp_apic;
 	uint64_t deadline;
 
-	if (!suite_init() || !acpi || !lapic_global_init(LAPIC_MODE_AUTO)) {
-		report("smp_init.setup", VERDICT_FAIL, "no VMX, ACPI or local APIC");
+	if (!smp_setup(acpi, 2, "smp_init.setup"))
 		return;
-	}
-	lapic_cpu_init();
-	timer_calibrate(acpi->pm_tmr_port, acpi->pm_tmr_32bit);
-	bsp_apic = lapic_id();
-	cpu_count = 1;
-	for (size_t i = 0; i < acpi->cpu_count && cpu_count < 2; i++)
-		if (acpi->cpus[i].enabled && acpi->cpus[i].apic_id != bsp_apic)
-			percpu_prepare(cpu_count++, acpi->cpus[i].apic_id);
 	if (cpu_count < 2 || smp_start_aps(ap_init_target, AP_TIMEOUT_MS) != 2) {
 		report("smp_init.ap", VERDICT_FAIL, "no second CPU came up");
 		return;

@@ -4,12 +4,10 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/exit.h"
 #include "arch/x86/idt.h"
-#include "arch/x86/vapic.h"
 #include "arch/x86/vcpu.h"
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/mem.h"
-#include "core/panic.h"
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
@@ -132,12 +130,7 @@ static void report_stats(void)
 /* NMIs that reach umbra in root operation: a stop request, or the guest's own. */
 static void nmi_in_root(struct trap_frame *tf __unused)
 {
-	if (panic_in_progress())
-		panic_stop_this_cpu();
-	if (shutdown_in_progress())
-		shutdown_park();
-	if (!vapic_take_kick(this_vcpu()))
-		this_vcpu()->pending_nmis++;
+	exit_nmi(this_vcpu());
 }
 
 __noreturn void guest_start_bsp(void)

@@ -112,17 +112,22 @@ static enum exit_action handle_unhandled(struct vcpu *v, uint64_t q __unused)
 }
 
 /* NMI exiting is on so that umbra can always stop a CPU; other NMIs belong to the guest. */
+void exit_nmi(struct vcpu *v)
+{
+	if (panic_in_progress())
+		panic_stop_this_cpu();
+	if (shutdown_in_progress())
+		shutdown_park();
+	if (!vapic_take_kick(v))
+		v->pending_nmis++;
+}
+
 static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
 {
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
-		if (panic_in_progress())
-			panic_stop_this_cpu();
-		if (shutdown_in_progress())
-			shutdown_park();
-		if (!vapic_take_kick(v))
-			v->pending_nmis++;
+		exit_nmi(v);
 		return RESUME;
 	}
 	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));

@@ -45,6 +45,13 @@ void exit_skip_instruction(void);
 extern const uint16_t exit_io_ports[];
 extern const size_t exit_io_port_count;
 
+/*
+ * An NMI reached umbra (a VM exit, or an interrupt in VMX root): umbra's
+ * own stop request (panic, shutdown), umbra's INIT kick, or the guest's NMI
+ * to deliver at the next entry.
+ */
+void exit_nmi(struct vcpu *v);
+
 /* Before every VM entry: deliver what is pending (NMIs). */
 void exit_prepare_entry(struct vcpu *v);
 /* VMLAUNCH/VMRESUME failed (vmx_enter returned r): L2's failures go to L1, L1's stop the guest. */

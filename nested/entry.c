@@ -158,21 +158,37 @@ static bool check_host_state(const struct vmcs12 *c)
 }
 
 /*
- * Fields of vmcs12 that go to vmcs02 as they are, so that a VMRESUME that
- * changed only these rewrites only these. Anything else L1 changed (controls,
- * masks, bitmaps...) rebuilds vmcs02 completely.
+ * Control fields vmcs02 takes from vmcs12 as they are. L1's MSR lists are in
+ * host memory (identity EPT): the CPU walks them itself (check_controls()
+ * checked they are L1's). L1's VM-exit MSR-load list is for L1 and is applied
+ * when an exit is reflected (reflect.c).
+ */
+static const uint32_t controls_as_is[] = {
+	EXCEPTION_BITMAP, PAGE_FAULT_ERROR_CODE_MASK, PAGE_FAULT_ERROR_CODE_MATCH,
+	CR3_TARGET_COUNT, CR3_TARGET_VALUE0, CR3_TARGET_VALUE1, CR3_TARGET_VALUE2, CR3_TARGET_VALUE3,
+	VM_ENTRY_INTR_INFO, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
+	VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR,
+};
+
+static bool in_list(const uint32_t *list, size_t n, uint32_t encoding)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == encoding)
+			return true;
+	return false;
+}
+
+/*
+ * Fields of vmcs12 that go to vmcs02 as they are (or not at all), so that a
+ * VMRESUME that changed only these rewrites only these. Anything else L1
+ * changed (controls, masks, bitmaps...) rebuilds vmcs02 completely.
  */
 static bool copied_as_is(uint32_t encoding)
 {
-	if (encoding == VM_ENTRY_INTR_INFO || encoding == VM_ENTRY_EXCEPTION_ERROR_CODE ||
-	    encoding == VM_ENTRY_INSTRUCTION_LEN)
-		return true;
 	if (VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_HOST || VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_READ_ONLY)
 		return true; /* L1's host state and exit information are not in vmcs02 */
-	for (size_t i = 0; i < nvmx_guest_field_count; i++)
-		if (nvmx_guest_fields[i] == encoding)
-			return true;
-	return false;
+	return in_list(nvmx_guest_fields, nvmx_guest_field_count, encoding) ||
+	       in_list(controls_as_is, ARRAY_SIZE(controls_as_is), encoding);
 }
 
 /* L2 state vmcs02 derives from L1's own state when L1 does not give it (SDM 26.3.2.1). */
@@ -284,26 +300,12 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write64(EPT_POINTER, vm.eptp);
 	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & (ACK_INTR_ON_EXIT | SAVE_DEBUG_CONTROLS)));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
-	vmcs_write32(EXCEPTION_BITMAP, VMCS12_GET(c, EXCEPTION_BITMAP));
-	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, VMCS12_GET(c, PAGE_FAULT_ERROR_CODE_MASK));
-	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, VMCS12_GET(c, PAGE_FAULT_ERROR_CODE_MATCH));
-	vmcs_write32(CR3_TARGET_COUNT, VMCS12_GET(c, CR3_TARGET_COUNT));
-	vmcs_writenat(CR3_TARGET_VALUE0, VMCS12_GET(c, CR3_TARGET_VALUE0));
-	vmcs_writenat(CR3_TARGET_VALUE1, VMCS12_GET(c, CR3_TARGET_VALUE1));
-	vmcs_writenat(CR3_TARGET_VALUE2, VMCS12_GET(c, CR3_TARGET_VALUE2));
-	vmcs_writenat(CR3_TARGET_VALUE3, VMCS12_GET(c, CR3_TARGET_VALUE3));
+	for (size_t i = 0; i < ARRAY_SIZE(controls_as_is); i++)
+		vmcs_write(controls_as_is[i], vmcs12_read(c, controls_as_is[i]));
 	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
-	vmcs_write32(VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO));
-	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, VMCS12_GET(c, VM_ENTRY_EXCEPTION_ERROR_CODE));
-	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN));
-	/* L1's MSR lists are in host memory too: the CPU walks them itself. */
-	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT));
-	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR));
-	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT));
-	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR));
 	/* L1's VM-exit MSR-load list is for L1: applied when an exit is reflected (reflect.c). */
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vcpu_write_host_state();

@@ -33,15 +33,10 @@ static bool ctl_ok(uint32_t msr, uint32_t value)
 	return (value & (uint32_t)cap) == (uint32_t)cap && !(value & ~(uint32_t)(cap >> 32));
 }
 
-static uint32_t maxphys(void)
-{
-	return cpuid(0x80000008, 0).eax & 0xff;
-}
-
 /* A bitmap or list address: aligned, within the address width, and L1's memory. */
 static bool l1_page_ok(uint64_t addr, uint64_t len, uint64_t align)
 {
-	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> maxphys()) && guest_range_ok(addr, len);
+	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> vm.phys_addr_bits) && guest_range_ok(addr, len);
 }
 
 /* An MSR list: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
@@ -114,7 +109,7 @@ static bool check_host_state(const struct vmcs12 *c)
 	if ((cr0 & vm.caps.cr0_fixed0) != vm.caps.cr0_fixed0 || (cr0 & ~vm.caps.cr0_fixed1) ||
 	    (cr4 & vm.caps.cr4_fixed0) != vm.caps.cr4_fixed0 || (cr4 & ~vm.caps.cr4_fixed1))
 		return false;
-	if (VMCS12_GET(c, HOST_CR3) >> maxphys())
+	if (VMCS12_GET(c, HOST_CR3) >> vm.phys_addr_bits)
 		return false;
 	if (!is_canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_ESP)) || !is_canonical(VMCS12_GET(c, HOST_IA32_SYSENTER_EIP)))
 		return false;

@@ -117,9 +117,7 @@ static bool read_pointer(struct vcpu *v, uint64_t qual, uint64_t *addr)
 /* SDM: 4 KiB aligned and within the physical-address width. */
 static bool valid_vmcs_address(uint64_t addr)
 {
-	uint32_t maxphys = cpuid(0x80000008, 0).eax & 0xff;
-
-	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> maxphys);
+	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> vm.phys_addr_bits);
 }
 
 /* A VMCS operand: valid_vmcs_address() and a whole region of L1's memory. */

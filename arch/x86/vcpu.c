@@ -118,9 +118,9 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	};
 	struct ept_stats es;
 	uint64_t pml4, limit;
-	uint32_t maxphys = cpuid(0x80000008, 0).eax & 0xff;
 
 	vm.caps = *caps;
+	vm.phys_addr_bits = cpuid(0x80000008, 0).eax & 0xff;
 	if (n > ARRAY_SIZE(vm.umbra_mem))
 		return false;
 	memcpy(vm.umbra_mem, umbra_mem, n * sizeof(*umbra_mem));
@@ -147,7 +147,7 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	 * below it.
 	 */
 	mtrr_read(&mtrrs);
-	limit = eb.pages_1g ? (1ULL << MIN(maxphys, 46u)) : ALIGN_UP(MAX(ram_end, GiB(4)), GiB(1));
+	limit = eb.pages_1g ? (1ULL << MIN(vm.phys_addr_bits, 46u)) : ALIGN_UP(MAX(ram_end, GiB(4)), GiB(1));
 	/* umbra's memory unmapped; the local APIC read-only so that INIT/SIPI writes exit. */
 	memcpy(ranges, umbra_mem, n * sizeof(*umbra_mem));
 	vapic_init();

@@ -76,6 +76,7 @@ struct vm {
 	uint64_t guest_mem_limit;       /* RAM above this is not the guest's; 0 = none */
 	const struct guest_memmap *guest_map; /* the guest's RAM, for umbra's own accesses */
 	uint32_t vcpu_count;
+	uint32_t phys_addr_bits;        /* MAXPHYADDR, CPUID 0x80000008 EAX[7:0] */
 };
 
 extern struct vm vm;

@@ -80,7 +80,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 
 	percpu_init(0);               /* GS base, GDT, TSS */
 	idt_init();                   /* exception handlers */
-	guard_init();                 /* #UD and #GP that checks provoke on purpose */
+	fault_catch_init();           /* #UD and #GP that checks provoke on purpose */
 	idt_load();
 	uart_init(UART_COM1, 115200); /* the results' console */
 	irq_disable();                /* L1 and L2 run with interrupts off throughout */

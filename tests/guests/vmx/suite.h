@@ -51,9 +51,6 @@ bool expect_outcome(const char *name, struct outcome o, enum vmx_result want, ui
 
 /* --- guarded instructions (guard.c) -------------------------------------- */
 
-/* Route #UD and #GP to the guard (BSP, after idt_init()); any other fault stays fatal. */
-void guard_init(void);
-
 /* Each returns false when the instruction faulted (*f says how); else *r is its outcome. */
 bool vmxon_guarded(uint64_t pa, enum vmx_result *r, struct fault_record *f);
 bool vmxoff_guarded(enum vmx_result *r, struct fault_record *f);

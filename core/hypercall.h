@@ -26,7 +26,8 @@ enum umbra_hypercall {
 	 * Copy statistics to guest-physical RBX, at most RCX bytes, for CPU RDX
 	 * (or all CPUs added up when RDX = ~0). RAX = bytes written: a struct
 	 * umbra_hc_stats, truncated to RCX if smaller. Exits while L1 ran and
-	 * while L2 ran are added up (every exit to umbra counts).
+	 * while L2 ran are added up (every exit to umbra counts, this
+	 * hypercall's own included).
 	 */
 	UMBRA_HC_STATS = 1,
 	/* Stop the machine: print statistics, exit with status RBX (0 = success). No return. */
@@ -55,6 +56,8 @@ struct umbra_hc_stats {
 	unsigned long long total_exits;
 	unsigned long long exits[UMBRA_STATS_REASONS];  /* per basic exit reason */
 	unsigned long long cycles[UMBRA_STATS_REASONS]; /* TSC cycles umbra spent per reason */
+	/* VM exits as umbra's exit stub counted them: equal to total_exits, or umbra is wrong. */
+	unsigned long long vm_exits;
 };
 
 struct umbra_hc_field_stat {

@@ -243,13 +243,14 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			if (a3 != UMBRA_HC_ALL_CPUS && c != a3)
 				continue;
 			/* Every exit to umbra, whether L1 or L2 was running. */
-			for (int r = 0; r < EXIT_REASON_MAX; r++) {
-				const struct vcpu *x = vcpu_of(c);
+			const struct vcpu *x = vcpu_of(c);
 
+			for (int r = 0; r < EXIT_REASON_MAX; r++) {
 				st.exits[r] += x->stats.exits[r] + x->stats_l2.exits[r];
 				st.cycles[r] += x->stats.cycles[r] + x->stats_l2.cycles[r];
-				st.total_exits += x->stats.exits[r] + x->stats_l2.exits[r];
 			}
+			st.total_exits += exit_count(x);
+			st.vm_exits += x->regs.vm_exits;
 		}
 		memcpy((void *)a1, &st, len);
 		ret = (int64_t)len;
@@ -476,22 +477,13 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_XSETBV] = handle_xsetbv,
 };
 
-void exit_dispatch(struct vcpu *v, uint64_t t0)
+/* One exit, by the level that was running: L2's go to nested/ first. */
+static void exit_handle(struct vcpu *v, uint32_t reason, uint32_t basic)
 {
-	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
-	uint32_t basic = EXIT_REASON_BASIC(reason);
 	exit_handler_fn fn;
 
-	if (v->in_l2) {
-		bool done = nested_ops && nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION));
-
-		if (basic < EXIT_REASON_MAX) {
-			v->stats_l2.exits[basic]++;
-			v->stats_l2.cycles[basic] += rdtsc() - t0;
-		}
-		if (done)
-			return;
-	}
+	if (v->in_l2 && nested_ops && nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION)))
+		return;
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		guest_stop(v, "VM entry failed: %s", exit_reason_name(basic));
 	/* The VMREADs for the trace line cost on every exit: only when tracing. */
@@ -502,10 +494,28 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
 	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
 		exit_skip_instruction();
-	if (basic < EXIT_REASON_MAX && !v->in_l2) {
-		v->stats.exits[basic]++;
-		v->stats.cycles[basic] += rdtsc() - t0;
+}
+
+/*
+ * Every exit is counted once, under the level it came from, before any
+ * handler runs: a handler may switch levels (an emulated VMLAUNCH/VMRESUME
+ * makes L2 current, a reflection makes L1 current) or never return (a
+ * shutdown or guest stop prints these very statistics).
+ */
+void exit_dispatch(struct vcpu *v, uint64_t t0)
+{
+	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+	uint32_t basic = EXIT_REASON_BASIC(reason);
+	struct exit_stats *st = v->in_l2 ? &v->stats_l2 : &v->stats;
+
+	if (basic >= EXIT_REASON_MAX) {
+		st->unknown_reason++;
+		exit_handle(v, reason, basic);
+		return;
 	}
+	st->exits[basic]++;
+	exit_handle(v, reason, basic);
+	st->cycles[basic] += rdtsc() - t0;
 }
 
 /* NMIs for the guest: inject when it can take one, else ask for an NMI-window exit. */
@@ -560,17 +570,23 @@ static void report_stats(uint32_t c, const char *level, const struct exit_stats 
 
 static uint64_t total_exits(const struct exit_stats *s)
 {
-	uint64_t total = 0;
+	uint64_t total = s->unknown_reason;
 
 	for (int r = 0; r < EXIT_REASON_MAX; r++)
 		total += s->exits[r];
 	return total;
 }
 
+uint64_t exit_count(const struct vcpu *v)
+{
+	return total_exits(&v->stats) + total_exits(&v->stats_l2);
+}
+
 /*
  * Per CPU: exits while L1 ran, then exits while L2 ran and how many of
  * those were reflected to L1. L0 exits per L2 round trip = (L1 exits
- * caused by L1's handling + L2 exits) / reflected exits.
+ * caused by L1's handling + L2 exits) / reflected exits. The last line
+ * checks the per-reason counts against the exit stub's own count.
  */
 void exit_stats_report(void)
 {
@@ -580,9 +596,15 @@ void exit_stats_report(void)
 
 		log_info("stats: cpu%u %lu exits from L1", c, total_exits(&v->stats));
 		report_stats(c, "L1", &v->stats);
-		if (!l2)
-			continue;
-		log_info("stats: cpu%u %lu exits from L2, %lu reflected to L1", c, l2, v->reflected);
-		report_stats(c, "L2", &v->stats_l2);
+		if (l2) {
+			log_info("stats: cpu%u %lu exits from L2, %lu reflected to L1", c, l2, v->reflected);
+			report_stats(c, "L2", &v->stats_l2);
+		}
+		if (exit_count(v) == v->regs.vm_exits)
+			log_info("stats: cpu%u %lu exits counted, %lu VM exits taken: they agree", c,
+				 exit_count(v), v->regs.vm_exits);
+		else
+			log_err("stats: cpu%u %lu exits counted, %lu VM exits taken: MISMATCH (umbra bug)", c,
+				exit_count(v), v->regs.vm_exits);
 	}
 }

@@ -67,5 +67,7 @@ __noreturn void guest_stop(struct vcpu *v, const char *fmt, ...) __printf(2, 3);
 
 /* Print the exit statistics of every vCPU. */
 void exit_stats_report(void);
+/* Exits counted for vCPU v, L1 and L2 (equals v->regs.vm_exits, the exit stub's count). */
+uint64_t exit_count(const struct vcpu *v);
 
 #endif

@@ -14,18 +14,27 @@
 struct guest_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	/*
+	 * Every VM exit this CPU took, counted by vmx_exit_entry itself: an
+	 * account independent of exit_dispatch()'s per-reason statistics, which
+	 * must add up to the same number (exit_stats_report() checks).
+	 */
+	uint64_t vm_exits;
 };
 
 _Static_assert(__builtin_offsetof(struct guest_regs, rax) == 0, "GR_RAX in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, rdi) == 40, "GR_RDI in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, rbp) == 48, "GR_RBP in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, r15) == 112, "GR_R15 in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, vm_exits) == 120, "GR_VM_EXITS in vmx_entry.asm");
 
 _Static_assert(EXIT_REASON_MAX == UMBRA_STATS_REASONS, "hypercall stats layout");
 
+/* Exits taken while one level ran, whatever umbra did with them (handled or reflected). */
 struct exit_stats {
 	uint64_t exits[EXIT_REASON_MAX];
 	uint64_t cycles[EXIT_REASON_MAX];
+	uint64_t unknown_reason; /* basic reason >= EXIT_REASON_MAX (a guest stop follows) */
 };
 
 /* How the guest starts on a CPU. */

@@ -31,6 +31,7 @@ global vmx_exit_entry
 %define GR_R13 96
 %define GR_R14 104
 %define GR_R15 112
+%define GR_VM_EXITS 120
 
 section .text
 bits 64
@@ -105,5 +106,6 @@ vmx_exit_entry:
 	mov [rdi + GR_R15], r15
 	pop rax			; the guest's RDI
 	mov [rdi + GR_RDI], rax
+	inc qword [rdi + GR_VM_EXITS]	; the raw count the statistics are checked against
 	xor eax, eax
 	jmp vmx_enter.out

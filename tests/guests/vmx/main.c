@@ -95,8 +95,8 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_init_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
-	if (mode_is(&args, "bench_nested")) {
-		bench_nested(args.iterations);
+	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table")) {
+		bench_nested(args.iterations, mode_is(&args, "bench_nested_table"));
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */

@@ -177,8 +177,12 @@ void check_vmxoff(void);
 void check_umbra_field_stats(void);
 void check_umbra_hostile_pointers(void); /* VMX on: before check_vmxoff() */
 
-/* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
-void bench_nested(uint64_t iterations);
+/*
+ * bench.c: test=bench_nested (and bench_nested_table). L2 runs CPUID in a
+ * loop; L1 handles each exit as KVM would, executing CPUID itself or
+ * answering from a table filled at start-up (from_table).
+ */
+void bench_nested(uint64_t iterations, bool from_table);
 /* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */
 extern const char l2_bench_loop[];
 bool bench_handle_exit(struct l2_regs *regs);

@@ -235,7 +235,8 @@ void vcpu_reset_to_init(struct vcpu *v)
 {
 	const uint32_t data_ar = AR_P | AR_S | AR_TYPE_DATA_RW_ACCESSED;
 
-	memset(&v->regs, 0, sizeof(v->regs));
+	/* The GPRs only: the exit stub's counters after them live on. */
+	memset(&v->regs, 0, __builtin_offsetof(struct guest_regs, vm_exits));
 	/* SDM Vol. 3A Table 9-1: EDX holds the processor signature after INIT. */
 	v->regs.rdx = cpuid(1, 0).eax;
 	vcpu_set_cr0(CR0_CD | CR0_NW | CR0_ET);

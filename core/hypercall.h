@@ -41,6 +41,13 @@ enum umbra_hypercall {
 	 * RAX = bytes written.
 	 */
 	UMBRA_HC_FIELD_STATS = 4,
+	/*
+	 * Exit-path profile of a PROFILE=1 build (arch/x86/profile.h): copy a
+	 * struct umbra_hc_profile to guest-physical RBX, at most RCX bytes, for
+	 * CPU RDX (or all CPUs added up when RDX = ~0). RAX = bytes written;
+	 * UMBRA_HC_ENOSYS in a build without the profile.
+	 */
+	UMBRA_HC_PROFILE = 5,
 };
 
 #define UMBRA_HC_ENOSYS (-38L)  /* unknown function */
@@ -58,6 +65,20 @@ struct umbra_hc_stats {
 	unsigned long long cycles[UMBRA_STATS_REASONS]; /* TSC cycles umbra spent per reason */
 	/* VM exits as umbra's exit stub counted them: equal to total_exits, or umbra is wrong. */
 	unsigned long long vm_exits;
+};
+
+#define UMBRA_PROFILE_PHASES_MAX 16
+
+/*
+ * Layout returned by UMBRA_HC_PROFILE: TSC cycles and intervals per phase
+ * (arch/x86/profile.h names them, in order), with the probes' own cost not
+ * yet taken off: probe_cost cycles per interval.
+ */
+struct umbra_hc_profile {
+	unsigned long long phases;
+	unsigned long long probe_cost;
+	unsigned long long cycles[UMBRA_PROFILE_PHASES_MAX];
+	unsigned long long intervals[UMBRA_PROFILE_PHASES_MAX];
 };
 
 struct umbra_hc_field_stat {

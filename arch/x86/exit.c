@@ -275,6 +275,26 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 		ret = (int64_t)len;
 		break;
 	}
+	case UMBRA_HC_PROFILE: {
+		struct umbra_hc_profile prof;
+		size_t len = MIN(a2, sizeof(prof));
+
+		if (a3 != UMBRA_HC_ALL_CPUS && a3 >= cpu_count) {
+			ret = UMBRA_HC_EINVAL;
+			break;
+		}
+		if (!profile_read(a3, &prof)) {
+			ret = UMBRA_HC_ENOSYS;
+			break;
+		}
+		if (!guest_range_ok(a1, len)) {
+			ret = UMBRA_HC_EFAULT;
+			break;
+		}
+		memcpy((void *)a1, &prof, len);
+		ret = (int64_t)len;
+		break;
+	}
 	case UMBRA_HC_SHUTDOWN:
 		log_info("guest: shutdown hypercall with status %lu", a1);
 		shutdown(a1 ? EXIT_FAILURE : EXIT_OK, "guest asked to shut down");
@@ -481,9 +501,17 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 static void exit_handle(struct vcpu *v, uint32_t reason, uint32_t basic)
 {
 	exit_handler_fn fn;
+	enum exit_action action;
 
-	if (v->in_l2 && nested_ops && nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION)))
-		return;
+	if (v->in_l2 && nested_ops) {
+		bool done;
+
+		profile_phase(v, PROFILE_L2_EXIT);
+		done = nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION));
+		profile_phase(v, PROFILE_DISPATCH);
+		if (done)
+			return;
+	}
 	if (reason & EXIT_REASON_ENTRY_FAILURE)
 		guest_stop(v, "VM entry failed: %s", exit_reason_name(basic));
 	/* The VMREADs for the trace line cost on every exit: only when tracing. */
@@ -492,7 +520,11 @@ static void exit_handle(struct vcpu *v, uint32_t reason, uint32_t basic)
 		    exit_reason_name(basic), vmcs_readnat(EXIT_QUALIFICATION), vmcs_readnat(GUEST_RIP),
 		    vmcs_read32(GUEST_ACTIVITY_STATE));
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
-	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
+	profile_phase(v, basic == EXIT_REASON_VMRESUME || basic == EXIT_REASON_VMLAUNCH ? PROFILE_VMENTRY :
+											   PROFILE_HANDLER);
+	action = fn(v, vmcs_readnat(EXIT_QUALIFICATION));
+	profile_phase(v, PROFILE_DISPATCH);
+	if (action == SKIP_INSN)
 		exit_skip_instruction();
 }
 
@@ -516,6 +548,7 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	st->exits[basic]++;
 	exit_handle(v, reason, basic);
 	st->cycles[basic] += rdtsc() - t0;
+	profile_phase(v, PROFILE_ENTRY);
 }
 
 /* NMIs for the guest: inject when it can take one, else ask for an NMI-window exit. */

@@ -119,6 +119,8 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	struct ept_stats es;
 	uint64_t pml4, limit;
 
+	profile_init(); /* PROFILE=1 builds: the probes' own cost */
+
 	vm.caps = *caps;
 	vm.phys_addr_bits = cpuid(0x80000008, 0).eax & 0xff;
 	if (n > ARRAY_SIZE(vm.umbra_mem))
@@ -437,8 +439,10 @@ __noreturn void vcpu_run(struct vcpu *v)
 
 		exit_prepare_entry(v);
 		cur = v->in_l2 ? &v->vmcs02 : &v->vmcs01;
+		profile_phase(v, PROFILE_ENTRY_STUB);
 		r = vmx_enter(&v->regs, cur->launched);
 		t0 = rdtsc();
+		profile_after_guest(v);
 		if (r != 0) {
 			exit_entry_failed(v, r);
 			continue;

@@ -5,6 +5,7 @@
 
 #include "arch/x86/ept.h"
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/profile.h"
 #include "arch/x86/vmx.h"
 #include "core/hypercall.h"
 #include "core/loader.h"
@@ -20,6 +21,8 @@ struct guest_regs {
 	 * must add up to the same number (exit_stats_report() checks).
 	 */
 	uint64_t vm_exits;
+	/* PROFILE=1 builds: TSC right before VMLAUNCH/VMRESUME and right after the exit. */
+	uint64_t tsc_enter, tsc_exit;
 };
 
 _Static_assert(__builtin_offsetof(struct guest_regs, rax) == 0, "GR_RAX in vmx_entry.asm");
@@ -27,6 +30,8 @@ _Static_assert(__builtin_offsetof(struct guest_regs, rdi) == 40, "GR_RDI in vmx_
 _Static_assert(__builtin_offsetof(struct guest_regs, rbp) == 48, "GR_RBP in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, r15) == 112, "GR_R15 in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, vm_exits) == 120, "GR_VM_EXITS in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, tsc_enter) == 128, "GR_TSC_ENTER in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, tsc_exit) == 136, "GR_TSC_EXIT in vmx_entry.asm");
 
 _Static_assert(EXIT_REASON_MAX == UMBRA_STATS_REASONS, "hypercall stats layout");
 
@@ -71,6 +76,7 @@ struct vcpu {
 	struct exit_stats stats;    /* exits while L1 ran */
 	struct exit_stats stats_l2; /* exits while L2 ran (reflected or handled by umbra) */
 	uint64_t reflected;         /* L2 exits reflected to L1 */
+	struct profile prof;        /* PROFILE=1 builds: cycles per exit-path phase */
 };
 
 /* Machine-wide VMX settings, made once by the BSP. */

@@ -2,6 +2,7 @@
 /* Nested round-trip benchmark: L2 CPUID -> L1 handler (KVM-like VMREADs/VMWRITE) -> VMRESUME. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/profile.h"
 #include "core/format.h"
 #include "core/hypercall.h"
 #include "core/log.h"
@@ -111,6 +112,41 @@ static void check_exit_accounting(void)
 	      stats.vm_exits);
 }
 
+/*
+ * A PROFILE=1 umbra (arch/x86/profile.h) reports its exit path's phases:
+ * one BENCH line per phase, cycles per round trip over the measured
+ * window, each phase interval less the probes' own cost. Nothing to do
+ * for another build (the hypercall says ENOSYS) or bare.
+ */
+#define PHASE_NAME(id, name, desc) [PROFILE_##id] = name,
+static const char *const phase_names[] = { PROFILE_PHASES(PHASE_NAME) };
+#undef PHASE_NAME
+static struct umbra_hc_profile prof0, prof1;
+
+static bool profile_snapshot(bool umbra, struct umbra_hc_profile *p)
+{
+	return umbra && umbra_hypercall(UMBRA_HC_PROFILE, (uint64_t)p, sizeof(*p), UMBRA_HC_ALL_CPUS).rax ==
+				(int64_t)sizeof(*p);
+}
+
+static void profile_report(const char *prefix, uint64_t done)
+{
+	char name[96];
+	uint64_t n = MIN(prof1.phases, ARRAY_SIZE(phase_names));
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t cycles = prof1.cycles[i] - prof0.cycles[i];
+		uint64_t intervals = prof1.intervals[i] - prof0.intervals[i];
+		/* The stubs are bounded by one probe and the stub's own TSC reading: half a probe. */
+		uint64_t probe = (i == PROFILE_ENTRY_STUB || i == PROFILE_EXIT_STUB) ? prof1.probe_cost / 2 :
+				 i == PROFILE_GUEST ? 0 : prof1.probe_cost;
+		uint64_t own = intervals * probe;
+
+		fmt_snprintf(name, sizeof(name), "%s.phase.%s", prefix, phase_names[i]);
+		bench_line(name, cycles > own ? cycles - own : 0, done, "cycles");
+	}
+}
+
 /* from_table: the table-driven handler (test=bench_nested_table), else the CPU's answer. */
 void bench_nested(uint64_t iterations, bool from_table)
 {
@@ -119,7 +155,7 @@ void bench_nested(uint64_t iterations, bool from_table)
 	struct l2_regs regs;
 	enum vmx_result r;
 	enum vm_entry_result e;
-	bool umbra = under_umbra();
+	bool umbra = under_umbra(), profiled;
 	uint64_t t0, t1, x0, x1, done = 0;
 
 	if (!suite_init())
@@ -140,6 +176,8 @@ void bench_nested(uint64_t iterations, bool from_table)
 		report("bench.launch", VERDICT_FAIL, "L2 did not start with a CPUID exit");
 		return;
 	}
+	/* The profile's window holds the exit count's: its hypercalls are not in the count. */
+	profiled = profile_snapshot(umbra, &prof0);
 	x0 = umbra_exits(umbra);
 	t0 = rdtsc();
 	while (done < iterations) {
@@ -150,6 +188,7 @@ void bench_nested(uint64_t iterations, bool from_table)
 	}
 	t1 = rdtsc();
 	x1 = umbra_exits(umbra);
+	profiled = profiled && profile_snapshot(umbra, &prof1);
 	if (done < iterations)
 		info("bench_nested: stopped after %lu: entry %d, exit reason %#lx at RIP %#lx", done, e,
 		     vmcs_get(VM_EXIT_REASON), vmcs_get(GUEST_RIP));
@@ -167,6 +206,8 @@ void bench_nested(uint64_t iterations, bool from_table)
 	fmt_snprintf(name, sizeof(name), "%s.l0_exits_per_roundtrip.umbra", prefix);
 	bench_line(name, x1 - x0 - 1, done, "exits");
 	check_exit_accounting();
+	if (profiled)
+		profile_report(prefix, done);
 }
 
 /*

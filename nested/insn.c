@@ -264,6 +264,8 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 			n->vmcs12.launch_state = 0;
 		}
 		n->current = addr;
+		/* Its content came from memory, not through VMWRITEs: check and build it all. */
+		n->vmcs02_stale = true;
 		shadow_link(v, n);
 	}
 	nvmx_succeed();

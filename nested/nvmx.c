@@ -3,6 +3,7 @@
 #include "nested/nvmx.h"
 #include "core/log.h"
 #include "core/percpu.h"
+#include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
 
 static struct nvmx nvmx_state[MAX_CPUS];
@@ -91,5 +92,6 @@ void nvmx_init(void)
 {
 	for (size_t i = 0; i < MAX_CPUS; i++)
 		nvmx_state[i].current = NVMX_NO_VMCS;
+	nvmx_policy_init();
 	nested_ops = &ops;
 }

@@ -11,6 +11,11 @@
 
 #define NVMX_NO_VMCS (~0ULL)
 
+/* L1's own state that vmcs02's derived fields take when vmcs12 does not give them. */
+struct l1_derive_inputs {
+	uint64_t efer, pat, dr7, debugctl;
+};
+
 struct nvmx {
 	bool vmxon;              /* L1 is in VMX operation */
 	uint64_t vmxon_ptr;      /* its VMXON region */
@@ -24,7 +29,9 @@ struct nvmx {
 	 * VMRESUME rewrites only those when it can (nested/entry.c).
 	 */
 	uint64_t dirty[(VMCS_FIELD_COUNT + 63) / 64];
-	bool vmcs02_stale;       /* rewrite vmcs02 completely at the next entry */
+	bool vmcs02_stale;       /* rewrite vmcs02 completely (and check vmcs12) at the next entry */
+	struct l1_derive_inputs derived_from; /* what vmcs02's derived fields were last made from */
+	bool checked_l1_long;    /* L1's IA-32e mode when vmcs12's checks last passed */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
@@ -33,9 +40,6 @@ struct nvmx {
 	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };
 
-/* L2 guest-state fields copied as they are between vmcs12 and vmcs02 (nested/entry.c). */
-extern const uint32_t nvmx_guest_fields[];
-extern const size_t nvmx_guest_field_count;
 
 /* This vCPU's nested state (nvmx_of_cpu before the vCPU is initialised). */
 struct nvmx *nvmx_of(struct vcpu *v);

@@ -8,6 +8,7 @@
 #include "core/panic.h"
 #include "core/shutdown.h"
 #include "nested/nvmx.h"
+#include "nested/vmcs02_policy.h"
 
 #define INTR_TYPE_NMI 2
 #define VEC_GP 13
@@ -19,12 +20,21 @@
 #define AR_TSS_BUSY 0x8bu
 #define AR_UNUSABLE 0x10000u
 
-/* Exit-information fields the CPU wrote for umbra, and L1 must see (SDM Vol. 3C 24.9). */
-static const uint32_t exit_info_fields[] = {
-	VM_EXIT_REASON, EXIT_QUALIFICATION, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
-	VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO, IDT_VECTORING_ERROR_CODE,
-	VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO, IO_RCX, IO_RSI, IO_RDI, IO_RIP,
+/*
+ * Exit-information fields the CPU wrote for umbra, and L1 must see (SDM
+ * Vol. 3C 24.9): every read-only field but VM_INSTRUCTION_ERROR, which is
+ * umbra's answer to L1's VMX instructions.
+ */
+#define EXIT_INFO_REF(name) { name, VMCS12_SLOT_##name },
+static const struct nvmx_field_ref exit_info_fields[] = {
+	EXIT_INFO_REF(VM_EXIT_REASON) EXIT_INFO_REF(EXIT_QUALIFICATION) EXIT_INFO_REF(GUEST_LINEAR_ADDRESS)
+	EXIT_INFO_REF(GUEST_PHYSICAL_ADDRESS) EXIT_INFO_REF(VM_EXIT_INTR_INFO)
+	EXIT_INFO_REF(VM_EXIT_INTR_ERROR_CODE) EXIT_INFO_REF(IDT_VECTORING_INFO)
+	EXIT_INFO_REF(IDT_VECTORING_ERROR_CODE) EXIT_INFO_REF(VM_EXIT_INSTRUCTION_LEN)
+	EXIT_INFO_REF(VMX_INSTRUCTION_INFO) EXIT_INFO_REF(IO_RCX) EXIT_INFO_REF(IO_RSI)
+	EXIT_INFO_REF(IO_RDI) EXIT_INFO_REF(IO_RIP)
 };
+#undef EXIT_INFO_REF
 
 /* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
 void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
@@ -139,8 +149,9 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 
 	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8). */
 	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
-		for (size_t i = 0; i < nvmx_guest_field_count; i++)
-			vmcs12_write(c, nvmx_guest_fields[i], vmcs_read(nvmx_guest_fields[i]));
+		/* vmcs_read() zero-extends, as vmcs12 stores a field: no width masking. */
+		for (size_t i = 0; i < nvmx_save_field_count; i++)
+			c->fields[nvmx_save_fields[i].slot] = vmcs_read(nvmx_save_fields[i].encoding);
 		if (exit12 & SAVE_EFER)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
 		if (exit12 & SAVE_PAT)
@@ -155,7 +166,7 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 				   (vmcs_read32(VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST));
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
-		vmcs12_write(c, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
 	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
 	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);

@@ -26,6 +26,10 @@ ifeq ($(PROFILE),1)
 KERNEL_CFLAGS += -DUMBRA_PROFILE
 NASMFLAGS += -DUMBRA_PROFILE
 endif
+# SHADOW_DOUBLED=1: nested/shadow_fields_doubled.h shadowed too, for make bench's table-size figure.
+ifeq ($(SHADOW_DOUBLED),1)
+KERNEL_CFLAGS += -DUMBRA_SHADOW_TABLE_DOUBLED
+endif
 
 # Every source of the kernel image, by layer.
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm

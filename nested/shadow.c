@@ -18,6 +18,9 @@
 #define SHADOW_FIELD_RO SHADOW_ENTRY_RO
 const struct shadow_field shadow_field_table[] = {
 #include "nested/shadow_fields.h"
+#ifdef UMBRA_SHADOW_TABLE_DOUBLED
+#include "nested/shadow_fields_doubled.h"
+#endif
 };
 #undef SHADOW_FIELD_RW
 #undef SHADOW_FIELD_RO
@@ -28,6 +31,9 @@ const size_t shadow_field_count = ARRAY_SIZE(shadow_field_table);
 #define SHADOW_FIELD_RO SHADOW_COUNT_ONE
 _Static_assert(0
 #include "nested/shadow_fields.h"
+#ifdef UMBRA_SHADOW_TABLE_DOUBLED
+#include "nested/shadow_fields_doubled.h"
+#endif
 	       <= SHADOW_FIELDS_MAX, "SHADOW_FIELDS_MAX is too small for the list");
 #undef SHADOW_FIELD_RW
 #undef SHADOW_FIELD_RO

@@ -10,7 +10,7 @@ struct vcpu;
 struct nvmx;
 
 /* Room for the list in nested/shadow_fields.h (a build-time check keeps it honest). */
-#define SHADOW_FIELDS_MAX 48
+#define SHADOW_FIELDS_MAX 80
 
 /* The shadowed fields, generated from nested/shadow_fields.h. */
 struct shadow_field {

@@ -25,6 +25,13 @@
 	X(HANDLER, "handler", "any other exit handler (L1's CPUID, MSRs, VMX instructions)") \
 	X(ENTRY, "entry", "after the handler: pending events, the next vmx_enter")
 
+/*
+ * The stub's own TSC reading (rdtsc, shl, or, mov in vmx_entry.asm): four
+ * instructions, so four cycles in Bochs, where the TSC counts instructions;
+ * each stub interval holds one of them besides half a C probe.
+ */
+#define PROFILE_ASM_PROBE_COST 4
+
 #define PROFILE_PHASE_ENUM(id, name, desc) PROFILE_##id,
 enum profile_phase { PROFILE_PHASES(PROFILE_PHASE_ENUM) PROFILE_PHASE_COUNT };
 #undef PROFILE_PHASE_ENUM

@@ -137,8 +137,9 @@ static void profile_report(const char *prefix, uint64_t done)
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t cycles = prof1.cycles[i] - prof0.cycles[i];
 		uint64_t intervals = prof1.intervals[i] - prof0.intervals[i];
-		/* The stubs are bounded by one probe and the stub's own TSC reading: half a probe. */
-		uint64_t probe = (i == PROFILE_ENTRY_STUB || i == PROFILE_EXIT_STUB) ? prof1.probe_cost / 2 :
+		/* The stubs are bounded by one probe and the stub's own TSC reading. */
+		uint64_t probe = (i == PROFILE_ENTRY_STUB || i == PROFILE_EXIT_STUB) ?
+					 prof1.probe_cost / 2 + PROFILE_ASM_PROBE_COST :
 				 i == PROFILE_GUEST ? 0 : prof1.probe_cost;
 		uint64_t own = intervals * probe;
 

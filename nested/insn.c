@@ -288,16 +288,18 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	uint64_t field = vcpu_gpr(v, II_REG2(info)), value, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	int slot;
 
 	if (n->current == NVMX_NO_VMCS) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
-	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
+	if (slot < 0) {
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
-	n->vmread_exits[vmcs12_slot((uint32_t)field)]++;
+	n->vmread_exits[slot]++;
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
@@ -312,6 +314,7 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	int slot;
 
 	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */
 	if (n->current == NVMX_NO_VMCS) {
@@ -324,7 +327,8 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		return EXIT_RESUME;
 	if (size == 4)
 		value = (uint32_t)value;
-	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
+	if (slot < 0) {
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
@@ -333,10 +337,10 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		nvmx_fail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
-	n->vmwrite_exits[vmcs12_slot((uint32_t)field)]++;
+	n->vmwrite_exits[slot]++;
 	vmcs12_write(&n->vmcs12, (uint32_t)field, value);
-	nvmx_mark_dirty(n, (uint32_t)field);
-	shadow_from_vmcs12(v, n); /* a read-only field the shadow also holds */
+	n->dirty[slot / 64] |= 1ULL << (slot % 64);
+	shadow_write_field(v, n, (uint32_t)field); /* a read-only field the shadow also holds */
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
 }

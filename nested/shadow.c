@@ -85,6 +85,9 @@ struct shadow_sync {
 };
 static struct shadow_sync sync_all[SHADOW_FIELDS_MAX], sync_rw[SHADOW_FIELDS_MAX];
 static size_t sync_all_count, sync_rw_count;
+/* vmcs12 slot -> index in sync_all + 1 (0: not shadowed on this CPU). */
+static uint8_t sync_of_slot[VMCS_FIELD_COUNT];
+_Static_assert(SHADOW_FIELDS_MAX < 255, "sync_of_slot holds an index");
 
 static void build_sync_lists(void)
 {
@@ -98,6 +101,7 @@ static void build_sync_lists(void)
 		if (slot < 0)
 			panic("nested: shadow field %#x is not a vmcs12 field", enc);
 		sync_all[sync_all_count++] = e;
+		sync_of_slot[slot] = (uint8_t)sync_all_count;
 		if (shadow_field_table[i].read_write)
 			sync_rw[sync_rw_count++] = e;
 	}
@@ -197,6 +201,22 @@ void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
 			n->dirty[e->slot / 64] |= 1ULL << (e->slot % 64);
 		}
 	}
+	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
+}
+
+void shadow_write_field(struct vcpu *v, struct nvmx *n, uint32_t encoding)
+{
+	int slot = vmcs12_slot(encoding);
+	const struct shadow_sync *e;
+
+	if (!enabled || !n->shadow_cache_valid || slot < 0 || !sync_of_slot[slot])
+		return;
+	e = &sync_all[sync_of_slot[slot] - 1];
+	if (n->vmcs12.fields[e->slot] == n->shadow_cache[e->entry])
+		return;
+	load(n->shadow_pa);
+	vmcs_write(e->encoding, n->vmcs12.fields[e->slot]);
+	n->shadow_cache[e->entry] = n->vmcs12.fields[e->slot];
 	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
 }
 

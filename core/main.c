@@ -2,6 +2,7 @@
 /* bsp_main() and ap_main(): umbra's start-up, in order. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/vmx_caps.h"
 #include "core/cmdline.h"
@@ -133,11 +134,17 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	config_parse(boot_info.cmdline, &config, config_warn, NULL); /* again, to report problems */
 	report_boot_info(&boot_info);
 
-	if (!mem_init(&boot_info, (const void *)(uint64_t)info_addr))   /* frame allocator */
+	if (!mem_init(&boot_info, (const void *)(uint64_t)info_addr))   /* footprint, frame allocator */
 		finish(EXIT_FAILURE, "no usable memory map");
-	log_info("mem: %lu MiB usable RAM, %lu MiB free for umbra, image [%#lx-%#lx)",
-		 mem_summary()->usable_bytes >> 20, mem_summary()->free_bytes >> 20,
-		 mem_summary()->image_start, mem_summary()->image_end);
+	if (!mem_relocate())                        /* page tables for all RAM, image moved high */
+		finish(EXIT_FAILURE, "cannot move umbra out of low memory");
+	log_info("mem: umbra at [%#lx-%#lx), %lu MiB (image %lu KiB, heap %lu MiB); "
+		 "%lu MiB usable RAM, all RAM mapped up to %lu MiB",
+		 mem_summary()->image_start, mem_summary()->pool_end,
+		 (mem_summary()->pool_end - mem_summary()->image_start) >> 20,
+		 (mem_summary()->image_end - mem_summary()->image_start) >> 10,
+		 (mem_summary()->pool_end - mem_summary()->pool_start) >> 20,
+		 mem_summary()->usable_bytes >> 20, paging_identity_end() >> 20);
 
 	/* ACPI: CPUs, power-off, timers. */
 	if (!boot_info.rsdp) {

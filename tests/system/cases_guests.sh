@@ -16,6 +16,7 @@ SYSTEM_TESTS+=(
 	guest_low_2m_diff
 	guest_low_4m_diff
 	guest_mb1_low_diff
+	guest_high_mem_diff
 )
 
 # The guest logs through umbra's log(): "[cpuN] " first, optional here so that
@@ -262,4 +263,33 @@ test_guest_mb1_low_diff() {
 		[ "$v" = 1m ] && { compare_verdicts "$bare_console" "$CONSOLE" || return 1; }
 	done
 	return 0
+}
+
+# --- guest memory above 4 GiB (issue 9 item 1) --------------------------------------
+
+# The VMX guest's VMXON region and VMCS in RAM above 4 GiB (Bochs "memory: guest=6144,
+# host=2048": RAM in [4 GiB, 6 GiB)), bare and under umbra: the same verdicts, every
+# high_mem check PASS (not SKIP), and umbra reaching that memory without a panic.
+HIGH_MEM_CHECKS=(high_mem.map high_mem.vmxon high_mem.vmclear high_mem.vmptrld high_mem.vmwrite
+	high_mem.vmcs_in_memory high_mem.vmxoff)
+
+test_guest_high_mem_diff() {
+	local elf bare_console name
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 1 --memory 6144,2048 --timeout 300 --kernel "$elf" \
+		--cmdline "test=high_mem" || return 1
+	expect "${GUEST_LINE}INFO high_mem: VMXON region at 0x1[0-9a-f]{8}," "regions above 4 GiB" || return 1
+	for name in "${HIGH_MEM_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS (bare)" || return 1
+	done
+	bare_console=$CONSOLE
+	boot_into umbra boot --emu bochs --cpus 1 --memory 6144,2048 --timeout 300 \
+		--module "$elf=test=high_mem" || return 1
+	expect "^\\[cpu0\\] mem: umbra at .*all RAM mapped up to [0-9]+ MiB" || return 1
+	for name in "${HIGH_MEM_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS (under umbra)" || return 1
+	done
+	expect_not 'PANIC|panic' || return 1
+	expect_clean_exit 0 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
 }

@@ -49,6 +49,7 @@ void high_mem_run(const struct mb2_info *mbi)
 	uint64_t base = find_high_ram(mbi), vmxon_pa, vmcs_pa, v = 0;
 	struct fault_record f;
 	enum vmx_result r;
+	bool ok;
 
 	if (!base) {
 		report("high_mem.ram", VERDICT_SKIP, "no RAM above 4 GiB in the memory map");
@@ -73,14 +74,13 @@ void high_mem_run(const struct mb2_info *mbi)
 		return;
 	check("high_mem.vmclear", vmclear(vmcs_pa) == VMX_SUCCEED, "VMCLEAR above 4 GiB");
 	check("high_mem.vmptrld", vmptrld(vmcs_pa) == VMX_SUCCEED, "VMPTRLD above 4 GiB");
-	r = vmwrite(GUEST_RSP, GUEST_RSP_VALUE);
-	check("high_mem.vmwrite", r == VMX_SUCCEED && vmread(GUEST_RSP, &v) == VMX_SUCCEED &&
-					  v == GUEST_RSP_VALUE, "GUEST_RSP %#lx", v);
+	ok = vmwrite(GUEST_RSP, GUEST_RSP_VALUE) == VMX_SUCCEED && vmread(GUEST_RSP, &v) == VMX_SUCCEED;
+	check("high_mem.vmwrite", ok && v == GUEST_RSP_VALUE, "GUEST_RSP %#lx", v);
 	/* VMCLEAR writes the VMCS data back to the region; VMPTRLD brings it back. */
 	v = 0;
-	check("high_mem.vmcs_in_memory", vmclear(vmcs_pa) == VMX_SUCCEED &&
-						 vmptrld(vmcs_pa) == VMX_SUCCEED &&
-						 vmread(GUEST_RSP, &v) == VMX_SUCCEED && v == GUEST_RSP_VALUE,
+	ok = vmclear(vmcs_pa) == VMX_SUCCEED && vmptrld(vmcs_pa) == VMX_SUCCEED &&
+	     vmread(GUEST_RSP, &v) == VMX_SUCCEED;
+	check("high_mem.vmcs_in_memory", ok && v == GUEST_RSP_VALUE,
 	      "GUEST_RSP after VMCLEAR and VMPTRLD %#lx", v);
 	check("high_mem.vmxoff", vmclear(vmcs_pa) == VMX_SUCCEED && vmxoff() == VMX_SUCCEED, "VMXOFF");
 }

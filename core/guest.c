@@ -40,7 +40,7 @@ static void log_memmap(void)
 }
 
 /*
- * Move module mods[i] to the highest free guest RAM below 4 GiB (multiboot
+ * Move module m to the highest free guest RAM below 4 GiB (multiboot
  * module addresses are 32-bit) that none of the busy ranges use, and say
  * so. The old place may be where the kernel's segments go.
  */

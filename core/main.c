@@ -82,6 +82,12 @@ static void enumerate_cpus(uint32_t bsp_apic_id)
 			 MAX_CPUS);
 }
 
+/* ACPI tables wherever the firmware put them: umbra maps all RAM, ACPI and NVS ranges included. */
+static const void *acpi_map_all(void *ctx __unused, uint64_t phys, size_t len)
+{
+	return phys ? paging_phys_ptr(phys, len) : NULL;
+}
+
 static enum lapic_mode apic_mode_from_config(void)
 {
 	switch (config.apic_mode) {
@@ -151,7 +157,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		log_err("acpi: the boot loader passed no ACPI RSDP");
 		acpi_err = ACPI_ERR_RSDP_SIG;
 	} else {
-		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map_identity_4g, NULL, &acpi);
+		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map_all, NULL, &acpi);
 		if (acpi_err != ACPI_OK)
 			log_err("acpi: %s", acpi_strerror(acpi_err));
 	}

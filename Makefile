@@ -30,13 +30,16 @@ endif
 ifeq ($(SHADOW_DOUBLED),1)
 KERNEL_CFLAGS += -DUMBRA_SHADOW_TABLE_DOUBLED
 endif
+# umbra itself runs in the top 2 GiB (linker.ld); the test guests, which reuse
+# KERNEL_CFLAGS, run identity-mapped with the small model.
+UMBRA_CFLAGS := -mcmodel=kernel
 
 # Every source of the kernel image, by layer.
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
 ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c \
 	arch/x86/vmx.c arch/x86/vmx_entry.asm arch/x86/vmcs_fields.c arch/x86/mtrr.c arch/x86/ept.c \
 	arch/x86/vcpu.c arch/x86/exit.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c \
-	arch/x86/profile.c
+	arch/x86/profile.c arch/x86/paging.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
 	core/guest.c
@@ -56,7 +59,7 @@ kernel: $(UMBRA_ELF)
 
 $(BUILD)/kernel/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(call quiet,CC,$<)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(call quiet,CC,$<)$(CC) $(KERNEL_CFLAGS) $(UMBRA_CFLAGS) -c $< -o $@
 
 $(BUILD)/kernel/%.asm.o: %.asm
 	@mkdir -p $(dir $@)

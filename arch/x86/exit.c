@@ -252,8 +252,7 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			st.total_exits += exit_count(x);
 			st.vm_exits += x->regs.vm_exits;
 		}
-		memcpy((void *)a1, &st, len);
-		ret = (int64_t)len;
+		ret = guest_write_phys(a1, &st, len) ? (int64_t)len : UMBRA_HC_EFAULT;
 		break;
 	}
 	case UMBRA_HC_FIELD_STATS: {
@@ -271,8 +270,7 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			ret = UMBRA_HC_EFAULT;
 			break;
 		}
-		memcpy((void *)a1, fs, len);
-		ret = (int64_t)len;
+		ret = !len || guest_write_phys(a1, fs, len) ? (int64_t)len : UMBRA_HC_EFAULT;
 		break;
 	}
 	case UMBRA_HC_PROFILE: {
@@ -287,27 +285,25 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			ret = UMBRA_HC_ENOSYS;
 			break;
 		}
-		if (!guest_range_ok(a1, len)) {
-			ret = UMBRA_HC_EFAULT;
-			break;
-		}
-		memcpy((void *)a1, &prof, len);
-		ret = (int64_t)len;
+		ret = guest_write_phys(a1, &prof, len) ? (int64_t)len : UMBRA_HC_EFAULT;
 		break;
 	}
 	case UMBRA_HC_SHUTDOWN:
 		log_info("guest: shutdown hypercall with status %lu", a1);
 		shutdown(a1 ? EXIT_FAILURE : EXIT_OK, "guest asked to shut down");
-	case UMBRA_HC_LOG:
-		if (a2 > 256) {
+	case UMBRA_HC_LOG: {
+		char msg[256];
+
+		if (a2 > sizeof(msg)) {
 			ret = UMBRA_HC_EINVAL;
-		} else if (a2 && !guest_range_ok(a1, a2)) {
+		} else if (a2 && !guest_read_phys(a1, msg, a2)) {
 			ret = UMBRA_HC_EFAULT;
 		} else {
-			log_info("guest: %.*s", (int)a2, (const char *)a1);
+			log_info("guest: %.*s", (int)a2, msg);
 			ret = 0;
 		}
 		break;
+	}
 	default:
 		ret = UMBRA_HC_ENOSYS;
 		break;

@@ -2,6 +2,7 @@
 /* Guest memory access for emulation: page walks and bounds against umbra's memory. */
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "core/string.h"
 
@@ -27,11 +28,18 @@ bool guest_range_ok(uint64_t gpa, uint64_t len)
 	return true;
 }
 
+void *guest_phys_ptr(uint64_t gpa, uint64_t len)
+{
+	return guest_range_ok(gpa, len) ? paging_phys_ptr(gpa, len) : NULL;
+}
+
 bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
 {
-	if (!guest_range_ok(gpa, len))
+	const void *p = guest_phys_ptr(gpa, len);
+
+	if (!p)
 		return false;
-	memcpy(buf, (const void *)gpa, len);
+	memcpy(buf, p, len);
 	return true;
 }
 
@@ -120,9 +128,11 @@ bool guest_read_linear(uint64_t la, void *buf, size_t len)
 
 bool guest_write_phys(uint64_t gpa, const void *buf, size_t len)
 {
-	if (!guest_range_ok(gpa, len))
+	void *p = guest_phys_ptr(gpa, len);
+
+	if (!p)
 		return false;
-	memcpy((void *)gpa, buf, len);
+	memcpy(p, buf, len);
 	return true;
 }
 

@@ -8,6 +8,14 @@
 /* Is [gpa, gpa + len) the guest's RAM (not umbra's, not MMIO, below any guest_mem= limit)? */
 bool guest_range_ok(uint64_t gpa, uint64_t len);
 
+/*
+ * umbra's pointer to guest-physical [gpa, gpa + len): the guest's RAM,
+ * reached through umbra's map of all RAM (arch/x86/paging.h). NULL when
+ * any of it is not the guest's or not mapped. Every access umbra makes to
+ * guest memory goes through here.
+ */
+void *guest_phys_ptr(uint64_t gpa, uint64_t len);
+
 /* Copy guest-physical memory; false when any of it is not the guest's. */
 bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
 

@@ -29,8 +29,10 @@ test_umbra_guest_mem() {
 	fi
 	expect '^\[cpu0\] guest: memory \[0x000004000000-0x[0-9a-f]+\) reserved' \
 		"RAM above 64 MiB reserved in the guest's map" || return 1
-	expect '^\[cpu0\] guest: memory \[0x000000200000-0x[0-9a-f]+\) reserved' \
-		"umbra's image reserved in the guest's map" || return 1
+	expect '^\[cpu0\] guest: memory \[0x000000100000-0x000004000000\) available' \
+		"RAM from 1 MiB to the limit available in the guest's map" || return 1
+	expect '^\[cpu0\] guest: memory \[0x000004000000-0x00000fff0000\) reserved' \
+		"RAM above 64 MiB (umbra's too) reserved in the guest's map" || return 1
 	expect_clean_exit 0
 }
 
@@ -43,9 +45,11 @@ test_umbra_module_not_multiboot() {
 	expect_clean_exit 1
 }
 
-# A kernel that would land on umbra itself (umbra.elf, linked at 2 MiB) is refused.
+# A kernel that would land on umbra itself is refused: with 256 MiB, umbra's heap
+# is the 16 MiB below 0xfe00000, so a guest linked at 240 MiB (basic-240m) lands on it.
 test_umbra_module_overlaps_umbra() {
-	boot --emu bochs --cpus 1 --module "$build/umbra.elf" || return 1
-	expect "^\[cpu0\] guest: cannot load module 0: kernel segment \[0x200000-.*is not in the guest's RAM" || return 1
+	boot --emu bochs --cpus 1 --module "$build/guests/basic-240m.elf" || return 1
+	expect "^\[cpu0\] mem: umbra at \[0x[0-9a-f]+-0xfe00000\)" "umbra's heap below 0xfe00000" || return 1
+	expect "^\[cpu0\] guest: cannot load module 0: kernel segment \[0xf000000-.*is not in the guest's RAM" || return 1
 	expect_clean_exit 1
 }

@@ -21,7 +21,8 @@ UNIT_Q := @
 endif
 
 # Each test and the module sources it links against (UNIT_NAMES=acpi runs a subset).
-UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand vmcs02_policy
+UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand vmcs02_policy \
+	paging
 unit_format_SRCS := core/format.c
 unit_cmdline_SRCS := core/cmdline.c core/format.c
 unit_mb2_SRCS := core/mb2.c
@@ -35,6 +36,7 @@ unit_ept_SRCS := arch/x86/ept.c arch/x86/mtrr.c
 unit_mtrr_SRCS := arch/x86/mtrr.c
 unit_vmcs_fields_SRCS := arch/x86/vmcs_fields.c
 unit_vmcs02_policy_SRCS := nested/vmcs02_policy.c nested/vmcs12.c arch/x86/vmcs_fields.c
+unit_paging_SRCS := arch/x86/paging.c
 
 UNIT_TESTS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_NAMES))
 UNIT_SRCS := $(sort $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c $(unit_$(t)_SRCS)))

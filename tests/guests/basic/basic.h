@@ -29,7 +29,7 @@ void check_memmap(const struct boot_state *bs);
 uint32_t madt_enabled_cpus(const struct acpi_info *acpi);
 
 /* checks_umbra.c */
-void check_hypercalls(void);          /* group "umbra": only under umbra */
+void check_hypercalls(uint64_t umbra_mem); /* group "umbra": only under umbra; umbra_mem from the map */
 void run_bench_cpuid(uint64_t iterations);
 
 #endif

@@ -20,8 +20,6 @@
 #define MB2_INFO_MAX_LEN MiB(1)
 /* Per AP; generous because under umbra every AP start is emulated. */
 #define AP_TIMEOUT_MS 2000
-/* test=isolation reads here unless addr= says otherwise: umbra's load address. */
-#define ISOLATION_DEFAULT_ADDR 0x200000
 
 /* Selected by test= on the command line. */
 enum guest_mode {
@@ -40,7 +38,7 @@ struct ap_result {
 
 static struct boot_state bs;
 static enum guest_mode mode;
-static uint64_t isolation_addr = ISOLATION_DEFAULT_ADDR;
+static uint64_t isolation_addr; /* addr=, else umbra's memory as the map shows it */
 static uint64_t bench_iterations = 100000;
 static bool lapic_ok;
 static struct ap_result ap_results[MAX_CPUS];
@@ -226,8 +224,31 @@ static __noreturn void run_triple_fault(void)
 	__builtin_unreachable();
 }
 
+/*
+ * Where umbra's memory is, as the guest can tell from its memory map: the
+ * first reserved range at or above 1 MiB that starts where available RAM
+ * ends (umbra's footprint cuts RAM in two; firmware holes sit elsewhere).
+ * 0 when there is none (bare hardware).
+ */
+static uint64_t umbra_mem_in_map(const struct mb2_info *mbi)
+{
+	for (size_t i = 0; i < mbi->mmap_count; i++) {
+		const struct mb2_mmap_entry *r = &mbi->mmap[i];
+
+		if (r->type != MB2_MEM_RESERVED || r->base < MiB(1))
+			continue;
+		for (size_t k = 0; k < mbi->mmap_count; k++)
+			if (mbi->mmap[k].type == MB2_MEM_AVAILABLE &&
+			    mbi->mmap[k].base + mbi->mmap[k].length == r->base)
+				return r->base;
+	}
+	return 0;
+}
+
 void bsp_main(uint32_t magic, uint32_t info_addr)
 {
+	uint64_t umbra_mem;
+
 	percpu_init(0);               /* GS base, GDT, TSS */
 	idt_init();                   /* exception handlers */
 	fault_catch_init();           /* #GP and #UD that checks provoke on purpose */
@@ -239,6 +260,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	     bs.mb2_err == MB2_OK && bs.mbi.cmdline ? bs.mbi.cmdline : "");
 	if (bs.mb2_err == MB2_OK)
 		parse_cmdline(bs.mbi.cmdline); /* FAIL lines for words it does not know */
+	umbra_mem = bs.mb2_err == MB2_OK ? umbra_mem_in_map(&bs.mbi) : 0;
+	if (!isolation_addr)
+		isolation_addr = umbra_mem;
 	platform_init();              /* ACPI, power-off, timer, local APIC */
 	report_hypervisor();          /* INFO bare / under umbra */
 
@@ -258,7 +282,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_control_regs();
 	check_memmap(&bs);
 	check_smp();
-	check_hypercalls();           /* only under umbra */
+	check_hypercalls(umbra_mem);  /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */
 }
 

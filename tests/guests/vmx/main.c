@@ -95,6 +95,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_init_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
+	if (mode_is(&args, "high_mem")) {
+		high_mem_run(&mbi);
+		report_finish();
+	}
 	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table")) {
 		bench_nested(args.iterations, mode_is(&args, "bench_nested_table"));
 		report_finish();

@@ -163,7 +163,10 @@ bool expect_entry(const char *name, enum vm_entry_result res, enum vm_entry_resu
 
 /* --- check groups, in the order main.c runs them ------------------------- */
 
-bool check_vmxon(void);    /* false: VMX is not on, nothing else can run */
+bool check_vmxon(void);
+/* high_mem.c: test=high_mem, VMX regions in RAM above 4 GiB (SKIP when there is none). */
+struct mb2_info;
+void high_mem_run(const struct mb2_info *mbi);    /* false: VMX is not on, nothing else can run */
 void check_vmptrld(void);
 void check_vmclear(void);
 void check_vmrw(void);

@@ -152,17 +152,21 @@ static bool check_host_state(const struct vmcs12 *c)
 	return true;
 }
 
-/*
- * Control fields vmcs02 takes from vmcs12 as they are. L1's MSR lists are in
- * host memory (identity EPT): the CPU walks them itself (check_controls()
- * checked they are L1's). L1's VM-exit MSR-load list is for L1 and is applied
- * when an exit is reflected (reflect.c).
- */
+/* Control fields vmcs02 takes from vmcs12 as they are. */
 static const uint32_t controls_as_is[] = {
 	EXCEPTION_BITMAP, PAGE_FAULT_ERROR_CODE_MASK, PAGE_FAULT_ERROR_CODE_MATCH,
 	CR3_TARGET_COUNT, CR3_TARGET_VALUE0, CR3_TARGET_VALUE1, CR3_TARGET_VALUE2, CR3_TARGET_VALUE3,
 	VM_ENTRY_INTR_INFO, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
+};
+
+/*
+ * Control fields that never go to vmcs02: L1's MSR lists, which umbra
+ * walks itself (nested/msr_lists.c) at entry and at reflection; vmcs02's
+ * three list counts stay 0.
+ */
+static const uint32_t controls_emulated[] = {
 	VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR,
+	VM_EXIT_MSR_LOAD_COUNT, VM_EXIT_MSR_LOAD_ADDR,
 };
 
 static bool in_list(const uint32_t *list, size_t n, uint32_t encoding)
@@ -178,10 +182,17 @@ static bool in_list(const uint32_t *list, size_t n, uint32_t encoding)
  * VMRESUME that changed only these rewrites only these. Anything else L1
  * changed (controls, masks, bitmaps...) rebuilds vmcs02 completely.
  */
+static bool not_in_vmcs02(uint32_t encoding)
+{
+	/* L1's host state and exit information are not in vmcs02; nor are its MSR lists. */
+	return VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_HOST || VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_READ_ONLY ||
+	       in_list(controls_emulated, ARRAY_SIZE(controls_emulated), encoding);
+}
+
 static bool copied_as_is(uint32_t encoding)
 {
-	if (VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_HOST || VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_READ_ONLY)
-		return true; /* L1's host state and exit information are not in vmcs02 */
+	if (not_in_vmcs02(encoding))
+		return true;
 	return in_list(nvmx_guest_fields, nvmx_guest_field_count, encoding) ||
 	       in_list(controls_as_is, ARRAY_SIZE(controls_as_is), encoding);
 }
@@ -249,7 +260,7 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1) {
 			uint32_t enc = vmcs_field_table[w * 64 + __builtin_ctzll(bits)].encoding;
 
-			if (VMCS_FIELD_TYPE(enc) != VMCS_TYPE_HOST && VMCS_FIELD_TYPE(enc) != VMCS_TYPE_READ_ONLY)
+			if (!not_in_vmcs02(enc))
 				vmcs_write(enc, vmcs12_read(c, enc));
 		}
 	}
@@ -301,7 +312,9 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
-	/* L1's VM-exit MSR-load list is for L1: applied when an exit is reflected (reflect.c). */
+	/* L1's MSR lists are walked by umbra (nested/msr_lists.c), never by the CPU. */
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vcpu_write_host_state();
 }
@@ -309,6 +322,7 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
+	uint32_t msr_bad;
 
 	shadow_to_vmcs12(v, n); /* L1's VMWRITEs that did not exit */
 	if (!check_controls(&n->vmcs12)) {
@@ -343,6 +357,17 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		build_vmcs02(v, &n->vmcs12);
 	memset(n->dirty, 0, sizeof(n->dirty));
 	n->vmcs02_stale = false;
+	/*
+	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
+	 * the CPU. Done before the CPU checks vmcs02's guest state, so a list
+	 * that fails wins over a guest state that would have failed too.
+	 */
+	msr_bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_ADDR),
+				     VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT));
+	if (msr_bad) {
+		nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
+		return EXIT_RESUME;
+	}
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

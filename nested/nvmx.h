@@ -53,6 +53,15 @@ void nvmx_cr_intercept(bool vmx_operation);
 /* nested/reflect.c: L1 continues in vmcs12's host state (SDM Vol. 3C 27.5). */
 void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n);
 
+/*
+ * nested/msr_lists.c: L1's MSR lists, walked by umbra with the current
+ * VMCS's guest as the context. Each returns the failing entry, counting
+ * from 1 (SDM Vol. 3C 26.4, 27.4, 27.6), or 0.
+ */
+uint32_t nvmx_msr_list_max(void); /* 512 * (IA32_VMX_MISC[27:25] + 1), SDM Vol. 3C A.6 */
+uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count);
+uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count);
+
 /* nested/insn.c */
 enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual);
 
@@ -60,6 +69,12 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
 
 /* nested/reflect.c */
+/*
+ * A VM entry that fails after the checks of 26.2 (SDM Vol. 3C 26.8): exit
+ * reason "VM-entry failure" | basic, no guest state saved, L1 continues in
+ * its host state with its VM-exit MSR-load list applied.
+ */
+void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual);
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
 bool nvmx_init_signal(struct vcpu *v);

@@ -95,6 +95,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_init_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
+	if (mode_is(&args, "msr_store_abort")) {
+		msr_store_abort_run();
+		report_finish();
+	}
 	if (mode_is(&args, "bench_nested")) {
 		bench_nested(args.iterations);
 		report_finish();
@@ -106,8 +110,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_launch();
 		check_exits();
 		check_msr_lists();
+		check_entry_msr_load();
 		check_entry_failures();
 		check_umbra_hostile_pointers(); /* only under umbra */
+		check_umbra_msr_list_cap();     /* only under umbra */
 		check_vmxoff();       /* last: leaves VMX operation */
 		check_umbra_field_stats(); /* only under umbra */
 	}

@@ -170,12 +170,17 @@ void check_vmrw(void);
 void check_launch(void);
 void check_exits(void);
 void check_msr_lists(void);  /* checks_msrlists.c */
+void check_entry_msr_load(void); /* checks_msrlists.c */
 void check_entry_failures(void);
 void check_vmxoff(void);
 
 /* bench.c: umbra's per-field exit counts by hypercall (group "umbra", only under umbra). */
 void check_umbra_field_stats(void);
 void check_umbra_hostile_pointers(void); /* VMX on: before check_vmxoff() */
+
+/* checks_umbra.c: group "umbra" (only under umbra), and test=msr_store_abort. */
+void check_umbra_msr_list_cap(void); /* VMX on, no current VMCS */
+void msr_store_abort_run(void);
 
 /* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
 void bench_nested(uint64_t iterations);

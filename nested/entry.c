@@ -319,6 +319,26 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vcpu_write_host_state();
 }
 
+/* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_SIPI 3
+
+static bool activity_state_ok(uint64_t state)
+{
+	uint64_t misc = 0;
+
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	switch (state) {
+	case ACTIVITY_ACTIVE: return true;
+	case ACTIVITY_HLT: return misc & VMX_MISC_ACTIVITY_HLT;
+	case ACTIVITY_SHUTDOWN: return misc & VMX_MISC_ACTIVITY_SHUTDOWN;
+	case ACTIVITY_WAIT_SIPI: return misc & VMX_MISC_ACTIVITY_WAIT_SIPI;
+	default: return false;
+	}
+}
+
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
@@ -344,6 +364,15 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
 		nvmx_load_l1_host_state(v, n);
 		shadow_from_vmcs12(v, n);
+		return EXIT_RESUME;
+	}
+	/*
+	 * SDM 26.3.1.5: an activity state IA32_VMX_MISC does not advertise is
+	 * an invalid guest state. The CPU would accept the states it has
+	 * itself (wait-for-SIPI, shutdown): umbra checks against its own.
+	 */
+	if (!activity_state_ok(VMCS12_GET(&n->vmcs12, GUEST_ACTIVITY_STATE))) {
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, 0);
 		return EXIT_RESUME;
 	}
 	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */

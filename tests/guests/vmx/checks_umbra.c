@@ -84,3 +84,19 @@ void msr_store_abort_run(void)
 	report("msr_store_abort.unreachable", VERDICT_FAIL, "L1 went on after a VMX abort: exit reason %#lx",
 	       vmcs_get(VM_EXIT_REASON));
 }
+
+/*
+ * Wait-for-SIPI would hand the physical CPU to L2 until a SIPI umbra never
+ * sends it (NMIs and INIT blocked): umbra does not advertise the state
+ * (nested/vmx_msrs.c), and an L2 entered in it is a failed VM entry.
+ */
+void check_umbra_no_wait_for_sipi(void)
+{
+	uint64_t misc = rdmsr(MSR_IA32_VMX_MISC);
+
+	if (!under_umbra())
+		return;
+	check("umbra.no_wait_for_sipi", !(misc & VMX_MISC_ACTIVITY_WAIT_SIPI),
+	      "IA32_VMX_MISC %#lx: wait-for-SIPI %s", misc,
+	      (misc & VMX_MISC_ACTIVITY_WAIT_SIPI) ? "advertised" : "not advertised");
+}

@@ -180,6 +180,7 @@ void check_umbra_hostile_pointers(void); /* VMX on: before check_vmxoff() */
 
 /* checks_umbra.c: group "umbra" (only under umbra), and test=msr_store_abort. */
 void check_umbra_msr_list_cap(void); /* VMX on, no current VMCS */
+void check_umbra_no_wait_for_sipi(void);
 void msr_store_abort_run(void);
 
 /* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */

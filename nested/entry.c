@@ -299,8 +299,9 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
 		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
 	}
+	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)
-		vmcs_write64(MSR_BITMAP, VMCS12_GET(c, MSR_BITMAP));
+		vmcs_write64(MSR_BITMAP, nvmx_of(v)->msr_bitmap02);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, vm.eptp);
@@ -386,6 +387,8 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		build_vmcs02(v, &n->vmcs12);
 	memset(n->dirty, 0, sizeof(n->dirty));
 	n->vmcs02_stale = false;
+	if (VMCS12_GET(&n->vmcs12, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS)
+		nvmx_merge_msr_bitmap(n, VMCS12_GET(&n->vmcs12, MSR_BITMAP));
 	/*
 	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
 	 * the CPU. Done before the CPU checks vmcs02's guest state, so a list

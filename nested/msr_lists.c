@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* L1's MSR lists of VMX transitions, emulated (SDM Vol. 3C 24.7.2, 24.8.2, 26.4, 27.4, 27.6). */
+/* L1's MSR lists of VMX transitions, emulated, and its MSR bitmap for L2 (SDM Vol. 3C 24.6.9, 24.7.2, 26.4, 27.4, 27.6). */
 #include "arch/x86/cpu.h"
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/string.h"
 #include "nested/nvmx.h"
 #include "nested/vmx_msrs.h"
 
@@ -42,21 +44,62 @@ uint32_t nvmx_msr_list_max(void)
 	return VMX_MISC_MAX_MSR_LIST(misc);
 }
 
-/* L1's own RDMSR/WRMSR of msr exits to umbra (vcpu.c's MSR bitmap). */
-static bool umbra_owns(uint32_t msr, bool write)
+/*
+ * SDM Vol. 3C 24.6.9: the byte of an MSR bitmap that holds msr's bit
+ * (read-low, read-high, write-low, write-high quarters); -1 outside the
+ * two ranges, where every access exits.
+ */
+static int bitmap_byte(uint32_t msr, bool write)
 {
-	const uint8_t *bitmap = (const uint8_t *)vm.msr_bitmap;
-	uint32_t base;
+	int base;
 
 	if (msr <= MSR_BITMAP_LOW_END)
 		base = 0;
 	else if (msr - MSR_BITMAP_HIGH_BASE <= MSR_BITMAP_LOW_END)
 		base = 1024;
 	else
+		return -1;
+	return base + (write ? 2048 : 0) + (int)((msr & MSR_BITMAP_LOW_END) / 8);
+}
+
+/* L1's own RDMSR/WRMSR of msr exits to umbra (vcpu.c's MSR bitmap). */
+static bool umbra_owns(uint32_t msr, bool write)
+{
+	int byte = bitmap_byte(msr, write);
+
+	return byte < 0 || ((((const uint8_t *)vm.msr_bitmap)[byte] >> (msr & 7)) & 1);
+}
+
+bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write)
+{
+	int byte = bitmap_byte(msr, write);
+	uint8_t bits;
+
+	if (!(VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS) || byte < 0)
 		return true;
-	if (write)
-		base += 2048;
-	return (bitmap[base + (msr & MSR_BITMAP_LOW_END) / 8] >> (msr & 7)) & 1;
+	/* The bit as L1's memory holds it now, as the CPU would read it at the RDMSR/WRMSR. */
+	if (!guest_read_phys(VMCS12_GET(c, MSR_BITMAP) + (uint64_t)byte, &bits, 1))
+		return true;
+	return (bits >> (msr & 7)) & 1;
+}
+
+/*
+ * vmcs02's bitmap makes an access exit when L1's or umbra's does. L1 may
+ * change its bitmap at any time: the merge runs at every VMLAUNCH and
+ * VMRESUME with "use MSR bitmaps" (one 4 KiB copy and OR), so vmcs02 is
+ * never older than L1's last entry; a bit L1 changes while L2 runs (from
+ * another vCPU) counts from L1's next entry. umbra's bits are always set:
+ * L1's page is never vmcs02's.
+ */
+void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap)
+{
+	uint64_t *merged = (uint64_t *)n->msr_bitmap02;
+	const uint64_t *umbra = (const uint64_t *)vm.msr_bitmap;
+
+	if (!guest_read_phys(l1_bitmap, merged, PAGE_SIZE))
+		memset(merged, 0xff, PAGE_SIZE); /* cannot happen (checked at entry): everything exits */
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*merged); i++)
+		merged[i] |= umbra[i];
 }
 
 /*

@@ -25,6 +25,7 @@ struct nvmx {
 	 */
 	uint64_t dirty[(VMCS_FIELD_COUNT + 63) / 64];
 	bool vmcs02_stale;       /* rewrite vmcs02 completely at the next entry */
+	uint64_t msr_bitmap02;   /* vmcs02's MSR bitmap: L1's merged with umbra's (nested/entry.c) */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
@@ -67,6 +68,15 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 
 /* nested/entry.c: emulated VMLAUNCH/VMRESUME, after the instruction checks. */
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
+
+/*
+ * nested/msr_lists.c: L2's RDMSR/WRMSR of msr exits to L1 (L1's "use MSR
+ * bitmaps" off, or its bitmap's bit set, SDM Vol. 3C 25.1.3). False: the
+ * exit is umbra's own (an MSR umbra owns that L1 lets L2 reach).
+ */
+bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write);
+/* vmcs02's MSR bitmap = L1's | umbra's, written into n->msr_bitmap02 (SDM Vol. 3C 24.6.9). */
+void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap);
 
 /* nested/reflect.c */
 /*

@@ -249,6 +249,12 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 			return true;
 		}
 		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		/* vmcs02's bitmap is L1's | umbra's: an exit L1 did not ask for is umbra's MSR. */
+		if (!nvmx_l1_wants_msr_exit(c, (uint32_t)v->regs.rcx, basic == EXIT_REASON_MSR_WRITE))
+			return false;
+		break;
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:
 		return false; /* umbra's EPT: L2 reached for what is not L1's */

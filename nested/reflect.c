@@ -215,9 +215,9 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		return true;
 	}
 	if (n->pending_launch) {
-		uint64_t evicted = launched_add(&n->launched, n->current);
+		uint64_t evicted;
 
-		if (evicted) {
+		if (launched_add(&n->launched, n->current, &evicted)) {
 			/* The list is full: the evicted VMCS keeps its state in its region. */
 			struct vmcs12 head;
 

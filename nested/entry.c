@@ -320,6 +320,9 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vcpu_write_host_state();
 }
 
+/* SDM Vol. 3C 26.8: exit qualification of a failed entry for a bad VMCS link pointer. */
+#define ENTRY_QUAL_LINK_POINTER 4
+
 /* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
@@ -361,10 +364,7 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	 * reason 33 and qualification 4 (SDM Vol. 3C 26.3.1.5, 26.8).
 	 */
 	if (VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER) != ~0ULL) {
-		VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE);
-		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
-		nvmx_load_l1_host_state(v, n);
-		shadow_from_vmcs12(v, n);
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, ENTRY_QUAL_LINK_POINTER);
 		return EXIT_RESUME;
 	}
 	/*

@@ -136,3 +136,36 @@ void check_entry_msr_load(void)
 			unlisted_ok ? "MSR 0x1ff0 (WRMSR accepts it here)" : "MSR 0x1ff0 (WRMSR faults on it)");
 	wrmsr(MSR_SYSENTER_CS, old_cs);
 }
+
+/*
+ * SDM Vol. 3C 26.8: a VM entry that fails on the guest state (here a bad
+ * VMCS link pointer, qualification 4) still loads the host state and
+ * processes the VM-exit MSR-load list.
+ */
+void check_entry_failure_exit_msrs(void)
+{
+	const char *name = "msrlist.entry_failure_exit_load";
+	uint64_t old_cs = rdmsr(MSR_SYSENTER_CS), cs, qual;
+	struct l2_regs regs;
+	uint32_t reason = 0;
+
+	if (vmcs_prepare(&vmcs_b, l2_cpuid, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	exit_load[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0x4321 };
+	vmwrite(VM_EXIT_MSR_LOAD_ADDR, (uint64_t)exit_load);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 1);
+	vmwrite(VMCS_LINK_POINTER, PA(vmcs_a) + 8);
+	l2_regs_default(&regs);
+	if (vm_enter(&regs, 1) == VM_ENTRY_EXITED)
+		reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+	qual = vmcs_get(EXIT_QUALIFICATION);
+	cs = rdmsr(MSR_SYSENTER_CS);
+	check(name, reason == (EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE) && qual == 4 &&
+		    cs == 0x4321,
+	      "bad link pointer: exit reason %#x qualification %lu, IA32_SYSENTER_CS %#lx (expected 0x4321)",
+	      reason, qual, cs);
+	wrmsr(MSR_SYSENTER_CS, old_cs);
+	vmclear(PA(vmcs_b));
+}

@@ -111,6 +111,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_exits();
 		check_msr_lists();
 		check_entry_msr_load();
+		check_entry_failure_exit_msrs();
 		check_msr_bitmap();
 		check_entry_failures();
 		check_umbra_hostile_pointers(); /* only under umbra */

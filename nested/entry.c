@@ -55,9 +55,10 @@ static bool check_controls(const struct vmcs12 *c)
 	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
 	uint32_t exit = VMCS12_GET(c, VM_EXIT_CONTROLS), entry = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint32_t info = VMCS12_GET(c, VM_ENTRY_INTR_INFO);
-	uint64_t misc = 0;
+	uint64_t misc = 0, proc_cap = 0;
 
 	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	vmx_msr_read(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, &proc_cap);
 	if (!ctl_ok(MSR_IA32_VMX_TRUE_PINBASED_CTLS, pin) ||
 	    !ctl_ok(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, proc) ||
 	    ((proc & SECONDARY_CONTROLS) && !ctl_ok(MSR_IA32_VMX_PROCBASED_CTLS2, proc2)) ||
@@ -85,8 +86,11 @@ static bool check_controls(const struct vmcs12 *c)
 		bool needs_err = type == 3 && (VMCS12_GET(c, GUEST_CR0) & CR0_PE) &&
 				 (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
 
+		/* Type 7 (other event: a pending MTF exit) needs "monitor trap flag" advertised, vector 0. */
+		bool other_ok = vector == 0 && ((proc_cap >> 32) & MONITOR_TRAP_FLAG);
+
 		if (type == 1 || (type == 2 && vector != 2) || (type == 3 && vector > 31) ||
-		    (type == 7 && vector != 0) || has_err != needs_err || (info & 0x7ffff000))
+		    (type == 7 && !other_ok) || has_err != needs_err || (info & 0x7ffff000))
 			return false;
 		if ((type == 4 || type == 5 || type == 6) &&
 		    (VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) == 0 || VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) > 15))
@@ -305,7 +309,12 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, vm.eptp);
-	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & (ACK_INTR_ON_EXIT | SAVE_DEBUG_CONTROLS)));
+	/*
+	 * vm.ctl saves and loads the debug controls: L2 starts with the DR7 and
+	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug
+	 * controls", else L1's, SDM 26.3.2.1), and umbra always has L2's on exit.
+	 */
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
 	for (size_t i = 0; i < ARRAY_SIZE(controls_as_is); i++)
 		vmcs_write(controls_as_is[i], vmcs12_read(c, controls_as_is[i]));

@@ -113,10 +113,12 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_entry_msr_load();
 		check_entry_failure_exit_msrs();
 		check_msr_bitmap();
-		check_entry_failures();
+		check_debug_controls();
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */
+		check_umbra_inject_other_event(); /* only under umbra */
+		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
 		check_umbra_field_stats(); /* only under umbra */
 	}

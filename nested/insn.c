@@ -12,7 +12,6 @@
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_SS 12
-#define PF_ERR_WRITE BIT(1)
 
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
@@ -79,9 +78,10 @@ static bool operand_address(struct vcpu *v, uint32_t info, uint64_t disp, size_t
 }
 
 /*
- * Copy to or from L1's linear memory. An unmapped page raises #PF in L1
- * (CR2 is L1's while umbra runs); memory that is umbra's stops the guest,
- * as a direct access would (EPT maps none of it).
+ * Copy to or from L1's linear memory. A page L1's paging does not map, or
+ * maps without the rights the access needs, raises #PF in L1 (CR2 is L1's
+ * while umbra runs); memory that is umbra's stops the guest, as a direct
+ * access would (EPT maps none of it).
  */
 static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
 {
@@ -89,11 +89,12 @@ static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bo
 
 	while (len) {
 		size_t chunk = MIN(len, 4096 - (la & 0xfff));
+		uint32_t err;
 		uint64_t pa;
 
-		if (!guest_linear_to_phys(la, &pa)) {
+		if (!guest_translate_data(la, write, &pa, &err)) {
 			write_cr2(la);
-			inject_exception(VEC_PF, true, write ? PF_ERR_WRITE : 0);
+			inject_exception(VEC_PF, true, err);
 			return false;
 		}
 		if (!(write ? guest_write_phys(pa, p, chunk) : guest_read_phys(pa, p, chunk)))

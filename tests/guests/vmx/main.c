@@ -114,6 +114,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_entry_failure_exit_msrs();
 		check_msr_bitmap();
 		check_debug_controls();
+		check_paging();
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */

@@ -365,6 +365,27 @@ static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 }
 
 /*
+ * SDM Vol. 3C 30.3, VMCALL in VMX root operation: #GP(0) at CPL > 0, else,
+ * with the dual-monitor treatment never active, VMfail(1). Outside VMX
+ * operation (#UD on a CPU) VMCALL stays umbra's hypercall interface.
+ */
+bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (!n->vmxon || v->in_l2)
+		return false;
+	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0) {
+		inject_exception(VEC_GP, true, 0);
+		*action = EXIT_RESUME;
+		return true;
+	}
+	nvmx_fail(v, VMXERR_VMCALL_IN_ROOT);
+	*action = EXIT_SKIP_INSN;
+	return true;
+}
+
+/*
  * Checks common to every VMX instruction in VMX non-root (SDM Vol. 3C
  * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0).
  * The CR0.PE, RFLAGS.VM and compatibility-mode #UDs are the CPU's own and

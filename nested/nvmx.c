@@ -71,6 +71,7 @@ static const struct nested_ops ops = {
 	.field_stats = field_stats,
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
+	.vmcall_in_root = nvmx_vmcall_in_root,
 };
 
 /* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */

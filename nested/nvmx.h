@@ -65,6 +65,7 @@ uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count);
 
 /* nested/insn.c */
 enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual);
+bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action);
 
 /* nested/entry.c: emulated VMLAUNCH/VMRESUME, after the instruction checks. */
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);

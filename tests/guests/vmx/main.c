@@ -119,6 +119,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */
 		check_umbra_inject_other_event(); /* only under umbra */
+		check_umbra_vmcall();           /* only under umbra */
 		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
 		check_umbra_field_stats(); /* only under umbra */

@@ -40,6 +40,12 @@ void nvmx_fail(struct vcpu *v, uint32_t err)
 	VMCS12_SET(&n->vmcs12, VM_INSTRUCTION_ERROR, err);
 }
 
+/* CPL is SS.DPL (SDM Vol. 3C 24.4.1). */
+static bool guest_cpl_above_0(void)
+{
+	return ((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0;
+}
+
 static bool long_mode_64(void)
 {
 	return (vmcs_read64(GUEST_IA32_EFER) & EFER_LMA) && (vmcs_read32(GUEST_CS_AR_BYTES) & BIT(13));
@@ -163,8 +169,13 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	uint64_t addr;
 	uint32_t rev;
 
+	/* SDM Vol. 3C 30.3, VMXON: CR4.VMXE = 0 is #UD whatever the CPL; then CPL > 0 is #GP(0). */
 	if (!(vcpu_guest_cr4() & CR4_VMXE)) {
 		inject_exception(VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	if (guest_cpl_above_0()) {
+		inject_exception(VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
 	if (n->vmxon) {
@@ -375,7 +386,7 @@ bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action)
 
 	if (!n->vmxon || v->in_l2)
 		return false;
-	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0) {
+	if (guest_cpl_above_0()) {
 		inject_exception(VEC_GP, true, 0);
 		*action = EXIT_RESUME;
 		return true;
@@ -387,7 +398,8 @@ bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action)
 
 /*
  * Checks common to every VMX instruction in VMX non-root (SDM Vol. 3C
- * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0).
+ * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0) (VMXON
+ * after its own #UD).
  * The CR0.PE, RFLAGS.VM and compatibility-mode #UDs are the CPU's own and
  * happen before the VM exit.
  */
@@ -404,7 +416,8 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0) {
+	/* VMXON checks CR4.VMXE (#UD) before the CPL (do_vmxon()). */
+	if (reason != EXIT_REASON_VMXON && guest_cpl_above_0()) {
 		inject_exception(VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}

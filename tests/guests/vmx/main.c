@@ -122,6 +122,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_umbra_vmcall();           /* only under umbra */
 		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
+		check_ring3_vmxon();  /* VMXON at CPL 3, out of VMX operation */
 		check_umbra_field_stats(); /* only under umbra */
 	}
 	report_finish();              /* SUMMARY, then leave the machine */

@@ -176,6 +176,7 @@ void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
 void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
+void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
 void check_msr_bitmap(void);     /* checks_msrbitmap.c */
 void check_entry_failures(void);
 void check_vmxoff(void);

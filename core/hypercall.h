@@ -12,6 +12,10 @@
  * RBX, RCX, RDX. Result in RAX: 0 or a positive value on success, a
  * negative UMBRA_HC_E* on failure. Other registers are preserved unless the
  * function says otherwise. VMCALL at CPL > 0 returns UMBRA_HC_EPERM.
+ * While L1 is in VMX root operation (after its VMXON), a VMCALL with RAX
+ * not a function number gets the SDM's answer instead (VMfailValid(1),
+ * or VMfailInvalid without a current VMCS; #GP at CPL > 0), so that L1's
+ * own VMCALLs behave as on the CPU; RAX 0-4 stay umbra's hypercalls.
  */
 #define UMBRA_CPUID_LEAF_BASE 0x40000000u
 #define UMBRA_CPUID_LEAF_VERSION 0x40000001u
@@ -48,6 +52,7 @@ enum umbra_hypercall {
 	 * UMBRA_HC_ENOSYS in a build without the profile.
 	 */
 	UMBRA_HC_PROFILE = 5,
+	UMBRA_HC_COUNT, /* function numbers are below this */
 };
 
 #define UMBRA_HC_ENOSYS (-38L)  /* unknown function */

@@ -40,9 +40,10 @@ static bool check_controls(const struct vmcs12 *c)
 	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
 	uint32_t exit = VMCS12_GET(c, VM_EXIT_CONTROLS), entry = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint32_t info = VMCS12_GET(c, VM_ENTRY_INTR_INFO);
-	uint64_t misc = 0;
+	uint64_t misc = 0, proc_cap = 0;
 
 	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	vmx_msr_read(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, &proc_cap);
 	if (!ctl_ok(MSR_IA32_VMX_TRUE_PINBASED_CTLS, pin) ||
 	    !ctl_ok(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, proc) ||
 	    ((proc & SECONDARY_CONTROLS) && !ctl_ok(MSR_IA32_VMX_PROCBASED_CTLS2, proc2)) ||
@@ -70,8 +71,11 @@ static bool check_controls(const struct vmcs12 *c)
 		bool needs_err = type == 3 && (VMCS12_GET(c, GUEST_CR0) & CR0_PE) &&
 				 (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
 
+		/* Type 7 (other event: a pending MTF exit) needs "monitor trap flag" advertised, vector 0. */
+		bool other_ok = vector == 0 && ((proc_cap >> 32) & MONITOR_TRAP_FLAG);
+
 		if (type == 1 || (type == 2 && vector != 2) || (type == 3 && vector > 31) ||
-		    (type == 7 && vector != 0) || has_err != needs_err || (info & 0x7ffff000))
+		    (type == 7 && !other_ok) || has_err != needs_err || (info & 0x7ffff000))
 			return false;
 		if ((type == 4 || type == 5 || type == 6) &&
 		    (VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) == 0 || VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) > 15))
@@ -147,7 +151,9 @@ static struct l1_derive_inputs read_l1_derive_inputs(void)
 /*
  * L2 state vmcs02 derives from vmcs12 and L1's own state (SDM 26.3.2.1):
  * EFER, PAT and the debug controls per the VM-entry controls, and the CR0/CR4
- * read shadows L2 sees. Its inputs are the NP_DERIVE fields and *l1.
+ * read shadows L2 sees. Its inputs are the NP_DERIVE fields and *l1, and it
+ * runs at every entry: vmcs02 saves L2's own values of the first four at
+ * exit, which the next entry replaces (SDM 26.3.2.1).
  */
 static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs *l1)
 {
@@ -206,8 +212,6 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 {
 	const struct vmcs12 *c = &n->vmcs12;
 	struct l1_derive_inputs l1 = read_l1_derive_inputs();
-	bool derive = nvmx_slots_meet(n->dirty, &nvmx_derive_set) ||
-		      memcmp(&l1, &n->derived_from, sizeof(l1)) != 0;
 
 	if (nvmx_slots_meet(n->dirty, &nvmx_merge_set))
 		return false;
@@ -222,10 +226,11 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 				vmcs_write(vmcs_field_table[slot].encoding, c->fields[slot]);
 		}
 	}
-	if (derive) {
-		write_derived(c, &l1);
-		n->derived_from = l1;
-	}
+	/*
+	 * Every entry: vmcs02 saved L2's own EFER, PAT and debug controls at
+	 * the last exit, and an entry loads vmcs12's or L1's (26.3.2.1).
+	 */
+	write_derived(c, &l1);
 	load_pdptes(c);
 	return true;
 }
@@ -248,7 +253,6 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		vmcs_write(nvmx_copy_fields[i].encoding, c->fields[nvmx_copy_fields[i].slot]);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 	write_derived(c, &l1);
-	n->derived_from = l1;
 	load_pdptes(c);
 
 	/* Controls. */
@@ -263,25 +267,57 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
 		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
 	}
+	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)
-		vmcs_write64(MSR_BITMAP, VMCS12_GET(c, MSR_BITMAP));
+		vmcs_write64(MSR_BITMAP, nvmx_of(v)->msr_bitmap02);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, vm.eptp);
-	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & (ACK_INTR_ON_EXIT | SAVE_DEBUG_CONTROLS)));
+	/*
+	 * vm.ctl saves and loads the debug controls: L2 starts with the DR7 and
+	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug
+	 * controls", else L1's, SDM 26.3.2.1), and umbra always has L2's on exit.
+	 */
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
 	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
-	/* L1's VM-exit MSR-load list is for L1: applied when an exit is reflected (reflect.c). */
+	/* L1's MSR lists are walked by umbra (nested/msr_lists.c), never by the CPU. */
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vcpu_write_host_state();
+}
+
+/* SDM Vol. 3C 26.8: exit qualification of a failed entry for a bad VMCS link pointer. */
+#define ENTRY_QUAL_LINK_POINTER 4
+
+/* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_SIPI 3
+
+static bool activity_state_ok(uint64_t state)
+{
+	uint64_t misc = 0;
+
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	switch (state) {
+	case ACTIVITY_ACTIVE: return true;
+	case ACTIVITY_HLT: return misc & VMX_MISC_ACTIVITY_HLT;
+	case ACTIVITY_SHUTDOWN: return misc & VMX_MISC_ACTIVITY_SHUTDOWN;
+	case ACTIVITY_WAIT_SIPI: return misc & VMX_MISC_ACTIVITY_WAIT_SIPI;
+	default: return false;
+	}
 }
 
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
+	uint32_t msr_bad;
 
 	bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
 
@@ -315,16 +351,35 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	 * reason 33 and qualification 4 (SDM Vol. 3C 26.3.1.5, 26.8).
 	 */
 	if (VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER) != ~0ULL) {
-		VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE);
-		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
-		nvmx_load_l1_host_state(v, n);
-		shadow_from_vmcs12(v, n);
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, ENTRY_QUAL_LINK_POINTER);
+		return EXIT_RESUME;
+	}
+	/*
+	 * SDM 26.3.1.5: an activity state IA32_VMX_MISC does not advertise is
+	 * an invalid guest state. The CPU would accept the states it has
+	 * itself (wait-for-SIPI, shutdown): umbra checks against its own.
+	 */
+	if (!activity_state_ok(VMCS12_GET(&n->vmcs12, GUEST_ACTIVITY_STATE))) {
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, 0);
 		return EXIT_RESUME;
 	}
 	if (n->vmcs02_stale || !update_vmcs02(v, n))
 		build_vmcs02(v, n);
 	memset(n->dirty, 0, sizeof(n->dirty));
 	n->vmcs02_stale = false;
+	if (VMCS12_GET(&n->vmcs12, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS)
+		nvmx_merge_msr_bitmap(n, VMCS12_GET(&n->vmcs12, MSR_BITMAP));
+	/*
+	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
+	 * the CPU. Done before the CPU checks vmcs02's guest state, so a list
+	 * that fails wins over a guest state that would have failed too.
+	 */
+	msr_bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_ADDR),
+				     VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT));
+	if (msr_bad) {
+		nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
+		return EXIT_RESUME;
+	}
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

@@ -2,6 +2,8 @@
 /* Nested VMX for L1: per-vCPU state and the hooks arch/x86 calls. */
 #include "nested/nvmx.h"
 #include "core/log.h"
+#include "core/mem.h"
+#include "core/panic.h"
 #include "core/percpu.h"
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
@@ -70,6 +72,7 @@ static const struct nested_ops ops = {
 	.field_stats = field_stats,
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
+	.vmcall_in_root = nvmx_vmcall_in_root,
 };
 
 /* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */
@@ -92,6 +95,12 @@ void nvmx_init(void)
 {
 	for (size_t i = 0; i < MAX_CPUS; i++)
 		nvmx_state[i].current = NVMX_NO_VMCS;
+	/* vmcs02's MSR bitmaps: one page per vCPU, allocated once (none on the exit path). */
+	for (uint32_t i = 0; i < cpu_count; i++) {
+		nvmx_state[i].msr_bitmap02 = mem_alloc_pages(1);
+		if (!nvmx_state[i].msr_bitmap02)
+			panic("nested: no memory for vmcs02's MSR bitmaps");
+	}
 	nvmx_policy_init();
 	nested_ops = &ops;
 }

@@ -5,7 +5,7 @@
 
 struct nvmx_field_ref nvmx_copy_fields[VMCS_FIELD_COUNT], nvmx_save_fields[VMCS_FIELD_COUNT];
 size_t nvmx_copy_field_count, nvmx_save_field_count;
-struct nvmx_slot_set nvmx_check_set, nvmx_derive_set, nvmx_merge_set;
+struct nvmx_slot_set nvmx_check_set, nvmx_merge_set;
 
 void nvmx_policy_init(void)
 {
@@ -22,8 +22,6 @@ void nvmx_policy_init(void)
 			nvmx_save_fields[nvmx_save_field_count++] = ref;
 		if (flags & NP_CHECK)
 			nvmx_check_set.w[i / 64] |= bit;
-		if (flags & NP_DERIVE)
-			nvmx_derive_set.w[i / 64] |= bit;
 		if (flags & NP_MERGE)
 			nvmx_merge_set.w[i / 64] |= bit;
 	}

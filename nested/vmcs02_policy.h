@@ -9,9 +9,10 @@
  * Flags of a field's policy. The VM-entry emulation (nested/entry.c) and
  * the exit reflection (nested/reflect.c) are generated from them: the copy
  * loops walk the fields with NP_COPY / NP_SAVE, a VMRESUME re-runs the
- * checks only when a field with NP_CHECK changed, rewrites the derived
- * fields only when a field with NP_DERIVE changed, and rebuilds vmcs02
- * only when a field with NP_MERGE changed.
+ * checks only when a field with NP_CHECK changed and rebuilds vmcs02 only
+ * when a field with NP_MERGE changed. The derived fields are rewritten at
+ * every entry (L2 may have changed them in vmcs02): NP_DERIVE says which
+ * vmcs12 fields they come from.
  */
 enum nvmx_policy_flag {
 	NP_COPY = 1u << 0,      /* vmcs12 -> vmcs02 as it is at VM entry */
@@ -32,6 +33,7 @@ enum nvmx_policy_flag {
 #define NP_GUEST_CHECK_ONLY (NP_CHECK)                  /* checked, vmcs02 has umbra's value */
 #define NP_CONTROL_AS_IS (NP_COPY | NP_CHECK)           /* checked (26.2.1), then copied */
 #define NP_CONTROL_MERGED (NP_MERGE | NP_CHECK)         /* checked, then merged with umbra's */
+#define NP_CONTROL_EMULATED (NP_CHECK)                  /* checked; umbra does the work, not vmcs02 */
 #define NP_HOST_STATE (NP_HOST | NP_CHECK)              /* checked (26.2.2-26.2.4), loaded at exit */
 #define NP_READ_ONLY (NP_EXIT_INFO)
 #define NP_NOT_OFFERED (NP_UNUSED)
@@ -73,9 +75,9 @@ enum nvmx_policy_flag {
 	X(IO_BITMAP_A, NP_CONTROL_MERGED)                                   \
 	X(IO_BITMAP_B, NP_CONTROL_MERGED)                                   \
 	X(MSR_BITMAP, NP_CONTROL_MERGED)                                    \
-	X(VM_EXIT_MSR_STORE_ADDR, NP_CONTROL_AS_IS)                         \
-	X(VM_EXIT_MSR_LOAD_ADDR, NP_CONTROL_MERGED)                         \
-	X(VM_ENTRY_MSR_LOAD_ADDR, NP_CONTROL_AS_IS)                         \
+	X(VM_EXIT_MSR_STORE_ADDR, NP_CONTROL_EMULATED)                       \
+	X(VM_EXIT_MSR_LOAD_ADDR, NP_CONTROL_EMULATED)                        \
+	X(VM_ENTRY_MSR_LOAD_ADDR, NP_CONTROL_EMULATED)                       \
 	X(EXECUTIVE_VMCS_POINTER, NP_NOT_OFFERED)                           \
 	X(PML_ADDRESS, NP_NOT_OFFERED)                                      \
 	X(TSC_OFFSET, NP_CONTROL_MERGED)                                    \
@@ -120,10 +122,10 @@ enum nvmx_policy_flag {
 	X(PAGE_FAULT_ERROR_CODE_MATCH, NP_CONTROL_AS_IS)                    \
 	X(CR3_TARGET_COUNT, NP_CONTROL_AS_IS)                               \
 	X(VM_EXIT_CONTROLS, NP_CONTROL_MERGED)                              \
-	X(VM_EXIT_MSR_STORE_COUNT, NP_CONTROL_AS_IS)                        \
-	X(VM_EXIT_MSR_LOAD_COUNT, NP_CONTROL_MERGED)                        \
+	X(VM_EXIT_MSR_STORE_COUNT, NP_CONTROL_EMULATED)                      \
+	X(VM_EXIT_MSR_LOAD_COUNT, NP_CONTROL_EMULATED)                       \
 	X(VM_ENTRY_CONTROLS, NP_CONTROL_MERGED | NP_DERIVE)                 \
-	X(VM_ENTRY_MSR_LOAD_COUNT, NP_CONTROL_AS_IS)                        \
+	X(VM_ENTRY_MSR_LOAD_COUNT, NP_CONTROL_EMULATED)                      \
 	X(VM_ENTRY_INTR_INFO, NP_CONTROL_AS_IS)                             \
 	X(VM_ENTRY_EXCEPTION_ERROR_CODE, NP_CONTROL_AS_IS)                  \
 	X(VM_ENTRY_INSTRUCTION_LEN, NP_CONTROL_AS_IS)                       \
@@ -243,11 +245,11 @@ struct nvmx_slot_set {
  * Made once from the table by nvmx_policy_init() (nested/vmcs02_policy.c):
  * the NP_COPY fields (vmcs12 -> vmcs02 at entry), the NP_SAVE fields
  * (vmcs02 -> vmcs12 at every reflected exit), and the slots whose change
- * re-runs the checks, rewrites the derived fields or rebuilds vmcs02.
+ * re-runs the checks or rebuilds vmcs02.
  */
 extern struct nvmx_field_ref nvmx_copy_fields[VMCS_FIELD_COUNT], nvmx_save_fields[VMCS_FIELD_COUNT];
 extern size_t nvmx_copy_field_count, nvmx_save_field_count;
-extern struct nvmx_slot_set nvmx_check_set, nvmx_derive_set, nvmx_merge_set;
+extern struct nvmx_slot_set nvmx_check_set, nvmx_merge_set;
 
 void nvmx_policy_init(void);
 

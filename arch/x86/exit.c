@@ -217,7 +217,11 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 {
 	uint64_t a1 = v->regs.rbx, a2 = v->regs.rcx, a3 = v->regs.rdx;
 	int64_t ret = 0;
+	enum exit_action action;
 
+	/* In L1's VMX root operation only umbra's function numbers are hypercalls (core/hypercall.h). */
+	if (v->regs.rax >= UMBRA_HC_COUNT && nested_ops && nested_ops->vmcall_in_root(v, &action))
+		return action;
 	if (guest_cpl() != 0) {
 		v->regs.rax = (uint64_t)UMBRA_HC_EPERM;
 		return SKIP_INSN;

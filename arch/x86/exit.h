@@ -34,6 +34,12 @@ struct nested_ops {
 	bool (*init_signal)(struct vcpu *v);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */
 	bool (*cr_write_allowed)(struct vcpu *v, unsigned int cr, uint64_t value);
+	/*
+	 * A VMCALL from L1 that is not one of umbra's hypercalls: true when L1
+	 * is in VMX root operation and nested/ gave it the SDM's answer
+	 * (*action says what to do with the instruction).
+	 */
+	bool (*vmcall_in_root)(struct vcpu *v, enum exit_action *action);
 };
 
 extern const struct nested_ops *nested_ops;

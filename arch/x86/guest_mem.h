@@ -26,6 +26,19 @@ bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
  */
 bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
 
+/* #PF error code (SDM Vol. 3A 4.7). */
+#define PF_ERR_PRESENT BIT(0)
+#define PF_ERR_WRITE BIT(1)
+#define PF_ERR_USER BIT(2)
+#define PF_ERR_RSVD BIT(3)
+
+/*
+ * A data access of the current VMCS's guest at its CPL, with the rights a
+ * CPU checks (R/W, U/S, CR0.WP, SMAP, reserved bits; SDM Vol. 3A 4.6). False
+ * when it would #PF, with the error code in *pf_err.
+ */
+bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err);
+
 /* Read len bytes at a guest linear address (may cross pages). */
 bool guest_read_linear(uint64_t la, void *buf, size_t len);
 

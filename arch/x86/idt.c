@@ -120,6 +120,24 @@ __asm__(".pushsection .text\n"
 	"ret\n"
 	".popsection\n");
 
+/* rdmsr_checked(msr, &value): msr in EDI, value pointer in RSI; a #GP returns false. */
+extern const char rdmsr_checked_insn[], rdmsr_checked_fault[];
+__asm__(".pushsection .text\n"
+	".globl rdmsr_checked\n"
+	"rdmsr_checked:\n\t"
+	"mov %edi, %ecx\n"
+	"rdmsr_checked_insn:\n\t"
+	"rdmsr\n\t"
+	"shl $32, %rdx\n\t"
+	"or %rdx, %rax\n\t"
+	"mov %rax, (%rsi)\n\t"
+	"mov $1, %eax\n\t"
+	"ret\n"
+	"rdmsr_checked_fault:\n\t"
+	"xor %eax, %eax\n\t"
+	"ret\n"
+	".popsection\n");
+
 /* Called from isr_common with interrupts off. */
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
@@ -128,6 +146,10 @@ void trap_dispatch(struct trap_frame *tf)
 
 	if (tf->vector == 13 && tf->rip == (uint64_t)wrmsr_checked_insn) {
 		tf->rip = (uint64_t)wrmsr_checked_fault;
+		return;
+	}
+	if (tf->vector == 13 && tf->rip == (uint64_t)rdmsr_checked_insn) {
+		tf->rip = (uint64_t)rdmsr_checked_fault;
 		return;
 	}
 	if (tf->vector == VEC_NMI && panic_in_progress())

@@ -49,9 +49,14 @@ int vmx_enter(struct guest_regs *regs, uint64_t launched);
 #define PROC2_REQUIRED (ENABLE_EPT | UNRESTRICTED_GUEST)
 /* The "enable" bits make instructions L1 may use work instead of raising #UD. */
 #define PROC2_OPTIONAL (ENABLE_VPID | ENABLE_RDTSCP | ENABLE_INVPCID | ENABLE_XSAVES)
-#define EXIT_REQUIRED (HOST_ADDR_SPACE_SIZE | SAVE_EFER | LOAD_EFER | SAVE_PAT | LOAD_PAT)
+/*
+ * Debug controls: a VM exit sets DR7 to 400H and clears IA32_DEBUGCTL (SDM
+ * Vol. 3C 27.5.1); saved on exit and loaded on entry, the guest's own DR7
+ * and DEBUGCTL survive every exit to umbra (default1 bits: every CPU has them).
+ */
+#define EXIT_REQUIRED (HOST_ADDR_SPACE_SIZE | SAVE_EFER | LOAD_EFER | SAVE_PAT | LOAD_PAT | SAVE_DEBUG_CONTROLS)
 #define EXIT_OPTIONAL 0
-#define ENTRY_REQUIRED (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT)
+#define ENTRY_REQUIRED (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | LOAD_DEBUG_CONTROLS)
 #define ENTRY_OPTIONAL 0
 
 static bool negotiate(const char *what, const struct vmx_ctl *cap, uint32_t required,

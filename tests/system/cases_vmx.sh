@@ -187,3 +187,18 @@ test_vmx_smp_init_diff_2cpu() {
 	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
 }
+
+# --- hostile L1 (issue 9) ----------------------------------------------------------------
+
+# A VM-exit MSR-store list with an x2APIC MSR: under umbra a VMX abort stops L1 with a
+# report (SDM 27.4, 27.7) and umbra ends cleanly; the list never reaches the real CPU.
+SYSTEM_TESTS+=(vmx_umbra_msr_store_abort)
+test_vmx_umbra_msr_store_abort() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --kernel "$build/umbra.elf" --module "$elf=test=msr_store_abort" || return 1
+	expect "${GUEST_LINE}INFO msr_store_abort: VMLAUNCH" "the guest reaching its VMLAUNCH" || return 1
+	expect "guest stopped: VMX abort 1: VM-exit MSR-store entry 1 failed" "umbra's VMX-abort report" || return 1
+	expect_not "TEST msr_store_abort\.unreachable" || return 1
+	expect_clean_exit 1
+}

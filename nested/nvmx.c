@@ -62,31 +62,77 @@ static size_t field_stats(uint64_t cpu, struct umbra_hc_field_stat *out, size_t 
 	return n;
 }
 
+static uint32_t field_exits(const struct nvmx *n, int slot)
+{
+	return n->vmread_exits[slot] + n->vmwrite_exits[slot];
+}
+
+/*
+ * Which fields L1 still reaches through exits: candidates for
+ * nested/shadow_fields.h. STATS_RECORDS prints one "ustat" record per
+ * trapped field and CPU (docs/research.md); the human table lists the
+ * ten fields with the most exits per CPU (every one with stats=full) and
+ * a total line.
+ */
+static void report_fields(enum stats_report how)
+{
+	static size_t order[VMCS_FIELD_COUNT]; /* shutdown only: one CPU reports */
+	const size_t top = how == STATS_TABLE_FULL ? VMCS_FIELD_COUNT : STATS_TOP_FIELDS;
+
+	for (uint32_t c = 0; c < cpu_count; c++) {
+		const struct nvmx *n = &nvmx_state[c];
+		uint64_t reads = 0, writes = 0;
+		size_t count = 0;
+
+		for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
+			int s = vmcs12_slot(vmcs_field_table[i].encoding);
+
+			if (!field_exits(n, s))
+				continue;
+			if (how == STATS_RECORDS)
+				log_info("ustat v=%u rec=field cpu=%u enc=%#x name=%s vmread=%u vmwrite=%u",
+					 STATS_FORMAT_VERSION, c, vmcs_field_table[i].encoding,
+					 vmcs_field_table[i].name, n->vmread_exits[s], n->vmwrite_exits[s]);
+			reads += n->vmread_exits[s];
+			writes += n->vmwrite_exits[s];
+			/* Insertion by exits, most first; ties keep the field list's order. */
+			size_t j = count++;
+
+			for (; j > 0 && field_exits(n, vmcs12_slot(vmcs_field_table[order[j - 1]].encoding)) <
+						field_exits(n, s);
+			     j--)
+				order[j] = order[j - 1];
+			order[j] = i;
+		}
+		if (how == STATS_RECORDS || !count)
+			continue;
+		for (size_t k = 0; k < count && k < top; k++) {
+			size_t i = order[k];
+			int s = vmcs12_slot(vmcs_field_table[i].encoding);
+
+			log_info("stats: cpu%u field %-30s %8u VMREAD exits %8u VMWRITE exits", c,
+				 vmcs_field_table[i].name, n->vmread_exits[s], n->vmwrite_exits[s]);
+		}
+		if (count > top)
+			log_info("stats: cpu%u %zu fields trapped, %lu VMREAD exits, %lu VMWRITE exits in all "
+				 "(the top %zu above; stats=full lists every field)",
+				 c, count, reads, writes, top);
+		else
+			log_info("stats: cpu%u %zu fields trapped, %lu VMREAD exits, %lu VMWRITE exits in all", c,
+				 count, reads, writes);
+	}
+}
+
 static const struct nested_ops ops = {
 	.vmx_instruction = nvmx_vmx_instruction,
 	.l2_exit = nvmx_l2_exit,
 	.l2_entry_failed = nvmx_l2_entry_failed,
 	.msr_read = vmx_msr_read,
 	.field_stats = field_stats,
+	.report_fields = report_fields,
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
 };
-
-/* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */
-void nvmx_report_field_stats(void)
-{
-	for (uint32_t c = 0; c < cpu_count; c++) {
-		const struct nvmx *n = &nvmx_state[c];
-
-		for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
-			int s = vmcs12_slot(vmcs_field_table[i].encoding);
-
-			if (n->vmread_exits[s] || n->vmwrite_exits[s])
-				log_info("stats: cpu%u field %-30s %8u VMREAD exits %8u VMWRITE exits", c,
-					 vmcs_field_table[i].name, n->vmread_exits[s], n->vmwrite_exits[s]);
-		}
-	}
-}
 
 void nvmx_init(void)
 {

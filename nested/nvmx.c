@@ -62,6 +62,19 @@ static size_t field_stats(uint64_t cpu, struct umbra_hc_field_stat *out, size_t 
 	return n;
 }
 
+static void report_fields(enum stats_report how);
+
+static const struct nested_ops ops = {
+	.vmx_instruction = nvmx_vmx_instruction,
+	.l2_exit = nvmx_l2_exit,
+	.l2_entry_failed = nvmx_l2_entry_failed,
+	.msr_read = vmx_msr_read,
+	.field_stats = field_stats,
+	.report_fields = report_fields,
+	.cr_write_allowed = cr_write_allowed,
+	.init_signal = nvmx_init_signal,
+};
+
 static uint32_t field_exits(const struct nvmx *n, int slot)
 {
 	return n->vmread_exits[slot] + n->vmwrite_exits[slot];
@@ -82,7 +95,7 @@ static void report_fields(enum stats_report how)
 	for (uint32_t c = 0; c < cpu_count; c++) {
 		const struct nvmx *n = &nvmx_state[c];
 		uint64_t reads = 0, writes = 0;
-		size_t count = 0;
+		size_t count = 0, j;
 
 		for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
 			int s = vmcs12_slot(vmcs_field_table[i].encoding);
@@ -96,10 +109,8 @@ static void report_fields(enum stats_report how)
 			reads += n->vmread_exits[s];
 			writes += n->vmwrite_exits[s];
 			/* Insertion by exits, most first; ties keep the field list's order. */
-			size_t j = count++;
-
-			for (; j > 0 && field_exits(n, vmcs12_slot(vmcs_field_table[order[j - 1]].encoding)) <
-						field_exits(n, s);
+			for (j = count++; j > 0 && field_exits(n, vmcs12_slot(vmcs_field_table[order[j - 1]].encoding)) <
+							 field_exits(n, s);
 			     j--)
 				order[j] = order[j - 1];
 			order[j] = i;
@@ -122,17 +133,6 @@ static void report_fields(enum stats_report how)
 				 count, reads, writes);
 	}
 }
-
-static const struct nested_ops ops = {
-	.vmx_instruction = nvmx_vmx_instruction,
-	.l2_exit = nvmx_l2_exit,
-	.l2_entry_failed = nvmx_l2_entry_failed,
-	.msr_read = vmx_msr_read,
-	.field_stats = field_stats,
-	.report_fields = report_fields,
-	.cr_write_allowed = cr_write_allowed,
-	.init_signal = nvmx_init_signal,
-};
 
 void nvmx_init(void)
 {

@@ -131,6 +131,26 @@ class Parse(unittest.TestCase):
         self.assertEqual(others, {None})
 
 
+class TwoDumps(Tmp):
+    def test_hypercall_dump_then_shutdown(self):
+        # A mid-run dump (UMBRA_HC_TRACE_DUMP) of a wrapped ring, then the shutdown dump: each
+        # record counts once and lost = exits - distinct records.
+        text = lines(OFF)
+        first = next(i for i, l in enumerate(text) if "utrace v=1 rec=ring" in l)
+        last = next(i for i, l in enumerate(text) if "utrace v=1 rec=end" in l)
+        ring = text[first + 1:last]
+        early = [l for l in ring[:-10]]
+        header = text[first].replace("exits=870", "exits=860").replace("lost=614", "lost=604")
+        early = [early[0].replace("seq=614", "seq=604")] + early  # one older record, gone since
+        self.assertIn("exits=870", text[first])
+        log = self.write("two.log", text[:first] + [header] + early[:256] + [text[last]] + text[first:])
+        run = us.load(log)
+        self.assertEqual(len(run.trace[0]["records"]), 257)
+        status, out, _ = run_tool("report", log)
+        self.assertEqual(status, 0)
+        self.assertIn("trace: 257 records, 613 lost to wrap-around (ring of 256); records + lost = exits", out)
+
+
 class Report(unittest.TestCase):
     def test_report_tables(self):
         status, out, _ = run_tool("report", ON)

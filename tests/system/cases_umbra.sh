@@ -5,6 +5,7 @@ SYSTEM_TESTS+=(
 	umbra_stats_off
 	umbra_trace_counts
 	umbra_trace_wrap_2cpu
+	umbra_stats_short_2cpu
 	umbra_guest_mem
 	umbra_module_not_multiboot
 	umbra_module_overlaps_umbra
@@ -89,7 +90,8 @@ test_umbra_trace_counts() {
 }
 
 # A ring smaller than the run on two CPUs: each keeps its last N exits and counts the rest as
-# lost; stats=full lists every trapped field in the table, as many as the ustat records.
+# lost; stats=full lists every trapped field in the table (added up over the CPUs), one line
+# per field the ustat records name.
 test_umbra_trace_wrap_2cpu() {
 	local elf=$build/guests/vmx.elf c human records
 	boot --emu bochs --cpus 2 --cmdline "trace=64 stats=full nested.shadow=off" \
@@ -98,15 +100,32 @@ test_umbra_trace_wrap_2cpu() {
 	for c in 0 1; do
 		expect "^\[cpu0\] utrace v=1 rec=ring cpu=$c size=64 exits=[0-9]+ records=64 lost=[1-9][0-9]*$" \
 			"a wrapped ring on CPU $c" || return 1
-		human=$(grep -cE "^\[cpu0\] stats: cpu$c field " "$CONSOLE")
-		records=$(grep -cE "^\[cpu0\] ustat v=1 rec=field cpu=$c " "$CONSOLE")
-		if [ "$human" -ne "$records" ] || [ "$human" -le 10 ]; then
-			echo "stats=full: $human field lines for CPU $c, $records field records"
-			return 1
-		fi
 	done
+	human=$(grep -cE '^\[cpu0\] stats: all CPUs field ' "$CONSOLE")
+	records=$(sed -nE 's/^\[cpu0\] ustat v=1 rec=field cpu=[0-9]+ enc=0x[0-9a-f]+ name=([A-Z0-9_]+) .*/\1/p' \
+		"$CONSOLE" | sort -u | wc -l)
+	if [ "$human" -ne "$records" ] || [ "$human" -le 10 ]; then
+		echo "stats=full: $human field lines for all CPUs, $records fields in the records"
+		return 1
+	fi
+	expect "^\[cpu0\] stats: all CPUs $records fields trapped, [0-9]+ VMREAD exits, [0-9]+ VMWRITE exits in all$" || return 1
+	expect_not '^\[cpu0\] stats: cpu[0-9]+ field ' "per-CPU field lines on two CPUs" || return 1
 	trace_vs_stats "$CONSOLE" || return 1
-	expect_not 'the top 10 above' "a shortened field table with stats=full" || return 1
+	expect_clean_exit 0
+}
+
+# The summary of a two-CPU run fits on one screen: exits per CPU, then one field table.
+test_umbra_stats_short_2cpu() {
+	local lines
+	boot --emu bochs --cpus 2 --module "$build/guests/vmx.elf=test=smp_l2 cpus=2" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0" || return 1
+	expect_count 10 '^\[cpu0\] stats: all CPUs field ' || return 1
+	expect '^\[cpu0\] stats: all CPUs [0-9]+ fields trapped, .* \(the top 10 above' || return 1
+	lines=$(awk '/ustat v=1 rec=end/ { p = 1; next } p' "$CONSOLE" | wc -l)
+	if [ "$lines" -gt 50 ]; then
+		echo "the summary after the records is $lines lines long (more than a screen)"
+		return 1
+	fi
 	expect_clean_exit 0
 }
 

@@ -12,6 +12,7 @@
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
+#include "core/trace.h"
 #include "core/version.h"
 #include "drivers/timer.h"
 #include "nested/nvmx.h"
@@ -30,7 +31,7 @@ static struct guest_memmap guest_map;
 static struct vcpu_boot bsp_boot;
 static volatile bool guest_go;
 static volatile uint32_t aps_ready;
-static bool stats_on;
+static bool stats_on, stats_full;
 
 static void log_memmap(void)
 {
@@ -181,6 +182,8 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	vm.guest_mem_limit = cfg->guest_mem;
 	vm.guest_map = &guest_map;
 	stats_on = cfg->stats;
+	stats_full = cfg->stats_full;
+	trace_init(cfg->trace, cpu_count);          /* exit trace ring, trace=N */
 	bsp_boot = (struct vcpu_boot){
 		.entry = img.entry,
 		.eax = img.kind == LOADER_MULTIBOOT2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC,
@@ -191,8 +194,9 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 
 static void report_stats(void)
 {
-	exit_stats_report();
-	nvmx_report_field_stats();
+	trace_dump_all();
+	if (stats_on)
+		exit_stats_report(stats_full);
 }
 
 /* NMIs that reach umbra in root operation: a stop request, or the guest's own. */
@@ -208,7 +212,7 @@ __noreturn void guest_start_bsp(void)
 	uint64_t deadline;
 
 	idt_set_handler(VEC_NMI, nmi_in_root);
-	if (stats_on)
+	if (stats_on || trace_enabled)
 		shutdown_set_report(report_stats);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		want += percpu_data[i].state == CPU_ONLINE;

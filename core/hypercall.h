@@ -52,6 +52,14 @@ enum umbra_hypercall {
 	 * UMBRA_HC_ENOSYS in a build without the profile.
 	 */
 	UMBRA_HC_PROFILE = 5,
+	/*
+	 * Print the calling CPU's exit trace (trace=N) on umbra's console as
+	 * "utrace" lines (docs/research.md), as at shutdown; the ring is left
+	 * as it is (records carry their sequence number, so a reader drops
+	 * the ones it saw twice). RAX = records printed, or UMBRA_HC_ENODATA
+	 * when tracing is off.
+	 */
+	UMBRA_HC_TRACE_DUMP = 6,
 	UMBRA_HC_COUNT, /* function numbers are below this */
 };
 
@@ -59,6 +67,7 @@ enum umbra_hypercall {
 #define UMBRA_HC_EPERM (-1L)    /* VMCALL at CPL > 0 */
 #define UMBRA_HC_EINVAL (-22L)  /* bad argument */
 #define UMBRA_HC_EFAULT (-14L)  /* a buffer outside guest memory */
+#define UMBRA_HC_ENODATA (-61L) /* nothing to return (e.g. tracing is off) */
 
 #define UMBRA_HC_ALL_CPUS (~0ULL)
 #define UMBRA_STATS_REASONS 80 /* basic exit reasons 0..79 */

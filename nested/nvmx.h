@@ -48,9 +48,6 @@ struct nvmx *nvmx_of_cpu(uint32_t index);
 /* Install the nested_ops (BSP, once, after vmx_msrs_init). */
 void nvmx_init(void);
 
-/* Print VMREAD/VMWRITE exits per field and vCPU (at shutdown, with the exit statistics). */
-void nvmx_report_field_stats(void);
-
 /* vmcs01: intercept CR0/CR4 fixed bits while L1 is in VMX operation (SDM Vol. 3C 23.8). */
 void nvmx_cr_intercept(bool vmx_operation);
 

@@ -118,14 +118,16 @@ phases() {
 		if (r < 0.98 || r > 1.02) printf "bench: %s: the phases add up to %.1f%% of the total, not within 2%%\n", n, 100 * r > "/dev/stderr" }'
 }
 
-# Per field: VMREAD/VMWRITE exits per round trip that L1's handler caused, shadowing off and on.
+# Per field: VMREAD/VMWRITE exits per round trip that L1's handler caused, shadowing off and on
+# (from umbra's ustat records, which list every trapped field: docs/research.md).
 fields() {
-	sed -nE 's/^\[cpu0\] stats: cpu0 field ([A-Z0-9_]+) +([0-9]+) VMREAD exits +([0-9]+) VMWRITE exits/\1 \2 \3/p' "$1" |
+	sed -nE 's/^\[cpu0\] ustat v=1 rec=field cpu=0 enc=[0-9a-fx]+ name=([A-Z0-9_]+) vmread=([0-9]+) vmwrite=([0-9]+)$/\1 \2 \3/p' "$1" |
 		awk -v n="$nested_iterations" '{ r = $2 / n; w = $3 / n; if (r >= 0.5 || w >= 0.5) printf "%s r%.2f w%.2f; ", $1, r, w }'
 }
 fields_off=$(fields "$out/nested_umbra_noshadow/console.txt")
 fields_on=$(fields "$out/nested_umbra/console.txt")
 
+report() {
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"
 echo "BENCH cpuid.cycles_per_roundtrip.umbra $umbra cycles"
 echo "BENCH cpuid.ratio.umbra_vs_bare $ratio"
@@ -178,3 +180,9 @@ paste "$out/prof_bench_nested_on/phases.txt" "$out/prof_bench_nested_off/phases.
 echo "  VMREAD/VMWRITE exits per round trip by field, shadow off: ${fields_off:-none}"
 echo "  VMREAD/VMWRITE exits per round trip by field, shadow on:  ${fields_on:-none}"
 echo "  logs: $out/<run>/ (bare, umbra, nested_*, table_*, prof_*)"
+}
+
+# The figures on stdout and in bench.txt; tools/umbra-stat turns them into bench.md, bench.json, bench.png.
+report | tee "$out/bench.txt"
+"$root/tools/umbra-stat" bench "$out/bench.txt" -o "$out" >/dev/null
+echo "  tables and chart: $out/bench.md $out/bench.json $out/bench.png (tools/umbra-stat bench)"

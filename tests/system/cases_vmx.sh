@@ -119,13 +119,14 @@ test_vmx_noshadow_diff_1cpu() {
 	bare_console=$CONSOLE
 	boot_into umbra boot --emu bochs --cpus 1 --cmdline "nested.shadow=off" --module "$elf" || return 1
 	expect '^\[cpu0\] nested: VMCS shadowing off \(nested.shadow=off\)' || return 1
-	expect '^\[cpu0\] stats: cpu0 field GUEST_RIP +[1-9][0-9]* VMREAD exits' \
+	expect '^\[cpu0\] ustat v=1 rec=field cpu=0 enc=0x681e name=GUEST_RIP vmread=[1-9]' \
 		"GUEST_RIP reads exiting with shadowing off" || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
 }
 
 # With shadowing on, L1's accesses to shadowed fields never reach umbra (its per-field
-# counters stay at zero for them) while the other fields still work through exits.
+# counters stay at zero for them) while the other fields still work through exits. The
+# ustat records list every trapped field (the human table only the top 10).
 test_vmx_shadow_no_exits() {
 	local elf field
 	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
@@ -134,11 +135,12 @@ test_vmx_shadow_no_exits() {
 	expect '^\[cpu0\] nested: VMCS shadowing on: [0-9]+ fields' || return 1
 	# Shadowed read-write (nested/shadow_fields.h): read and written by the suite, never trapped.
 	for field in GUEST_RIP GUEST_RSP GUEST_RFLAGS GUEST_CR0 HOST_RSP HOST_RIP HOST_GS_BASE; do
-		expect_not "^\[cpu0\] stats: cpu0 field $field " "trapped accesses to shadowed $field" || return 1
+		expect_not "^\[cpu0\] ustat v=1 rec=field cpu=0 enc=0x[0-9a-f]+ name=$field " \
+			"trapped accesses to shadowed $field" || return 1
 	done
 	# Shadowed read-only: reads never trapped (the suite's VMWRITEs to them exit, by design).
 	for field in VM_EXIT_REASON EXIT_QUALIFICATION VM_EXIT_INSTRUCTION_LEN; do
-		expect_not "^\[cpu0\] stats: cpu0 field $field +[1-9][0-9]* VMREAD" \
+		expect_not "^\[cpu0\] ustat v=1 rec=field cpu=0 enc=0x[0-9a-f]+ name=$field vmread=[1-9]" \
 			"trapped reads of shadowed $field" || return 1
 	done
 	# VMCS pointers on MMIO are refused, and umbra goes on.
@@ -148,7 +150,7 @@ test_vmx_shadow_no_exits() {
 	expect "${GUEST_LINE}TEST umbra.field_stats PASS" || return 1
 	expect "${GUEST_LINE}INFO umbra: GUEST_RIP read through 0 exits" || return 1
 	# Not shadowed: reached through exits, and the suite still passed.
-	expect '^\[cpu0\] stats: cpu0 field VM_INSTRUCTION_ERROR +[1-9][0-9]* VMREAD exits' \
+	expect '^\[cpu0\] ustat v=1 rec=field cpu=0 enc=0x4400 name=VM_INSTRUCTION_ERROR vmread=[1-9]' \
 		"VM_INSTRUCTION_ERROR read through exits" || return 1
 	expect_clean_exit 0
 }

@@ -148,6 +148,19 @@ static void profile_report(const char *prefix, uint64_t done)
 	}
 }
 
+/*
+ * Group "umbra": the exit trace printed on request (UMBRA_HC_TRACE_DUMP):
+ * the records of this CPU's ring when umbra traces (trace=N), else
+ * UMBRA_HC_ENODATA. The system test umbra_trace_counts boots with a trace.
+ */
+static void check_umbra_trace_dump(void)
+{
+	int64_t ret = umbra_hypercall(UMBRA_HC_TRACE_DUMP, 0, 0, 0).rax;
+
+	check("umbra.trace_dump", ret > 0 || ret == UMBRA_HC_ENODATA, "rax %ld", ret);
+	info("umbra: trace dump printed %ld records", ret > 0 ? ret : 0);
+}
+
 /* from_table: the table-driven handler (test=bench_nested_table), else the CPU's answer. */
 void bench_nested(uint64_t iterations, bool from_table)
 {
@@ -209,6 +222,7 @@ void bench_nested(uint64_t iterations, bool from_table)
 	check_exit_accounting();
 	if (profiled)
 		profile_report(prefix, done);
+	check_umbra_trace_dump();
 }
 
 /*

@@ -423,8 +423,8 @@ static enum exit_action handle_ept_violation(struct vcpu *v, uint64_t q)
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	bool umbra = false;
 
-	if ((q & BIT(1)) && vapic_mmio_write(v, gpa))
-		return RESUME; /* RIP already moved past the emulated store */
+	if (vapic_mmio_write(v, gpa, q))
+		return RESUME; /* the APIC page: RIP already moved past the emulated store */
 	for (size_t i = 0; i < vm.umbra_mem_count; i++)
 		umbra |= gpa >= vm.umbra_mem[i].base && gpa < vm.umbra_mem[i].end;
 	guest_stop(v, "EPT violation: %s of %s at guest-physical %#lx, RIP %#lx",

@@ -23,6 +23,16 @@ SYSTEM_TESTS+=(
 # consoles whose prefix was stripped match as well.
 GUEST_LINE='^(\[cpu[0-9]+\] )?'
 
+# The apic group: one xAPIC TPR store per form (tests/guests/basic/apic_forms.asm).
+GUEST_APIC_CHECKS=(
+	apic.store_moffs64 apic.store_moffs32_a32 apic.store_base apic.store_disp8 apic.store_disp32
+	apic.store_sib apic.store_sib_disp8 apic.store_sib_index_only apic.store_sib_absolute_a32
+	apic.store_rex_rb apic.store_rex_x apic.store_a32_base apic.store_seg_ds apic.store_seg_cs_es
+	apic.store_imm32 apic.store_imm32_disp32_a32 apic.store_xchg apic.store_lock_xchg
+	apic.store_xchg_rex apic.store_c32_moffs apic.store_c32_base apic.store_c32_sib_disp32
+	apic.store_c32_seg_ss apic.store_c32_imm32 apic.store_c32_xchg
+)
+
 # Every check of a test=all run of tests/guests/basic, except the per-AP smp.cpuN.
 GUEST_BASIC_CHECKS=(
 	cpuid.vmx cpuid.vendor cpuid.long_mode
@@ -32,6 +42,7 @@ GUEST_BASIC_CHECKS=(
 	memmap.mb2 memmap.present memmap.available memmap.image memmap.no_overlap memmap.rsdp
 	memmap.acpi memmap.madt_cpus
 	smp.all_up
+	"${GUEST_APIC_CHECKS[@]}"
 )
 
 guest_elf() {

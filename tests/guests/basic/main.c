@@ -281,6 +281,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_msrs();
 	check_control_regs();
 	check_memmap(&bs);
+	check_apic_stores();
 	check_smp();
 	check_hypercalls(umbra_mem);  /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */

@@ -11,6 +11,9 @@
 #include "drivers/lapic.h"
 
 #define APIC_BASE_MASK 0x000ffffffffff000ULL
+/* IA32_APIC_BASE flags (SDM Vol. 3A 10.12.1, Figure 10-26). */
+#define APIC_BASE_EXTD BIT(10)
+#define APIC_BASE_ENABLE BIT(11)
 #define APIC_ICR_LO 0x300
 #define APIC_ICR_HI 0x310
 
@@ -242,6 +245,33 @@ bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 		vcpu_set_gpr(v, st.reg, insn_reg_after_load(&st, gpr[st.reg], old));
 	complete_store(rip, st.length, mode);
 	return true;
+}
+
+/*
+ * IA32_APIC_BASE (SDM Vol. 3A 10.4.4, 10.12.1, 10.12.5): umbra's INIT/SIPI
+ * emulation and the read-only EPT page need the APIC where it is, enabled,
+ * and in a mode umbra's driver can use. So the only writes that reach the
+ * MSR are the value it holds and xAPIC -> x2APIC (umbra's driver follows
+ * the mode per CPU, drivers/lapic.c). Everything else is #GP: reserved
+ * bits, the BSP flag and the invalid transitions of Table 10-5 as on any
+ * CPU, and, umbra's answer where the SDM allows the write, relocating the
+ * base, disabling the APIC (which Bochs could not undo) and leaving x2APIC
+ * mode (which goes through "disabled").
+ */
+bool vapic_apic_base_write(struct vcpu *v, uint64_t value)
+{
+	uint64_t cur = rdmsr(MSR_IA32_APIC_BASE);
+	bool to_x2apic = value == (cur | APIC_BASE_EXTD) && (cur & APIC_BASE_ENABLE) &&
+			 (cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC);
+
+	if (value != cur && !to_x2apic) {
+		log_info("vapic: cpu%u WRMSR IA32_APIC_BASE %#lx refused (#GP): the APIC stays at "
+			 "%#lx", v->index, value, cur);
+		return false;
+	}
+	if (value != cur)
+		log_info("vapic: cpu%u switches its APIC to x2APIC mode", v->index);
+	return wrmsr_checked(MSR_IA32_APIC_BASE, value);
 }
 
 void vapic_x2apic_icr_write(struct vcpu *v, uint64_t value)

@@ -31,6 +31,9 @@ void vapic_init(void);
  */
 bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t q);
 
+/* WRMSR to IA32_APIC_BASE: false means #GP (the policy is in vapic.c). */
+bool vapic_apic_base_write(struct vcpu *v, uint64_t value);
+
 /* WRMSR to the x2APIC ICR. */
 void vapic_x2apic_icr_write(struct vcpu *v, uint64_t value);
 

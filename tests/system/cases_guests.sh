@@ -17,6 +17,8 @@ SYSTEM_TESTS+=(
 	guest_low_4m_diff
 	guest_mb1_low_diff
 	guest_high_mem_diff
+	guest_umbra_to_x2apic
+	guest_umbra_x2apic
 )
 
 # The guest logs through umbra's log(): "[cpuN] " first, optional here so that
@@ -157,12 +159,15 @@ UMBRA_HC_CHECKS=(
 	umbra.hc_unknown umbra.hc_stats umbra.hc_stats_truncated umbra.hc_stats_bad_cpu
 )
 
+# IA32_APIC_BASE writes umbra refuses in xAPIC mode, and the one it accepts (checks_apic.c).
+UMBRA_APIC_BASE_CHECKS=(umbra.apic_base_same umbra.apic_base_relocate umbra.apic_base_disable)
+
 test_guest_umbra_2cpu() {
 	local name
 	boot_guest_umbra 2 || return 1
 	check_guest_run 2 || return 1
 	expect "${GUEST_LINE}INFO under umbra" || return 1
-	for name in "${UMBRA_HC_CHECKS[@]}"; do
+	for name in "${UMBRA_HC_CHECKS[@]}" "${UMBRA_APIC_BASE_CHECKS[@]}"; do
 		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
 	done
 	expect '^\[cpu[0-9]\] guest: hello from the basic test guest$' "the guest's LOG hypercall" || return 1
@@ -303,4 +308,39 @@ test_guest_high_mem_diff() {
 	expect_not 'PANIC|panic' || return 1
 	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# --- IA32_APIC_BASE and x2APIC under umbra -------------------------------------------
+
+# The guest's BSP switches its APIC from xAPIC to x2APIC mode (umbra allows that one
+# change and follows it): the APs still start (x2APIC ICR, emulated INIT/SIPI) and
+# umbra's own IPIs at shutdown still work.
+test_guest_umbra_to_x2apic() {
+	local name
+	boot_guest_umbra 2 "cpus=2 x2apic=on" || return 1
+	check_guest_run 2 || return 1
+	for name in "${UMBRA_APIC_BASE_CHECKS[@]}" umbra.apic_base_to_x2apic; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	expect '^\[cpu0\] vapic: cpu0 switches its APIC to x2APIC mode' || return 1
+	expect '^\[cpu0\] vapic: cpu0 WRMSR IA32_APIC_BASE 0x[0-9a-f]+ refused' || return 1
+	expect_clean_exit 0
+}
+
+# umbra in x2APIC mode (apic=x2apic): the guest tries to leave it, relocate and disable
+# the APIC, and gets #GP; umbra's x2APIC IPIs (INIT kicks, shutdown NMIs) keep working.
+test_guest_umbra_x2apic() {
+	local elf name
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 2 --kernel "$build/umbra.elf" --cmdline "apic=x2apic" \
+		--module "$elf=cpus=2" || return 1
+	expect '^\[cpu0\] apic: x2APIC mode' || return 1
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0 skipped=[0-9]+\$" \
+		"the guest's SUMMARY with failed=0" || return 1
+	for name in "${UMBRA_APIC_BASE_CHECKS[@]}" umbra.apic_base_leave_x2apic smp.all_up smp.cpu1; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	expect "${GUEST_LINE}TEST apic\.store_moffs64 SKIP" "the apic group skipped in x2APIC mode" ||
+		return 1
+	expect_clean_exit 0
 }

@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* apic group: every store form a compiler or kernel uses, on the xAPIC TPR. */
+/* apic group: every store form on the xAPIC TPR; umbra group: what IA32_APIC_BASE writes get. */
 #include "arch/x86/cpu.h"
 #include "core/format.h"
+#include "drivers/lapic.h"
 #include "tests/guests/basic/basic.h"
+#include "tests/guests/lib/fault.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
+
+#define VEC_GP 13
 
 /* IA32_APIC_BASE (SDM Vol. 3A 10.4.4, 10.12.1, Figure 10-26). */
 #define APIC_BASE_EXTD BIT(10)
+#define APIC_BASE_ENABLE BIT(11)
 #define APIC_BASE_ADDR_MASK 0x000ffffffffff000UL
 #define APIC_DEFAULT_BASE 0xfee00000UL
 /* Task-priority register: bits 7:0 read back as written (SDM Vol. 3A 10.8.3.1). */
@@ -106,5 +112,69 @@ void check_apic_stores(void)
 		else
 			check(name, got == want, "TPR %#x, wrote %#x", got, want);
 		*tpr = saved;
+	}
+}
+
+/* WRMSR IA32_APIC_BASE, value: true when it did not fault; *vector says what it raised. */
+static bool apic_base_write(uint64_t value, uint8_t *vector)
+{
+	struct fault_record f;
+
+	if (wrmsr_safe(MSR_IA32_APIC_BASE, value, &f))
+		return true;
+	*vector = f.vector;
+	return false;
+}
+
+/* A write umbra must refuse with #GP, leaving the MSR (and the APIC) as it was. */
+static void check_refused(const char *name, uint64_t cur, uint64_t value)
+{
+	uint8_t vector = 0;
+	bool wrote = apic_base_write(value, &vector);
+	uint64_t after = rdmsr(MSR_IA32_APIC_BASE);
+
+	check(name, !wrote && vector == VEC_GP && after == cur,
+	      "WRMSR %#lx: %s (vector %u), IA32_APIC_BASE now %#lx (was %#lx)", value,
+	      wrote ? "accepted" : "faulted", vector, after, cur);
+}
+
+/*
+ * Group "umbra" (only under umbra, not compared with bare runs): umbra keeps
+ * the APIC where its INIT/SIPI emulation and the read-only EPT page are,
+ * enabled, in a mode its own driver uses (arch/x86/vapic.c): relocating,
+ * disabling and leaving x2APIC mode get #GP; rewriting the value is fine;
+ * xAPIC -> x2APIC is allowed, and done last (to_x2apic) so that the smp
+ * group afterwards starts the APs from an x2APIC BSP. umbra must survive
+ * all of it: the smp group and umbra's shutdown IPIs run afterwards.
+ */
+void check_umbra_apic_base(bool to_x2apic)
+{
+	uint64_t cur = rdmsr(MSR_IA32_APIC_BASE);
+	uint8_t vector = 0;
+	bool ok;
+
+	if (!under_umbra())
+		return;
+	ok = apic_base_write(cur, &vector);
+	check("umbra.apic_base_same", ok && rdmsr(MSR_IA32_APIC_BASE) == cur,
+	      "WRMSR of the value read (%#lx): %s", cur, ok ? "accepted" : "faulted");
+	check_refused("umbra.apic_base_relocate", cur, (cur & ~APIC_BASE_ADDR_MASK) | 0xfed00000UL);
+	check_refused("umbra.apic_base_disable", cur, cur & ~(APIC_BASE_ENABLE | APIC_BASE_EXTD));
+	if (cur & APIC_BASE_EXTD) {
+		/* x2APIC -> xAPIC is invalid on any CPU (SDM Vol. 3A Table 10-5); via "disabled", umbra's no. */
+		check_refused("umbra.apic_base_leave_x2apic", cur, cur & ~APIC_BASE_EXTD);
+		report("umbra.apic_base_to_x2apic", VERDICT_SKIP, "already in x2APIC mode");
+	} else {
+		report("umbra.apic_base_leave_x2apic", VERDICT_SKIP, "in xAPIC mode");
+		if (!to_x2apic || !(cpuid(1, 0).ecx & CPUID_1_ECX_X2APIC)) {
+			report("umbra.apic_base_to_x2apic", VERDICT_SKIP, "not asked or no x2APIC");
+		} else {
+			uint64_t x2 = cur | APIC_BASE_EXTD;
+
+			ok = apic_base_write(x2, &vector);
+			check("umbra.apic_base_to_x2apic",
+			      ok && rdmsr(MSR_IA32_APIC_BASE) == x2 && lapic_id() == (cpuid(1, 0).ebx >> 24),
+			      "WRMSR %#lx: %s, x2APIC ID %u", x2, ok ? "accepted" : "faulted", lapic_id());
+		}
 	}
 }

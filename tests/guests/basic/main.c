@@ -41,6 +41,7 @@ static enum guest_mode mode;
 static uint64_t isolation_addr; /* addr=, else umbra's memory as the map shows it */
 static uint64_t bench_iterations = 100000;
 static bool lapic_ok;
+static bool to_x2apic; /* x2apic=on: under umbra, switch the BSP's APIC to x2APIC mode */
 static struct ap_result ap_results[MAX_CPUS];
 
 void bsp_main(uint32_t magic, uint32_t info_addr);
@@ -63,7 +64,8 @@ static void bad_word(const struct cmdline_opt *o)
 
 /*
  * test=all|isolation|triple_fault|bench_cpuid, addr=ADDR (isolation),
- * iterations=N (bench), cpus=N (CPUs the MADT should list).
+ * iterations=N (bench), cpus=N (CPUs the MADT should list), x2apic=on
+ * (under umbra: the BSP switches its APIC to x2APIC mode before the smp group).
  */
 static void parse_cmdline(const char *cursor)
 {
@@ -90,6 +92,8 @@ static void parse_cmdline(const char *cursor)
 			isolation_addr = n;
 		} else if (token_is(o.key, o.key_len, "cpus") && has_num && n && n <= MAX_CPUS) {
 			bs.expect_cpus = (uint32_t)n;
+		} else if (token_is(o.key, o.key_len, "x2apic") && o.val && token_is(o.val, o.val_len, "on")) {
+			to_x2apic = true;
 		} else {
 			bad_word(&o);
 		}
@@ -282,6 +286,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_control_regs();
 	check_memmap(&bs);
 	check_apic_stores();
+	check_umbra_apic_base(to_x2apic); /* only under umbra; the smp group then shows it survived */
 	check_smp();
 	check_hypercalls(umbra_mem);  /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */

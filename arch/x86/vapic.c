@@ -238,7 +238,8 @@ bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 	 */
 	if (st.kind == INSN_XCHG)
 		old = apic_access_read(gpa, st.width);
-	if (offset != APIC_ICR_LO ||
+	/* In x2APIC mode the page is not the APIC (SDM Vol. 3A 10.12.1.2): no ICR there. */
+	if (offset != APIC_ICR_LO || (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) ||
 	    !icr_write(v, (uint32_t)st.value, mmio_read32(apic_page + APIC_ICR_HI) >> 24, false))
 		apic_access_write(gpa, st.width, st.value);
 	if (st.kind == INSN_XCHG)

@@ -422,7 +422,10 @@ static enum exit_action handle_msr_write(struct vcpu *v, uint64_t q __unused)
 	return RESUME;
 }
 
-/* A guest access where EPT maps nothing: umbra's own memory, or beyond the guest's. */
+/*
+ * A guest access where EPT maps nothing (umbra's own memory, or beyond the
+ * guest's), or any access the read-only local APIC page refused (vapic.c).
+ */
 static enum exit_action handle_ept_violation(struct vcpu *v, uint64_t q)
 {
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);

@@ -153,7 +153,7 @@ static void hex_bytes(char *out, size_t size, const uint8_t *b, size_t n)
 	static const char digits[] = "0123456789abcdef";
 	size_t o = 0;
 
-	for (size_t i = 0; i < n && o + 4 <= size; i++) {
+	for (size_t i = 0; i < n && o + 3 <= size; i++) {
 		out[o++] = digits[b[i] >> 4];
 		out[o++] = digits[b[i] & 0xf];
 		out[o++] = ' ';
@@ -176,7 +176,7 @@ static void complete_store(uint64_t rip, unsigned int length, enum insn_mode mod
 bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 {
 	uint8_t bytes[INSN_MAX_LEN];
-	char hex[3 * INSN_MAX_LEN];
+	char hex[3 * INSN_MAX_LEN + 1];
 	uint64_t gpr[16], old = 0, rip = vmcs_readnat(GUEST_RIP), la;
 	enum insn_mode mode;
 	enum insn_error err;
@@ -218,8 +218,8 @@ bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)
 		guest_stop(v, "store to the local APIC at %#lx from 16-bit code (RIP %#lx, bytes %s) "
 			   "is not emulated", gpa, rip, hex);
 	if (err != INSN_OK)
-		guest_stop(v, "unsupported instruction writing the local APIC at %#lx (RIP %#lx, "
-			   "bytes %s)", gpa, rip, n ? hex : "unreadable");
+		guest_stop(v, "unsupported instruction writing the local APIC at %#lx (RIP %#lx): "
+			   "bytes %s", gpa, rip, n ? hex : "unreadable");
 	/* The exit names the first byte written: a store past the page end is not the APIC's. */
 	if (offset + st.width > PAGE_SIZE)
 		guest_stop(v, "%u-byte store at %#lx crosses the end of the local APIC page (bytes %s)",

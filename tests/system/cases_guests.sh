@@ -19,6 +19,7 @@ SYSTEM_TESTS+=(
 	guest_high_mem_diff
 	guest_umbra_to_x2apic
 	guest_umbra_x2apic
+	guest_apic_unsupported
 )
 
 # The guest logs through umbra's log(): "[cpuN] " first, optional here so that
@@ -343,4 +344,22 @@ test_guest_umbra_x2apic() {
 	expect "${GUEST_LINE}TEST apic\.store_moffs64 SKIP" "the apic group skipped in x2APIC mode" ||
 		return 1
 	expect_clean_exit 0
+}
+
+# A store umbra does not decode (ADD to the TPR): bare, the APIC takes it; under umbra the
+# guest is stopped with the instruction's bytes, before the line after it.
+test_guest_apic_unsupported() {
+	local elf
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 1 --kernel "$elf" --cmdline "test=apic_unsupported" ||
+		return 1
+	expect "${GUEST_LINE}INFO apic_unsupported: TPR 0x11 after the ADD" "the ADD done bare" ||
+		return 1
+	boot_into umbra boot_guest_umbra 1 "test=apic_unsupported" || return 1
+	expect "${GUEST_LINE}INFO apic_unsupported: ADD to the TPR now" "the guest reaching its ADD" ||
+		return 1
+	expect 'guest stopped: unsupported instruction writing the local APIC at 0xfee00080 \(RIP 0x[0-9a-f]+\): bytes 01 37( [0-9a-f]{2}){13}$' \
+		"umbra's report naming the bytes" || return 1
+	expect_not "${GUEST_LINE}INFO apic_unsupported: TPR" "the guest going on" || return 1
+	expect_clean_exit 1
 }

@@ -137,6 +137,11 @@ FORM xchg_rex			; REX.R 87 /r: xchg [rdi], r10d
 	mov eax, r10d
 	ret
 
+; Not a store umbra emulates (an ADD is a read-modify-write): test=apic_unsupported.
+FORM unsupported_add		; 01 /r
+	add [rdi], esi
+	ret
+
 ; --- 32-bit code (compatibility mode): the guest's CS.L = 0, CS.D = 1 -------------
 
 FORM c32_moffs			; A3 moffs32

@@ -115,6 +115,28 @@ void check_apic_stores(void)
 	}
 }
 
+apic_form_fn apic_form_unsupported_add;
+
+/*
+ * test=apic_unsupported: an ADD to the TPR. Bare, the APIC takes it (TPR
+ * read back); under umbra it is no store umbra decodes, so umbra must stop
+ * the guest and name the bytes (01 37) before the INFO line after it.
+ */
+void run_apic_unsupported(void)
+{
+	volatile uint32_t *tpr = (volatile uint32_t *)(APIC_DEFAULT_BASE + APIC_TPR);
+
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
+		report("apic.unsupported_add", VERDICT_SKIP, "the APIC is in x2APIC mode");
+		return;
+	}
+	*tpr = 0x10;
+	info("apic_unsupported: ADD to the TPR now");
+	apic_form_unsupported_add(APIC_DEFAULT_BASE + APIC_TPR, 0x01);
+	info("apic_unsupported: TPR %#x after the ADD", *tpr & TPR_MASK);
+	*tpr = 0;
+}
+
 /* WRMSR IA32_APIC_BASE, value: true when it did not fault; *vector says what it raised. */
 static bool apic_base_write(uint64_t value, uint8_t *vector)
 {

@@ -27,6 +27,7 @@ enum guest_mode {
 	MODE_ISOLATION,    /* touch memory that umbra must not let the guest reach */
 	MODE_TRIPLE_FAULT, /* shut the (virtual) CPU down */
 	MODE_BENCH_CPUID,  /* CPUID loop, BENCH lines */
+	MODE_APIC_UNSUPPORTED, /* an xAPIC store umbra does not decode: umbra stops the guest */
 };
 
 /* Filled by each AP before it reports itself online; read by the BSP afterwards. */
@@ -63,7 +64,7 @@ static void bad_word(const struct cmdline_opt *o)
 }
 
 /*
- * test=all|isolation|triple_fault|bench_cpuid, addr=ADDR (isolation),
+ * test=all|isolation|triple_fault|bench_cpuid|apic_unsupported, addr=ADDR (isolation),
  * iterations=N (bench), cpus=N (CPUs the MADT should list), x2apic=on
  * (under umbra: the BSP switches its APIC to x2APIC mode before the smp group).
  */
@@ -84,6 +85,8 @@ static void parse_cmdline(const char *cursor)
 				mode = MODE_TRIPLE_FAULT;
 			else if (token_is(o.val, o.val_len, "bench_cpuid"))
 				mode = MODE_BENCH_CPUID;
+			else if (token_is(o.val, o.val_len, "apic_unsupported"))
+				mode = MODE_APIC_UNSUPPORTED;
 			else
 				bad_word(&o);
 		} else if (token_is(o.key, o.key_len, "iterations") && has_num && n) {
@@ -277,6 +280,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		run_triple_fault();
 	case MODE_BENCH_CPUID:
 		run_bench_cpuid(bench_iterations);
+		report_finish();
+	case MODE_APIC_UNSUPPORTED:
+		run_apic_unsupported();
 		report_finish();
 	case MODE_ALL:
 		break;

@@ -413,27 +413,35 @@ static enum exit_action handle_msr_read(struct vcpu *v, uint64_t q __unused)
 }
 
 /*
- * The x2APIC ICR (INIT and SIPI are umbra's to deliver); otherwise
- * IA32_FEATURE_CONTROL, locked, and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
+ * The x2APIC ICR (INIT and SIPI are umbra's to deliver), IA32_APIC_BASE (only
+ * what umbra can live with, vapic.c); otherwise IA32_FEATURE_CONTROL, locked,
+ * and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
  */
 static enum exit_action handle_msr_write(struct vcpu *v, uint64_t q __unused)
 {
+	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
 	if ((uint32_t)v->regs.rcx == MSR_X2APIC_ICR) {
-		vapic_x2apic_icr_write(v, (v->regs.rdx << 32) | (uint32_t)v->regs.rax);
+		vapic_x2apic_icr_write(v, value);
 		return SKIP_INSN;
 	}
+	if ((uint32_t)v->regs.rcx == MSR_IA32_APIC_BASE && vapic_apic_base_write(v, value))
+		return SKIP_INSN;
 	inject_exception(VEC_GP, true, 0);
 	return RESUME;
 }
 
-/* A guest access where EPT maps nothing: umbra's own memory, or beyond the guest's. */
+/*
+ * A guest access where EPT maps nothing (umbra's own memory, or beyond the
+ * guest's), or any access the read-only local APIC page refused (vapic.c).
+ */
 static enum exit_action handle_ept_violation(struct vcpu *v, uint64_t q)
 {
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	bool umbra = false;
 
-	if ((q & BIT(1)) && vapic_mmio_write(v, gpa))
-		return RESUME; /* RIP already moved past the emulated store */
+	if (vapic_mmio_write(v, gpa, q))
+		return RESUME; /* the APIC page: RIP already moved past the emulated store */
 	for (size_t i = 0; i < vm.umbra_mem_count; i++)
 		umbra |= gpa >= vm.umbra_mem[i].base && gpa < vm.umbra_mem[i].end;
 	guest_stop(v, "EPT violation: %s of %s at guest-physical %#lx, RIP %#lx",

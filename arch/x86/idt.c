@@ -120,7 +120,10 @@ __asm__(".pushsection .text\n"
 	"ret\n"
 	".popsection\n");
 
-/* rdmsr_checked(msr, &value): msr in EDI, value pointer in RSI; a #GP returns false. */
+/*
+ * rdmsr_checked(msr, &value): msr in EDI, the pointer in RSI. A #GP on the
+ * RDMSR resumes at rdmsr_checked_fault, which returns false (trap_dispatch).
+ */
 extern const char rdmsr_checked_insn[], rdmsr_checked_fault[];
 __asm__(".pushsection .text\n"
 	".globl rdmsr_checked\n"
@@ -128,9 +131,8 @@ __asm__(".pushsection .text\n"
 	"mov %edi, %ecx\n"
 	"rdmsr_checked_insn:\n\t"
 	"rdmsr\n\t"
-	"shl $32, %rdx\n\t"
-	"or %rdx, %rax\n\t"
-	"mov %rax, (%rsi)\n\t"
+	"mov %eax, (%rsi)\n\t"
+	"mov %edx, 4(%rsi)\n\t"
 	"mov $1, %eax\n\t"
 	"ret\n"
 	"rdmsr_checked_fault:\n\t"

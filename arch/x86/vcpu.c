@@ -183,6 +183,8 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
 		msr_intercept(msr);
 	msr_intercept_write(MSR_X2APIC_ICR); /* INIT and SIPI are umbra's to deliver (vapic.h) */
+	/* The APIC stays where INIT/SIPI emulation and the read-only page expect it (vapic.c). */
+	msr_intercept_write(MSR_IA32_APIC_BASE);
 	for (size_t i = 0; i < exit_io_port_count; i++)
 		io_intercept(exit_io_ports[i]);
 	return true;

@@ -27,6 +27,7 @@ enum guest_mode {
 	MODE_ISOLATION,    /* touch memory that umbra must not let the guest reach */
 	MODE_TRIPLE_FAULT, /* shut the (virtual) CPU down */
 	MODE_BENCH_CPUID,  /* CPUID loop, BENCH lines */
+	MODE_APIC_UNSUPPORTED, /* an xAPIC store umbra does not decode: umbra stops the guest */
 };
 
 /* Filled by each AP before it reports itself online; read by the BSP afterwards. */
@@ -41,6 +42,7 @@ static enum guest_mode mode;
 static uint64_t isolation_addr; /* addr=, else umbra's memory as the map shows it */
 static uint64_t bench_iterations = 100000;
 static bool lapic_ok;
+static bool to_x2apic; /* x2apic=on: under umbra, switch the BSP's APIC to x2APIC mode */
 static struct ap_result ap_results[MAX_CPUS];
 
 void bsp_main(uint32_t magic, uint32_t info_addr);
@@ -62,8 +64,9 @@ static void bad_word(const struct cmdline_opt *o)
 }
 
 /*
- * test=all|isolation|triple_fault|bench_cpuid, addr=ADDR (isolation),
- * iterations=N (bench), cpus=N (CPUs the MADT should list).
+ * test=all|isolation|triple_fault|bench_cpuid|apic_unsupported, addr=ADDR (isolation),
+ * iterations=N (bench), cpus=N (CPUs the MADT should list), x2apic=on
+ * (under umbra: the BSP switches its APIC to x2APIC mode before the smp group).
  */
 static void parse_cmdline(const char *cursor)
 {
@@ -82,6 +85,8 @@ static void parse_cmdline(const char *cursor)
 				mode = MODE_TRIPLE_FAULT;
 			else if (token_is(o.val, o.val_len, "bench_cpuid"))
 				mode = MODE_BENCH_CPUID;
+			else if (token_is(o.val, o.val_len, "apic_unsupported"))
+				mode = MODE_APIC_UNSUPPORTED;
 			else
 				bad_word(&o);
 		} else if (token_is(o.key, o.key_len, "iterations") && has_num && n) {
@@ -90,6 +95,8 @@ static void parse_cmdline(const char *cursor)
 			isolation_addr = n;
 		} else if (token_is(o.key, o.key_len, "cpus") && has_num && n && n <= MAX_CPUS) {
 			bs.expect_cpus = (uint32_t)n;
+		} else if (token_is(o.key, o.key_len, "x2apic") && o.val && token_is(o.val, o.val_len, "on")) {
+			to_x2apic = true;
 		} else {
 			bad_word(&o);
 		}
@@ -274,6 +281,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	case MODE_BENCH_CPUID:
 		run_bench_cpuid(bench_iterations);
 		report_finish();
+	case MODE_APIC_UNSUPPORTED:
+		run_apic_unsupported();
+		report_finish();
 	case MODE_ALL:
 		break;
 	}
@@ -281,6 +291,8 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_msrs();
 	check_control_regs();
 	check_memmap(&bs);
+	check_apic_stores();
+	check_umbra_apic_base(to_x2apic); /* only under umbra; the smp group then shows it survived */
 	check_smp();
 	check_hypercalls(umbra_mem);  /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */

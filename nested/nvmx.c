@@ -69,6 +69,8 @@ static const struct nested_ops ops = {
 	.field_stats = field_stats,
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
+	.l1_nmi_exiting = nvmx_l1_nmi_exiting,
+	.nmi_exit = nvmx_nmi_exit,
 };
 
 /* Which fields L1 still reaches through exits: candidates for nested/shadow_fields.h. */

@@ -111,15 +111,52 @@ static enum exit_action handle_unhandled(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "unexpected VM exit");
 }
 
-/* NMI exiting is on so that umbra can always stop a CPU; other NMIs belong to the guest. */
-void exit_nmi(struct vcpu *v)
+/*
+ * NMI exiting is on so that umbra can always stop a CPU. umbra's own uses of
+ * an NMI come first, whichever level ran and whatever L1 asked for: a panic
+ * or a shutdown stops this CPU here, an INIT kick (vapic.c) only brought it
+ * out of the guest. Only an NMI that is none of these is a guest's.
+ */
+bool exit_nmi_is_umbras(struct vcpu *v)
 {
 	if (panic_in_progress())
 		panic_stop_this_cpu();
 	if (shutdown_in_progress())
 		shutdown_park();
-	if (!vapic_take_kick(v))
-		v->pending_nmis++;
+	return vapic_take_kick(v);
+}
+
+void exit_nmi(struct vcpu *v)
+{
+	if (!exit_nmi_is_umbras(v))
+		__atomic_fetch_add(&v->pending_nmis, 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * SDM Vol. 3C 27.1: an NMI that causes a VM exit blocks further NMIs before
+ * the exit commences, and only IRET lifts that blocking. umbra returns to
+ * the guest with VMRESUME, never IRET, so without this the next NMI (a kick,
+ * a stop request, the guest's next NMI) would never arrive. An IRET to the
+ * next instruction; one pending NMI is then taken at once (nmi_in_root).
+ */
+static void nmi_unblock(void)
+{
+	uint64_t scratch;
+
+	__asm__ volatile("mov %%ss, %k0\n\t"
+			 "push %0\n\t"
+			 "push %%rsp\n\t"
+			 "addq $8, (%%rsp)\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %k0\n\t"
+			 "push %0\n\t"
+			 "lea 1f(%%rip), %0\n\t"
+			 "push %0\n\t"
+			 "iretq\n"
+			 "1:"
+			 : "=&r"(scratch)
+			 :
+			 : "memory", "cc");
 }
 
 static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
@@ -127,7 +164,14 @@ static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
-		exit_nmi(v);
+		nmi_unblock();
+		if (exit_nmi_is_umbras(v))
+			return RESUME;
+		/* A guest's NMI while L2 runs with L1's NMI exiting: L1's exit (SDM Vol. 3C 25.2). */
+		if (nested_ops && nested_ops->l1_nmi_exiting(v))
+			nested_ops->nmi_exit(v);
+		else
+			__atomic_fetch_add(&v->pending_nmis, 1, __ATOMIC_RELAXED);
 		return RESUME;
 	}
 	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));

@@ -177,3 +177,25 @@ test_vmx_smp_init_diff_2cpu() {
 	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
 }
+
+# --- events: NMIs and INIT (issue 9, items 6-9) ----------------------------------------
+
+SYSTEM_TESTS+=(
+	vmx_smp_init_nmi_diff_2cpu
+)
+
+# As vmx_smp_init_diff_2cpu with L1's NMI exiting on: umbra's INIT kick (an NMI) stays
+# umbra's and L1 sees the INIT exit; then a real NMI for that L2 is L1's NMI exit.
+test_vmx_smp_init_nmi_diff_2cpu() {
+	local bare_console elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "test=smp_init_nmi" || return 1
+	bare_console=$CONSOLE
+	expect "${GUEST_LINE}TEST smp_init_nmi.exit_to_l1 PASS" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.nmi_exit PASS" || return 1
+	boot_into umbra boot --emu bochs --cpus 2 --module "$elf=test=smp_init_nmi" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.exit_to_l1 PASS" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.nmi_exit PASS" || return 1
+	expect_clean_exit 0 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}

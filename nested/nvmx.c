@@ -70,6 +70,7 @@ static const struct nested_ops ops = {
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
 	.l1_nmi_exiting = nvmx_l1_nmi_exiting,
+	.l1_virtual_nmis = nvmx_l1_virtual_nmis,
 	.nmi_exit = nvmx_nmi_exit,
 };
 

@@ -11,6 +11,7 @@
 
 #define INTR_TYPE_NMI 2
 #define NMI_VECTOR 2
+#define INTERRUPTIBILITY_NMI BIT(3) /* blocking by NMI (SDM Vol. 3C 24.4.2) */
 #define VEC_GP 13
 
 /* Segment access rights (SDM Vol. 3C 24.4.1) for the host state L1 gets back (27.5.2). */
@@ -322,8 +323,19 @@ bool nvmx_l1_nmi_exiting(struct vcpu *v)
 	return v->in_l2 && (VMCS12_GET(&nvmx_of(v)->vmcs12, PIN_BASED_VM_EXEC_CONTROL) & NMI_EXITING);
 }
 
-/* SDM Vol. 3C 25.2, 27.2.2: an NMI while L2 runs with L1's NMI exiting: exit reason 0, NMI 2. */
+bool nvmx_l1_virtual_nmis(struct vcpu *v)
+{
+	return v->in_l2 && (VMCS12_GET(&nvmx_of(v)->vmcs12, PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS);
+}
+
+/*
+ * SDM Vol. 3C 25.2, 27.2.2: an NMI while L2 runs with L1's NMI exiting: exit
+ * reason 0, NMI 2. The NMI blocks further NMIs before the exit (27.1): L1
+ * continues with NMIs blocked until its IRET (virtual-NMI blocking in vmcs01).
+ */
 void nvmx_nmi_exit(struct vcpu *v)
 {
 	reflect_event(v, EXIT_REASON_EXCEPTION_NMI, BIT(31) | (INTR_TYPE_NMI << 8) | NMI_VECTOR);
+	if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI);
 }

@@ -126,10 +126,18 @@ bool exit_nmi_is_umbras(struct vcpu *v)
 	return vapic_take_kick(v);
 }
 
+/* A guest's NMI belongs to the level that ran when it arrived (the rule: exit_prepare_entry). */
+static void nmi_for_guest(struct vcpu *v)
+{
+	bool l2s = v->in_l2 && !(nested_ops && nested_ops->l1_nmi_exiting(v));
+
+	__atomic_fetch_add(l2s ? &v->nmi_pending_l2 : &v->nmi_pending_l1, 1, __ATOMIC_RELAXED);
+}
+
 void exit_nmi(struct vcpu *v)
 {
 	if (!exit_nmi_is_umbras(v))
-		__atomic_fetch_add(&v->pending_nmis, 1, __ATOMIC_RELAXED);
+		nmi_for_guest(v);
 }
 
 /*
@@ -165,13 +173,7 @@ static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
 		nmi_unblock();
-		if (exit_nmi_is_umbras(v))
-			return RESUME;
-		/* A guest's NMI while L2 runs with L1's NMI exiting: L1's exit (SDM Vol. 3C 25.2). */
-		if (nested_ops && nested_ops->l1_nmi_exiting(v))
-			nested_ops->nmi_exit(v);
-		else
-			__atomic_fetch_add(&v->pending_nmis, 1, __ATOMIC_RELAXED);
+		exit_nmi(v);
 		return RESUME;
 	}
 	guest_stop(v, "unexpected exception %u in the guest", INTR_INFO_VECTOR(info));
@@ -552,23 +554,83 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	}
 }
 
-/* NMIs for the guest: inject when it can take one, else ask for an NMI-window exit. */
-void exit_prepare_entry(struct vcpu *v)
+/* The current VMCS's guest can take an injected NMI now (SDM Vol. 3C 26.3.1.5, 26.6.1). */
+static bool nmi_injectable(void)
 {
-	uint32_t intr;
+	return !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
+	       !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+}
 
-	if (!v->pending_nmis || (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
-		return;
-	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	if (!(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
-		vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | VEC_NMI);
-		v->pending_nmis--;
-		if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
-			vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	} else if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS) {
+/* Come back when the NMI can go in: NMI-window exiting needs virtual NMIs (SDM Vol. 3C 25.3). */
+static void nmi_window(void)
+{
+	if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS)
 		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
 			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | NMI_WINDOW_EXITING);
+}
+
+/* Take one NMI off a level's count; false when there was none. NMI-safe (nmi_in_root adds). */
+static bool nmi_take(uint32_t *count)
+{
+	uint32_t n = __atomic_load_n(count, __ATOMIC_RELAXED);
+
+	while (n && !__atomic_compare_exchange_n(count, &n, n - 1, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+	return n != 0;
+}
+
+/*
+ * Guest NMIs, kept per level. The rule (SDM Vol. 3C 25.2-25.3, 26.6.1, 27.2.2):
+ * - An NMI that arrives while L2 runs is L1's when L1 uses NMI exiting
+ *   (an NMI exit to L1), else L2's. One that arrives while L1 runs (or while
+ *   umbra works for L1 in root) is L1's.
+ * - L1 about to run: L1's NMIs are injected when L1 can take one (no event
+ *   being injected, no blocking by STI, MOV SS or NMI), else an NMI-window
+ *   exit brings umbra back. L2's NMIs wait for L2.
+ * - L2 about to run, L1 has an NMI and uses NMI exiting: that NMI is an NMI
+ *   exit to L1 as the CPU would take it at once after VM entry, unless L2
+ *   blocks it: an event being injected (its delivery comes first), blocking by
+ *   MOV SS, or blocking by NMI when L1 does not use virtual NMIs (with them,
+ *   bit 3 is L2's virtual-NMI blocking and does not hold back a real NMI).
+ *   Held back, an NMI-window exit from vmcs02 (umbra's virtual NMIs) retries.
+ *   Then L1 is about to run and the rules above apply again.
+ * - L2 about to run otherwise: L2's NMIs are injected as into L1. An NMI of
+ *   L1's while L1 does not use NMI exiting waits until L1 runs: it is
+ *   taken as if it arrived at L2's next exit. (The SDM would let an NMI that
+ *   L1 held blocked over its VMLAUNCH go to L2; umbra does not do that.)
+ */
+void exit_prepare_entry(struct vcpu *v)
+{
+	uint32_t *count;
+
+	if (v->in_l2 && __atomic_load_n(&v->nmi_pending_l1, __ATOMIC_RELAXED) && nested_ops &&
+	    nested_ops->l1_nmi_exiting(v)) {
+		uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+		bool blocked = (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+			       (intr & INTERRUPTIBILITY_MOV_SS) ||
+			       ((intr & INTERRUPTIBILITY_NMI) && !nested_ops->l1_virtual_nmis(v));
+
+		if (blocked) {
+			nmi_window();
+			return;
+		}
+		nmi_take(&v->nmi_pending_l1);
+		nested_ops->nmi_exit(v); /* vmcs01 is current now: L1 is about to run */
 	}
+	count = v->in_l2 ? &v->nmi_pending_l2 : &v->nmi_pending_l1;
+	if (!__atomic_load_n(count, __ATOMIC_RELAXED))
+		return;
+	if (!nmi_injectable()) {
+		nmi_window();
+		return;
+	}
+	if (!nmi_take(count))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | VEC_NMI);
+	if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+		vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 }
 
 void exit_entry_failed(struct vcpu *v, int r)

@@ -34,6 +34,8 @@ struct nested_ops {
 	bool (*init_signal)(struct vcpu *v);
 	/* L2 runs and L1 asked for NMI exiting: a guest's NMI now is L1's (SDM Vol. 3C 25.2). */
 	bool (*l1_nmi_exiting)(struct vcpu *v);
+	/* ... and L1 uses virtual NMIs for L2 (bit 3 of L2's interruptibility is then virtual). */
+	bool (*l1_virtual_nmis)(struct vcpu *v);
 	/* Reflect an NMI exit to L1 (reason 0, NMI), L2 stopped where vmcs02 holds it. */
 	void (*nmi_exit)(struct vcpu *v);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */

@@ -199,3 +199,20 @@ test_vmx_smp_init_nmi_diff_2cpu() {
 	expect_clean_exit 0 || return 1
 	compare_verdicts "$bare_console" "$CONSOLE"
 }
+
+SYSTEM_TESTS+=(
+	vmx_umbra_nmi_levels_1cpu
+)
+
+# L1 holds an NMI pending (blocked in its NMI handler) and launches an L2 with NMI
+# exiting: the NMI is an NMI exit to L1 at once, not an NMI for L2 (umbra keeps NMIs
+# per level). Under umbra only: Bochs keeps NMIs blocked across VM entry (nmi.c).
+test_vmx_umbra_nmi_levels_1cpu() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --module "$elf=test=nmi_levels" || return 1
+	expect "${GUEST_LINE}TEST umbra.nmi_pending_l1_exits PASS" || return 1
+	expect "${GUEST_LINE}TEST umbra.nmi_l1_count PASS" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect_clean_exit 0
+}

@@ -308,8 +308,16 @@ bool nvmx_init_signal(struct vcpu *v)
 {
 	struct nvmx *n = nvmx_of(v);
 
-	if (!n->vmxon)
-		return false; /* not in VMX operation: an INIT resets the vCPU */
+	if (!n->vmxon) {
+		/*
+		 * Not in VMX operation: the INIT resets the vCPU (the caller does).
+		 * Nothing of L1's VMX operation is left (VMXOFF flushed the current
+		 * VMCS and unlinked the shadow); an NMI still pending for an L2 has
+		 * no L2 any more.
+		 */
+		__atomic_store_n(&v->nmi_pending_l2, 0, __ATOMIC_RELAXED);
+		return false;
+	}
 	if (!v->in_l2)
 		return true;  /* blocked in VMX root operation: stays pending (SDM Vol. 3C 23.8) */
 	/* SDM Vol. 3C 25.2: in VMX non-root an INIT is a VM exit (reason 3) to L1. */

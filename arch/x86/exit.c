@@ -186,14 +186,19 @@ static enum exit_action handle_triple_fault(struct vcpu *v, uint64_t q __unused)
 
 /*
  * SDM Vol. 3C 25.2: INIT in VMX non-root operation exits instead of
- * resetting. umbra delivers the guest's INITs itself (vapic.h), so this is
- * an INIT from elsewhere (firmware, another agent): treat it the same way.
+ * resetting. umbra delivers the guest's own INITs itself (vapic.h), so this
+ * is an INIT from elsewhere (an IOAPIC or MSI programmed for INIT, another
+ * agent). It is L1's INIT all the same and takes the same way as an emulated
+ * one (vcpu_run, nested_ops->init_signal): held pending while L1 is in VMX
+ * root operation ("INIT signals are blocked whenever a logical processor is
+ * in VMX root operation", SDM Vol. 3C 24.8, 23.8 in older editions) until L1
+ * enters L2 (an INIT-signal exit) or leaves VMX operation (VMXOFF: the
+ * reset); a reset of the vCPU only when L1 is not in VMX operation. An INIT
+ * exit from L2 never comes here: nested/ reflects it to L1.
  */
 static enum exit_action handle_init(struct vcpu *v, uint64_t q __unused)
 {
-	vcpu_reset_to_init(v);
-	v->state = VCPU_WAIT_SIPI;
-	v->init_seen = true;
+	__atomic_store_n(&v->init_pending, true, __ATOMIC_RELEASE);
 	return RESUME;
 }
 

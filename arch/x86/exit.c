@@ -2,6 +2,7 @@
 /* VM exits of the L1 guest: a table indexed by basic exit reason, and the handlers. */
 #include "arch/x86/exit.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/event.h"
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/vapic.h"
@@ -494,6 +495,48 @@ static enum exit_action handle_task_switch(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "hardware task switch (not emulated)");
 }
 
+/*
+ * After an exit umbra handled itself (not reflected): an event whose delivery
+ * the exit interrupted (an external interrupt the CPU acknowledged, an event
+ * umbra or L1 injected, a software interrupt) must still reach the guest, so
+ * it is injected again (arch/x86/event.h has the SDM's rules). Only exits
+ * that can happen during event delivery and that umbra keeps look: NMIs and
+ * EPT violations (SDM Vol. 3C 27.2.4); a handler's own injection wins.
+ */
+static void exit_reinject_event(uint32_t basic)
+{
+	struct event_exit e = { 0 };
+	struct event_entry in;
+
+	if (basic != EXIT_REASON_EXCEPTION_NMI && basic != EXIT_REASON_EPT_VIOLATION)
+		return;
+	e.idt_vectoring = vmcs_read32(IDT_VECTORING_INFO);
+	e.interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	e.virtual_nmis = vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS;
+	if (basic == EXIT_REASON_EXCEPTION_NMI) {
+		uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+		e.nmi_unblocked_by_iret = info & EVENT_NMI_UNBLOCKED_BY_IRET;
+		e.exit_vector = EVENT_VECTOR(info);
+	} else {
+		e.nmi_unblocked_by_iret = vmcs_readnat(EXIT_QUALIFICATION) & EVENT_NMI_UNBLOCKED_BY_IRET;
+	}
+	if (e.idt_vectoring & EVENT_VALID) {
+		if (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)
+			return;
+		e.idt_error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+		e.instruction_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	}
+	in = event_reinject(&e);
+	if (in.inject) {
+		vmcs_write32(VM_ENTRY_INTR_INFO, in.intr_info);
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, in.error_code);
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, in.instruction_len);
+	}
+	if (in.interruptibility != e.interruptibility)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, in.interruptibility);
+}
+
 /* One entry per basic exit reason umbra expects; anything else is unhandled(). */
 static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
@@ -553,6 +596,7 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
 	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
 		exit_skip_instruction();
+	exit_reinject_event(basic);
 	if (basic < EXIT_REASON_MAX && !v->in_l2) {
 		v->stats.exits[basic]++;
 		v->stats.cycles[basic] += rdtsc() - t0;

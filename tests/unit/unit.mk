@@ -21,7 +21,7 @@ UNIT_Q := @
 endif
 
 # Each test and the module sources it links against (UNIT_NAMES=acpi runs a subset).
-UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand
+UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand event
 unit_format_SRCS := core/format.c
 unit_cmdline_SRCS := core/cmdline.c core/format.c
 unit_mb2_SRCS := core/mb2.c
@@ -29,6 +29,7 @@ unit_acpi_SRCS := drivers/acpi.c
 unit_frame_SRCS := core/frame.c
 unit_shadow_SRCS := nested/shadow.c arch/x86/vmcs_fields.c
 unit_operand_SRCS := nested/operand.c
+unit_event_SRCS := arch/x86/event.c
 unit_nested_SRCS := nested/launched.c nested/vmcs12.c arch/x86/vmcs_fields.c
 unit_loader_SRCS := core/loader.c core/format.c core/mb2.c
 unit_ept_SRCS := arch/x86/ept.c arch/x86/mtrr.c

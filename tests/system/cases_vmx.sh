@@ -216,3 +216,20 @@ test_vmx_umbra_nmi_levels_1cpu() {
 	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
 	expect_clean_exit 0
 }
+
+SYSTEM_TESTS+=(
+	vmx_umbra_smp_shutdown_2cpu
+)
+
+# umbra shuts down (L1's hypercall on CPU 0) while CPU 1's L1 runs an L2 with NMI exiting:
+# umbra's stop NMI parks CPU 1 (its L1 sees no exit) and the run ends with umbra's report.
+test_vmx_umbra_smp_shutdown_2cpu() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 2 --module "$elf=test=smp_shutdown" || return 1
+	expect "${GUEST_LINE}INFO smp_shutdown: asking umbra to shut down" || return 1
+	expect_not "${GUEST_LINE}INFO smp_shutdown: cpu1's L1 saw exit" "CPU 1's L1 seeing umbra's stop NMI" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L2' "CPU 1's statistics" || return 1
+	expect_clean_exit 0
+}

@@ -95,6 +95,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_init_run(acpi_ok ? &acpi : NULL, mode_is(&args, "smp_init_nmi"));
 		report_finish();
 	}
+	if (mode_is(&args, "smp_shutdown")) {
+		smp_shutdown_run(acpi_ok ? &acpi : NULL);
+		report_finish();
+	}
 	if (mode_is(&args, "nmi_levels")) {
 		nmi_levels_run(acpi_ok ? &acpi : NULL);
 		report_finish();

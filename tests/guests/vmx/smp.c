@@ -11,7 +11,9 @@
 #include "drivers/acpi.h"
 #include "drivers/lapic.h"
 #include "drivers/timer.h"
+#include "core/hypercall.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 #include "tests/guests/vmx/suite.h"
 
 #define SMP_L2_CPUS 8
@@ -201,4 +203,57 @@ void smp_init_run(const struct acpi_info *acpi, bool nmi_exiting)
 	check(check_name, init_seen && init_reason == 3,
 	      "the AP's L1 saw exit reason %lu from its L2 (entry result %d), expected 3 (INIT signal)",
 	      init_reason, init_entry);
+}
+
+/*
+ * --- test=smp_shutdown (group "umbra"): umbra's shutdown while another CPU's L1 runs an
+ * L2 with NMI exiting. umbra's stop NMI is umbra's: that CPU parks, its L1 never sees an
+ * exit (an INFO line if it does), and the run ends with umbra's report.
+ */
+static volatile bool shutdown_ap_in_l2;
+
+static void ap_shutdown_target(uint32_t index)
+{
+	struct l2_regs regs;
+	int launch = 1;
+
+	percpu_init(index);
+	idt_load();
+	percpu_data[index].state = CPU_ONLINE;
+	if (vmx_on_for_l2(index, l2_spin) &&
+	    vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctl_pin(NMI_EXITING)) == VMX_SUCCEED) {
+		l2_regs_default(&regs);
+		shutdown_ap_in_l2 = true;
+		for (;;) {
+			if (vm_enter(&regs, launch) != VM_ENTRY_EXITED)
+				break;
+			launch = 0;
+			info("smp_shutdown: cpu%u's L1 saw exit reason %lu from its L2", index,
+			     vmcs_get(VM_EXIT_REASON));
+		}
+	}
+	cpu_halt_forever();
+}
+
+void smp_shutdown_run(const struct acpi_info *acpi)
+{
+	uint64_t deadline;
+
+	if (!under_umbra()) {
+		report("umbra.smp_shutdown", VERDICT_SKIP, "umbra's shutdown hypercall needs umbra");
+		return;
+	}
+	if (!smp_setup(acpi, 2, "umbra.smp_shutdown_setup"))
+		return;
+	if (cpu_count < 2 || smp_start_aps(ap_shutdown_target, AP_TIMEOUT_MS) != 2) {
+		report("umbra.smp_shutdown_ap", VERDICT_FAIL, "no second CPU came up");
+		return;
+	}
+	deadline = timer_deadline_us(DONE_TIMEOUT_US);
+	while (!shutdown_ap_in_l2 && !timer_expired(deadline))
+		cpu_relax();
+	udelay(20000); /* the AP's L1 is well into its L2 */
+	info("smp_shutdown: asking umbra to shut down");
+	umbra_hypercall(UMBRA_HC_SHUTDOWN, 0, 0, 0);
+	report("umbra.smp_shutdown", VERDICT_FAIL, "umbra's shutdown hypercall returned");
 }

@@ -21,17 +21,31 @@ KERNEL_CFLAGS := -std=gnu11 -ffreestanding -fno-pic -fno-pie -mno-red-zone -mno-
 	-Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Werror -I. -MMD -MP
 KERNEL_LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T linker.ld
 NASMFLAGS := -f elf64 -I.
+# PROFILE=1: the exit-path profile (arch/x86/profile.h), for make bench's phase breakdown.
+ifeq ($(PROFILE),1)
+KERNEL_CFLAGS += -DUMBRA_PROFILE
+NASMFLAGS += -DUMBRA_PROFILE
+endif
+# SHADOW_DOUBLED=1: nested/shadow_fields_doubled.h shadowed too, for make bench's table-size figure.
+ifeq ($(SHADOW_DOUBLED),1)
+KERNEL_CFLAGS += -DUMBRA_SHADOW_TABLE_DOUBLED
+endif
+# umbra itself runs in the top 2 GiB (linker.ld); the test guests, which reuse
+# KERNEL_CFLAGS, run identity-mapped with the small model.
+UMBRA_CFLAGS := -mcmodel=kernel
 
 # Every source of the kernel image, by layer.
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
 ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c \
 	arch/x86/vmx.c arch/x86/vmx_entry.asm arch/x86/vmcs_fields.c arch/x86/mtrr.c arch/x86/ept.c \
-	arch/x86/vcpu.c arch/x86/exit.c arch/x86/event.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c
+	arch/x86/vcpu.c arch/x86/exit.c arch/x86/event.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c \
+	arch/x86/profile.c arch/x86/paging.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
-	core/guest.c
+	core/guest.c core/trace.c
 NESTED_SRCS := nested/vmx_msrs.c nested/vmcs12.c nested/launched.c nested/nvmx.c nested/insn.c \
-	nested/entry.c nested/reflect.c nested/shadow.c nested/operand.c
+	nested/entry.c nested/reflect.c nested/shadow.c nested/operand.c nested/vmcs02_policy.c \
+	nested/msr_lists.c
 DRIVER_SRCS := drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(NESTED_SRCS) $(DRIVER_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))
@@ -46,7 +60,7 @@ kernel: $(UMBRA_ELF)
 
 $(BUILD)/kernel/%.c.o: %.c
 	@mkdir -p $(dir $@)
-	$(call quiet,CC,$<)$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+	$(call quiet,CC,$<)$(CC) $(KERNEL_CFLAGS) $(UMBRA_CFLAGS) -c $< -o $@
 
 $(BUILD)/kernel/%.asm.o: %.asm
 	@mkdir -p $(dir $@)

@@ -3,6 +3,7 @@
 #include "core/cmdline.h"
 #include "core/format.h"
 #include "core/string.h"
+#include "core/trace.h"
 
 /* Defaults: see the field comments in struct umbra_config. */
 #define DEFAULT_SERIAL_PORT 0x3f8
@@ -288,12 +289,30 @@ static bool opt_guest_mem(struct umbra_config *cfg, const char *v, size_t len)
 
 static bool opt_stats(struct umbra_config *cfg, const char *v, size_t len)
 {
-	if (str_eq(v, len, "on"))
+	if (str_eq(v, len, "on") || str_eq(v, len, "full")) {
 		cfg->stats = true;
-	else if (str_eq(v, len, "off"))
+		cfg->stats_full = str_eq(v, len, "full");
+	} else if (str_eq(v, len, "off")) {
 		cfg->stats = false;
-	else
+		cfg->stats_full = false;
+	} else {
 		return false;
+	}
+	return true;
+}
+
+/* trace=N|off: N exit records per CPU; the ring is allocated once, at start-up. */
+static bool opt_trace(struct umbra_config *cfg, const char *v, size_t len)
+{
+	uint32_t n;
+
+	if (str_eq(v, len, "off")) {
+		cfg->trace = 0;
+		return true;
+	}
+	if (!parse_u32(v, len, &n) || n > TRACE_MAX_RECORDS)
+		return false;
+	cfg->trace = n;
 	return true;
 }
 
@@ -332,6 +351,7 @@ static const struct {
 	{ "apic", opt_apic },
 	{ "guest_mem", opt_guest_mem },
 	{ "stats", opt_stats },
+	{ "trace", opt_trace },
 	{ "selftest", opt_selftest },
 	{ "nested.shadow", opt_nested_shadow },
 };
@@ -369,6 +389,8 @@ int config_parse(const char *cmdline, struct umbra_config *cfg, config_warn_fn w
 		.apic_mode = CONFIG_APIC_AUTO,
 		.guest_mem = 0,
 		.stats = true,
+		.stats_full = false,
+		.trace = 0,
 		.selftest = SELFTEST_NONE,
 		.nested_shadow = true,
 	};

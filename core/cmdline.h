@@ -59,7 +59,9 @@ struct umbra_config {
 	bool halt_on_exit;         /* exit=halt: never power off, halt instead (real hw debugging) */
 	enum config_apic_mode apic_mode; /* apic=auto|xapic|x2apic; default auto */
 	uint64_t guest_mem;        /* guest_mem=SIZE: RAM given to the guest (K/M/G); 0 = all */
-	bool stats;                /* stats=on|off: exit statistics at shutdown; default on */
+	bool stats;                /* stats=on|off|full: exit statistics at shutdown; default on */
+	bool stats_full;           /* stats=full: every trapped field in the human table, not the top 10 */
+	uint32_t trace;            /* trace=N: exit records per CPU (at most 1M); 0 = off, the default */
 	enum config_selftest selftest; /* selftest=panic|fault */
 	bool nested_shadow;        /* nested.shadow=on|off: VMCS shadowing for L1; default on */
 };

@@ -3,6 +3,7 @@
 #include "core/guest.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/exit.h"
+#include "arch/x86/guest_mem.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/vcpu.h"
 #include "core/loader.h"
@@ -11,6 +12,7 @@
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
+#include "core/trace.h"
 #include "core/version.h"
 #include "drivers/timer.h"
 #include "nested/nvmx.h"
@@ -29,7 +31,7 @@ static struct guest_memmap guest_map;
 static struct vcpu_boot bsp_boot;
 static volatile bool guest_go;
 static volatile uint32_t aps_ready;
-static bool stats_on;
+static bool stats_on, stats_full;
 
 static void log_memmap(void)
 {
@@ -38,33 +40,91 @@ static void log_memmap(void)
 			  guest_map.e[i].base + guest_map.e[i].length, mb2_mem_type_name(guest_map.e[i].type));
 }
 
+/*
+ * Move module m to the highest free guest RAM below 4 GiB (multiboot
+ * module addresses are 32-bit) that none of the busy ranges use, and say
+ * so. The old place may be where the kernel's segments go.
+ */
+static bool move_module(struct loader_module *m, struct loader_range *busy, size_t nbusy)
+{
+	uint64_t len = m->end - m->start, to;
+	void *dst, *src;
+
+	if (!loader_find_free(&guest_map, busy, nbusy, len ? len : 1, PAGE_SIZE, GiB(4), &to))
+		return false;
+	dst = guest_phys_ptr(to, len ? len : 1);
+	src = guest_phys_ptr(m->start, len ? len : 1);
+	if (!dst || !src)
+		return false;
+	memmove(dst, src, len);
+	log_info("guest: module [%#x-%#x) moved to [%#lx-%#lx), clear of the kernel", m->start, m->end,
+		 to, to + len);
+	m->end = (uint32_t)(to + len);
+	m->start = (uint32_t)to;
+	return true;
+}
+
+/*
+ * Modules that overlap the kernel's segments move out of their way:
+ * GRUB puts modules low (from 1 MiB), where kernels load. busy has room
+ * for the segments, the boot info and every module.
+ */
+static bool stage_modules(const struct loader_image *img, struct loader_module *mods, size_t n)
+{
+	struct loader_range busy[LOADER_MAX_SEGMENTS + 1 + MB2_MAX_MODULES];
+	size_t nbusy = 0;
+
+	for (size_t i = 0; i < img->nsegs; i++)
+		busy[nbusy++] = (struct loader_range){ img->segs[i].paddr,
+						      img->segs[i].paddr + img->segs[i].memsz };
+	busy[nbusy++] = (struct loader_range){ BOOT_INFO_PA, BOOT_INFO_PA + BOOT_INFO_SIZE };
+	for (size_t i = 0; i < n; i++)
+		busy[nbusy++] = (struct loader_range){ mods[i].start, mods[i].end };
+	for (size_t i = 0; i < n; i++) {
+		bool clash = false;
+
+		for (size_t k = 0; k < img->nsegs + 1; k++)
+			clash |= mods[i].start < busy[k].end && mods[i].end > busy[k].base;
+		if (!clash)
+			continue;
+		if (!move_module(&mods[i], busy, nbusy))
+			return false;
+		busy[img->nsegs + 1 + i] = (struct loader_range){ mods[i].start, mods[i].end };
+	}
+	return true;
+}
+
 bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		   const struct umbra_config *cfg)
 {
-	struct loader_range umbra[2], busy[MB2_MAX_MODULES + 1];
+	struct loader_range umbra[2];
 	struct ept_hole holes[2];
-	struct loader_module mods[LOADER_MAX_MODULES];
+	/* Slot 0 is the kernel file itself, staged like the modules passed on. */
+	struct loader_module mods[1 + LOADER_MAX_MODULES];
 	struct loader_image img;
 	const struct mb2_module *kmod = &mbi->modules[0];
-	size_t numbra, nbusy = 0, nmods = 0, info_len;
+	const struct loader_range boot_info_range = { BOOT_INFO_PA, BOOT_INFO_PA + BOOT_INFO_SIZE };
+	size_t numbra, nmods = 0, info_len;
 	char err[160];
 
 	numbra = mem_umbra_ranges(umbra, ARRAY_SIZE(umbra));
+	/*
+	 * umbra's footprint is reserved; the AP trampoline page (0x8000) is not:
+	 * umbra uses it only to start its CPUs, before the guest runs, and
+	 * owns nothing below its footprint afterwards.
+	 */
 	loader_build_memmap(mbi->mmap, mbi->mmap_count, umbra, numbra, cfg->guest_mem, &guest_map);
 	if (guest_map.truncated)
 		log_warn("guest: memory map truncated to %zu entries", guest_map.n);
 	log_memmap();
 
-	if (!loader_parse((const void *)(uint64_t)kmod->start, kmod->end - kmod->start, &img, err,
-			  sizeof(err))) {
+	if (!loader_parse(guest_phys_ptr(kmod->start, kmod->end - kmod->start), kmod->end - kmod->start,
+			  &img, err, sizeof(err))) {
 		log_err("guest: cannot load module 0: %s", err);
 		return false;
 	}
-	/* Kernel segments must not land on the kernel file itself, other modules or the boot info. */
-	for (size_t i = 0; i < mbi->module_count; i++)
-		busy[nbusy++] = (struct loader_range){ mbi->modules[i].start, mbi->modules[i].end };
-	busy[nbusy++] = (struct loader_range){ BOOT_INFO_PA, BOOT_INFO_PA + BOOT_INFO_SIZE };
-	if (!loader_check_placement(&img, &guest_map, busy, nbusy, err, sizeof(err))) {
+	/* Modules move out of the segments' way (stage_modules); the boot info cannot. */
+	if (!loader_check_placement(&img, &guest_map, &boot_info_range, 1, err, sizeof(err))) {
 		log_err("guest: cannot load module 0: %s", err);
 		return false;
 	}
@@ -73,27 +133,36 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 			BOOT_INFO_PA + BOOT_INFO_SIZE);
 		return false;
 	}
-	for (size_t i = 1; i < mbi->module_count && nmods < LOADER_MAX_MODULES; i++)
+	for (size_t i = 0; i < mbi->module_count && nmods < ARRAY_SIZE(mods); i++)
 		mods[nmods++] = (struct loader_module){ mbi->modules[i].start, mbi->modules[i].end,
 							mbi->modules[i].cmdline };
-	if (mbi->module_count - 1 > nmods)
-		log_warn("guest: only %zu modules are passed on", nmods);
+	if (mbi->module_count > nmods)
+		log_warn("guest: only %zu modules are passed on", nmods - 1);
+	if (!stage_modules(&img, mods, nmods)) {
+		log_err("guest: no free RAM to move the modules clear of the kernel");
+		return false;
+	}
 
-	loader_copy(&img, (const void *)(uint64_t)kmod->start);
+	/* mb2_parse copied the command lines and the RSDP: GRUB's info may be overwritten now. */
+	if (!loader_copy(&img, guest_phys_ptr(mods[0].start, mods[0].end - mods[0].start),
+			 guest_phys_ptr)) {
+		log_err("guest: cannot reach the kernel's segments");
+		return false;
+	}
 	{
 		struct loader_boot_info bi = {
 			.cmdline = kmod->cmdline,
 			.bootloader = "umbra " UMBRA_VERSION,
 			.map = &guest_map,
-			.modules = mods,
-			.nmodules = nmods,
+			.modules = mods + 1,
+			.nmodules = nmods - 1,
 			.rsdp = mbi->rsdp,
 			.rsdp_len = mbi->rsdp_len,
 			.rsdp_tag = mbi->rsdp_tag,
 		};
 
-		info_len = loader_build_info(img.kind, &bi, (void *)BOOT_INFO_PA, BOOT_INFO_SIZE,
-					     BOOT_INFO_PA);
+		info_len = loader_build_info(img.kind, &bi, guest_phys_ptr(BOOT_INFO_PA, BOOT_INFO_SIZE),
+					     BOOT_INFO_SIZE, BOOT_INFO_PA);
 	}
 	if (!info_len) {
 		log_err("guest: boot information does not fit in %lu KiB", BOOT_INFO_SIZE >> 10);
@@ -101,7 +170,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	}
 	log_info("guest: multiboot%s kernel [%#lx-%#lx), entry %#x, command line \"%s\", %zu module(s)",
 		 img.kind == LOADER_MULTIBOOT2 ? "2" : "", img.load_start, img.load_end, img.entry,
-		 kmod->cmdline ? kmod->cmdline : "", nmods);
+		 kmod->cmdline ? kmod->cmdline : "", nmods - 1);
 
 	for (size_t i = 0; i < numbra; i++)
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
@@ -113,6 +182,8 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	vm.guest_mem_limit = cfg->guest_mem;
 	vm.guest_map = &guest_map;
 	stats_on = cfg->stats;
+	stats_full = cfg->stats_full;
+	trace_init(cfg->trace, cpu_count);          /* exit trace ring, trace=N */
 	bsp_boot = (struct vcpu_boot){
 		.entry = img.entry,
 		.eax = img.kind == LOADER_MULTIBOOT2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC,
@@ -123,8 +194,9 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 
 static void report_stats(void)
 {
-	exit_stats_report();
-	nvmx_report_field_stats();
+	trace_dump_all();
+	if (stats_on)
+		exit_stats_report(stats_full);
 }
 
 /* NMIs that reach umbra in root operation: a stop request, or the guest's own. */
@@ -140,7 +212,7 @@ __noreturn void guest_start_bsp(void)
 	uint64_t deadline;
 
 	idt_set_handler(VEC_NMI, nmi_in_root);
-	if (stats_on)
+	if (stats_on || trace_enabled)
 		shutdown_set_report(report_stats);
 	for (uint32_t i = 1; i < cpu_count; i++)
 		want += percpu_data[i].state == CPU_ONLINE;

@@ -345,18 +345,61 @@ bool loader_check_placement(const struct loader_image *img, const struct guest_m
 	return true;
 }
 
-#ifndef UMBRA_HOST_TEST
-void loader_copy(const struct loader_image *img, const void *image)
+bool loader_copy(const struct loader_image *img, const void *image,
+		 void *(*phys)(uint64_t pa, uint64_t len))
 {
 	for (size_t i = 0; i < img->nsegs; i++) {
 		const struct loader_segment *s = &img->segs[i];
-		uint8_t *dst = (uint8_t *)s->paddr;
+		uint8_t *dst = s->memsz ? phys(s->paddr, s->memsz) : NULL;
 
+		if (!s->memsz)
+			continue;
+		if (!dst)
+			return false;
 		memmove(dst, (const uint8_t *)image + s->offset, s->filesz);
 		memset(dst + s->filesz, 0, s->memsz - s->filesz);
 	}
+	return true;
 }
-#endif
+
+bool loader_find_free(const struct guest_memmap *map, const struct loader_range *busy, size_t nbusy,
+		      uint64_t size, uint64_t align, uint64_t limit, uint64_t *out)
+{
+	uint64_t best = 0;
+	bool found = false;
+
+	if (!size || !align || (align & (align - 1)))
+		return false;
+	for (size_t i = 0; i < map->n; i++) {
+		const struct mb2_mmap_entry *e = &map->e[i];
+		uint64_t lo = e->base, hi = MIN(e->base + e->length, limit);
+
+		if (e->type != MB2_MEM_AVAILABLE)
+			continue;
+		/* Slide down from the top past every busy range in the way. */
+		while (hi > lo && hi - lo >= size) {
+			uint64_t at = ALIGN_DOWN(hi - size, align);
+			bool clash = false;
+
+			if (at < lo)
+				break;
+			for (size_t k = 0; k < nbusy; k++)
+				if (at < busy[k].end && at + size > busy[k].base) {
+					hi = MIN(hi, busy[k].base);
+					clash = true;
+				}
+			if (clash)
+				continue;
+			if (!found || at > best)
+				best = at;
+			found = true;
+			break;
+		}
+	}
+	if (found)
+		*out = best;
+	return found;
+}
 
 /* A bump allocator over the caller's buffer. */
 struct info_buf {

@@ -62,8 +62,24 @@ bool loader_range_is_ram(const struct guest_memmap *map, uint64_t base, uint64_t
 bool loader_check_placement(const struct loader_image *img, const struct guest_memmap *map,
 			    const struct loader_range *busy, size_t nbusy, char *err, size_t errlen);
 
-/* Copy the segments to their addresses and zero the rest (identity-mapped memory). */
-void loader_copy(const struct loader_image *img, const void *image);
+/*
+ * Copy the segments to their addresses and zero the rest. phys(pa, len)
+ * gives umbra's pointer to guest-physical [pa, pa + len), or NULL. Returns
+ * false (nothing more copied) at the first segment phys cannot reach.
+ * Whatever the guest's boot information needs from GRUB's must have been
+ * copied out of it first (mb2_parse does): a segment may overwrite it.
+ */
+bool loader_copy(const struct loader_image *img, const void *image,
+		 void *(*phys)(uint64_t pa, uint64_t len));
+
+/*
+ * The highest size bytes, aligned to align (a power of two), of the guest's
+ * available RAM below limit that overlap none of the busy ranges: where a
+ * module can wait out of the way of the kernel's segments. False when
+ * nothing fits.
+ */
+bool loader_find_free(const struct guest_memmap *map, const struct loader_range *busy, size_t nbusy,
+		      uint64_t size, uint64_t align, uint64_t limit, uint64_t *out);
 
 struct loader_module {
 	uint32_t start, end;

@@ -2,6 +2,7 @@
 /* bsp_main() and ap_main(): umbra's start-up, in order. */
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/smp.h"
 #include "arch/x86/vmx_caps.h"
 #include "core/cmdline.h"
@@ -81,6 +82,12 @@ static void enumerate_cpus(uint32_t bsp_apic_id)
 			 MAX_CPUS);
 }
 
+/* ACPI tables wherever the firmware put them: umbra maps all RAM, ACPI and NVS ranges included. */
+static const void *acpi_map_all(void *ctx __unused, uint64_t phys, size_t len)
+{
+	return phys ? paging_phys_ptr(phys, len) : NULL;
+}
+
 static enum lapic_mode apic_mode_from_config(void)
 {
 	switch (config.apic_mode) {
@@ -133,18 +140,24 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	config_parse(boot_info.cmdline, &config, config_warn, NULL); /* again, to report problems */
 	report_boot_info(&boot_info);
 
-	if (!mem_init(&boot_info, (const void *)(uint64_t)info_addr))   /* frame allocator */
+	if (!mem_init(&boot_info, (const void *)(uint64_t)info_addr))   /* footprint, frame allocator */
 		finish(EXIT_FAILURE, "no usable memory map");
-	log_info("mem: %lu MiB usable RAM, %lu MiB free for umbra, image [%#lx-%#lx)",
-		 mem_summary()->usable_bytes >> 20, mem_summary()->free_bytes >> 20,
-		 mem_summary()->image_start, mem_summary()->image_end);
+	if (!mem_relocate())                        /* page tables for all RAM, image moved high */
+		finish(EXIT_FAILURE, "cannot move umbra out of low memory");
+	log_info("mem: umbra at [%#lx-%#lx), %lu MiB (image %lu KiB, heap %lu MiB); "
+		 "%lu MiB usable RAM, all RAM mapped up to %lu MiB",
+		 mem_summary()->image_start, mem_summary()->pool_end,
+		 (mem_summary()->pool_end - mem_summary()->image_start) >> 20,
+		 (mem_summary()->image_end - mem_summary()->image_start) >> 10,
+		 (mem_summary()->pool_end - mem_summary()->pool_start) >> 20,
+		 mem_summary()->usable_bytes >> 20, paging_identity_end() >> 20);
 
 	/* ACPI: CPUs, power-off, timers. */
 	if (!boot_info.rsdp) {
 		log_err("acpi: the boot loader passed no ACPI RSDP");
 		acpi_err = ACPI_ERR_RSDP_SIG;
 	} else {
-		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map_identity_4g, NULL, &acpi);
+		acpi_err = acpi_parse(boot_info.rsdp, boot_info.rsdp_len, acpi_map_all, NULL, &acpi);
 		if (acpi_err != ACPI_OK)
 			log_err("acpi: %s", acpi_strerror(acpi_err));
 	}

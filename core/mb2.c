@@ -70,6 +70,19 @@ static bool string_ok(const uint8_t *s, size_t len)
 	return false;
 }
 
+/* A copy of the NUL-terminated s in out->strings; NULL when there is no room. */
+static const char *keep_string(const uint8_t *s, struct mb2_info *out)
+{
+	size_t len = strlen((const char *)s) + 1;
+	char *d = out->strings + out->strings_used;
+
+	if (len > sizeof(out->strings) - out->strings_used)
+		return NULL;
+	memcpy(d, s, len);
+	out->strings_used += len;
+	return d;
+}
+
 /* 3.6.6 Modules: mod_start u32, mod_end u32, then a NUL-terminated string. */
 static enum mb2_error parse_module(const uint8_t *tag, uint32_t size, struct mb2_info *out)
 {
@@ -81,13 +94,15 @@ static enum mb2_error parse_module(const uint8_t *tag, uint32_t size, struct mb2
 		return MB2_ERR_STRING;
 	m.start = rd32(tag + 8);
 	m.end = rd32(tag + 12);
-	m.cmdline = (const char *)(tag + 16);
 	if (m.end < m.start)
 		return MB2_ERR_MODULE;
 	if (out->module_count == MB2_MAX_MODULES) {
 		out->modules_truncated = true;
 		return MB2_OK;
 	}
+	m.cmdline = keep_string(tag + 16, out);
+	if (!m.cmdline)
+		return MB2_ERR_STRINGS;
 	out->modules[out->module_count++] = m;
 	return MB2_OK;
 }
@@ -152,7 +167,9 @@ static enum mb2_error parse_acpi(const uint8_t *tag, uint32_t size, uint32_t typ
 		return MB2_ERR_RSDP;
 	if (type == MB2_TAG_ACPI_OLD && out->rsdp_tag == MB2_TAG_ACPI_NEW)
 		return MB2_OK;
-	out->rsdp = tag + MB2_TAG_HEADER;
+	len = MIN(len, sizeof(out->rsdp_copy));
+	memcpy(out->rsdp_copy, tag + MB2_TAG_HEADER, len);
+	out->rsdp = out->rsdp_copy;
 	out->rsdp_len = len;
 	out->rsdp_tag = (int)type;
 	return MB2_OK;
@@ -163,14 +180,20 @@ static enum mb2_error parse_tag(const uint8_t *tag, uint32_t type, uint32_t size
 {
 	switch (type) {
 	case MB2_TAG_CMDLINE: /* 3.6.5 */
-	case MB2_TAG_BOOTLOADER: /* 3.6.9 */
+	case MB2_TAG_BOOTLOADER: /* 3.6.9 */ {
+		const char *s;
+
 		if (!string_ok(tag + MB2_TAG_HEADER, size - MB2_TAG_HEADER))
 			return MB2_ERR_STRING;
+		s = keep_string(tag + MB2_TAG_HEADER, out);
+		if (!s)
+			return MB2_ERR_STRINGS;
 		if (type == MB2_TAG_CMDLINE)
-			out->cmdline = (const char *)(tag + MB2_TAG_HEADER);
+			out->cmdline = s;
 		else
-			out->bootloader = (const char *)(tag + MB2_TAG_HEADER);
+			out->bootloader = s;
 		return MB2_OK;
+	}
 	case MB2_TAG_MODULE:
 		return parse_module(tag, size, out);
 	case MB2_TAG_BASIC_MEMINFO: /* 3.6.3: mem_lower u32, mem_upper u32 */
@@ -277,6 +300,7 @@ const char *mb2_strerror(enum mb2_error err)
 		[MB2_ERR_MODULE] = "module ends before it starts",
 		[MB2_ERR_RSDP] = "ACPI tag too small for an RSDP",
 		[MB2_ERR_TAG_SHORT] = "tag shorter than its fields",
+		[MB2_ERR_STRINGS] = "command lines too long in total",
 	};
 
 	if ((unsigned int)err >= ARRAY_SIZE(msgs) || !msgs[err])

@@ -16,6 +16,10 @@
 
 #define MB2_MAX_MMAP 128
 #define MB2_MAX_MODULES 16
+/* Room for every command line and the loader name, copied out of the info structure. */
+#define MB2_STRINGS_MAX 16384
+/* The largest RSDP copy kept (ACPI 6.5 5.2.5.3: 36 bytes for revision 2). */
+#define MB2_RSDP_MAX 64
 
 struct mb2_mmap_entry {
 	uint64_t base;
@@ -26,10 +30,14 @@ struct mb2_mmap_entry {
 struct mb2_module {
 	uint32_t start; /* physical, inclusive */
 	uint32_t end;   /* physical, exclusive */
-	const char *cmdline; /* points into the info structure */
+	const char *cmdline; /* points into mb2_info.strings */
 };
 
-/* Everything umbra uses from the info structure. Pointers point into it. */
+/*
+ * Everything umbra uses from the info structure, copied out of it: strings
+ * and the RSDP live in this struct, so the info structure may be
+ * overwritten (by the L1 loader, say) once it is parsed.
+ */
 struct mb2_info {
 	uint32_t total_size;
 	const char *cmdline;    /* NULL when absent */
@@ -46,7 +54,7 @@ struct mb2_info {
 	size_t module_count;
 	bool modules_truncated;
 
-	const void *rsdp; /* copy of the RSDP inside the info (ACPI old/new tag) */
+	const void *rsdp; /* NULL or rsdp_copy (ACPI old/new tag) */
 	size_t rsdp_len;
 	int rsdp_tag; /* 14 = old (ACPI 1.0), 15 = new (ACPI 2.0+); new wins when both */
 
@@ -64,6 +72,9 @@ struct mb2_info {
 
 	bool has_load_base;
 	uint32_t load_base_addr;
+	uint8_t rsdp_copy[MB2_RSDP_MAX];
+	char strings[MB2_STRINGS_MAX]; /* cmdline, bootloader and module command lines */
+	size_t strings_used;
 };
 
 enum mb2_error {
@@ -79,6 +90,7 @@ enum mb2_error {
 	MB2_ERR_MODULE,    /* module end < start */
 	MB2_ERR_RSDP,      /* ACPI tag too small for an RSDP */
 	MB2_ERR_TAG_SHORT, /* a known tag shorter than its fixed fields */
+	MB2_ERR_STRINGS,   /* the strings do not fit in MB2_STRINGS_MAX */
 };
 
 /*

@@ -1,20 +1,26 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* Physical memory setup: frame allocator fed from the multiboot2 memory map. */
+/* Physical memory setup: umbra's footprint near the top of RAM below 4 GiB, and its frame allocator. */
 #include "core/mem.h"
+#include "arch/x86/paging.h"
 #include "core/log.h"
 #include "core/spinlock.h"
 #include "core/string.h"
 
-extern char __image_start[], __image_end[];
+/* Virtual addresses of the image (linker.ld); __image_load_start is where GRUB put it. */
+extern char __image_start[], __image_end[], __image_load_start[];
 
-/* The boot page tables identity-map this much; allocations stay below it. */
+/*
+ * umbra's heap stays below this: the AP trampoline loads CR3 in 32-bit
+ * mode, and the boot page tables map no more until paging_build's do.
+ */
 #define IDENTITY_MAPPED_LIMIT GiB(4)
 
 /*
- * umbra's heap: one contiguous range, so that EPT can leave it out with a
- * single hole, taken from the top of RAM below 4 GiB (low memory stays
- * the guest's) and 2 MiB aligned (so the guest's memory around it can use
- * large pages).
+ * umbra's footprint after start-up: the image (moved there by mem_relocate)
+ * and right above it the heap, one contiguous range so that EPT leaves it
+ * out with a single hole, taken from the top of RAM below 4 GiB so that
+ * RAM from 1 MiB up is the guest's, and 2 MiB aligned (the image is mapped
+ * with 2 MiB pages, and the guest's memory around it can use large pages).
  */
 #define POOL_SIZE MiB(16)
 #define POOL_ALIGN MiB(2)
@@ -34,9 +40,11 @@ static void reserve(uint64_t base, uint64_t len, const char *what)
 
 bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 {
+	uint64_t load = (uint64_t)__image_load_start;
+	uint64_t image_len = ALIGN_UP((uint64_t)(__image_end - __image_start), POOL_ALIGN);
+	uint64_t need = image_len + POOL_SIZE;
+
 	frame_allocator_init(&frames);
-	summary.image_start = (uint64_t)__image_start;
-	summary.image_end = (uint64_t)__image_end;
 
 	if (!mbi->mmap_count) {
 		log_err("mem: the boot loader gave no memory map");
@@ -51,6 +59,10 @@ bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 
 		log_debug("mem: [0x%012lx-0x%012lx) %s", e->base, e->base + e->length,
 			  mb2_mem_type_name(e->type));
+		/* umbra maps RAM and the ACPI tables in it, wherever they are. */
+		if (e->type == MB2_MEM_AVAILABLE || e->type == MB2_MEM_ACPI_RECLAIMABLE ||
+		    e->type == MB2_MEM_NVS)
+			summary.highest_mapped = MAX(summary.highest_mapped, e->base + e->length);
 		if (e->type != MB2_MEM_AVAILABLE || e->length == 0)
 			continue;
 		summary.usable_bytes += e->length;
@@ -72,26 +84,29 @@ bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 			reserve(e->base, e->length, "firmware range");
 	}
 	reserve(0, LOW_MEMORY_END, "low memory");
-	reserve(summary.image_start, summary.image_end - summary.image_start, "umbra image");
+	/* Where GRUB loaded the image: it runs from there until mem_relocate. */
+	reserve(load, image_len, "umbra image");
 	reserve((uint64_t)mbi_raw, mbi->total_size, "multiboot2 info");
 	for (size_t i = 0; i < mbi->module_count; i++)
 		reserve(mbi->modules[i].start, mbi->modules[i].end - mbi->modules[i].start, "module");
 	/* Nothing above the boot identity map can be touched yet. */
 	reserve(IDENTITY_MAPPED_LIMIT, BIT(52) - IDENTITY_MAPPED_LIMIT, "memory above 4 GiB");
 
-	/* The highest free range that can hold the pool. */
+	/* The highest free range that can hold the image and the heap. */
 	for (size_t i = frames.nfree; i-- > 0;) {
 		uint64_t top = ALIGN_DOWN(frames.free[i].end, POOL_ALIGN);
 
-		if (top >= frames.free[i].base + POOL_SIZE && top - POOL_SIZE >= frames.free[i].base) {
-			summary.pool_start = top - POOL_SIZE;
+		if (top >= frames.free[i].base + need && top - need >= frames.free[i].base) {
+			summary.image_start = top - need;
+			summary.image_end = summary.image_start + image_len;
+			summary.pool_start = summary.image_end;
 			summary.pool_end = top;
 			break;
 		}
 	}
 	if (!summary.pool_end) {
-		log_err("mem: no free, 2 MiB aligned %lu MiB range below 4 GiB for umbra's heap",
-			POOL_SIZE >> 20);
+		log_err("mem: no free, 2 MiB aligned %lu MiB range below 4 GiB for umbra's image and heap",
+			need >> 20);
 		return false;
 	}
 	/* From here on umbra allocates from its pool only; the rest is the guest's. */
@@ -101,14 +116,28 @@ bool mem_init(const struct mb2_info *mbi, const void *mbi_raw)
 	return true;
 }
 
+bool mem_relocate(void)
+{
+	uint64_t len = summary.image_end - summary.image_start;
+	uint64_t cr3 = paging_build(summary.highest_mapped, (uint64_t)__image_start, summary.image_start, len);
+
+	if (!cr3) {
+		log_err("mem: out of memory for umbra's page tables");
+		return false;
+	}
+	/* Interrupts are off and no other CPU runs yet: nothing writes to the image meanwhile. */
+	boot_relocate(summary.image_start, __image_start, (uint64_t)(__image_end - __image_start), cr3);
+	paging_activate();
+	return true;
+}
+
 size_t mem_umbra_ranges(struct loader_range *out, size_t max)
 {
-	if (max < 2)
+	if (max < 1)
 		return 0;
-	out[0] = (struct loader_range){ ALIGN_DOWN(summary.image_start, PAGE_SIZE),
-					ALIGN_UP(summary.image_end, PAGE_SIZE) };
-	out[1] = (struct loader_range){ summary.pool_start, summary.pool_end };
-	return 2;
+	/* Image and heap are adjacent: one range, one EPT hole. */
+	out[0] = (struct loader_range){ summary.image_start, summary.pool_end };
+	return 1;
 }
 
 const struct mem_summary *mem_summary(void)

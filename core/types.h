@@ -27,6 +27,10 @@
 #define __noreturn __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __unused __attribute__((unused))
+#define __cold __attribute__((cold))
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
 
 /* Init-only code and data: placed in .boot.* sections (see linker.ld). */
 #ifdef UMBRA_HOST_TEST

@@ -33,19 +33,42 @@ static bool ready;
 static bool use_x2apic;
 static uint64_t xapic_base;
 
-static uint32_t apic_read(uint32_t reg)
+/*
+ * The mode this CPU's APIC is in now, from IA32_APIC_BASE.EXTD: the guest
+ * may have switched it from xAPIC to x2APIC (arch/x86/vapic.c allows that
+ * one change), and umbra follows.
+ */
+static bool cpu_in_x2apic(void)
 {
-	if (use_x2apic)
-		return (uint32_t)rdmsr(0x800 + reg / 16);
-	return mmio_read32(xapic_base + reg);
+	return rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_X2APIC;
 }
 
-static void apic_write(uint32_t reg, uint32_t v)
+/*
+ * x2APIC registers are MSRs 0x800 + offset / 16 (SDM Vol. 3A 10.12.1.2).
+ * The accesses are checked: an APIC that is not in x2APIC mode after all
+ * raises #GP, which must not bring umbra down; the access then fails.
+ */
+static bool apic_read(uint32_t reg, uint32_t *v)
 {
-	if (use_x2apic)
-		wrmsr(0x800 + reg / 16, v);
-	else
-		mmio_write32(xapic_base + reg, v);
+	uint64_t msr = 0;
+
+	if (!cpu_in_x2apic()) {
+		*v = mmio_read32(xapic_base + reg);
+		return true;
+	}
+	if (!rdmsr_checked(MSR_X2APIC_BASE + reg / 16, &msr))
+		return false;
+	*v = (uint32_t)msr;
+	return true;
+}
+
+static bool apic_write(uint32_t reg, uint64_t v)
+{
+	if (!cpu_in_x2apic()) {
+		mmio_write32(xapic_base + reg, (uint32_t)v);
+		return true;
+	}
+	return wrmsr_checked(MSR_X2APIC_BASE + reg / 16, v);
 }
 
 bool lapic_global_init(enum lapic_mode wanted)
@@ -99,9 +122,11 @@ const char *lapic_mode_name(void)
 
 uint32_t lapic_id(void)
 {
-	if (use_x2apic)
-		return apic_read(APIC_ID);
-	return apic_read(APIC_ID) >> 24;
+	uint32_t id = 0;
+
+	if (!apic_read(APIC_ID, &id))
+		return cpuid(1, 0).ebx >> 24; /* the initial APIC ID */
+	return cpu_in_x2apic() ? id : id >> 24;
 }
 
 void lapic_eoi(void)
@@ -111,16 +136,17 @@ void lapic_eoi(void)
 
 static bool send_ipi(uint32_t dest, uint32_t icr_lo)
 {
+	uint32_t lo;
+
 	if (!ready)
 		return false;
-	if (use_x2apic) {
-		/* x2APIC ICR is one 64-bit MSR write; no delivery-status bit. */
-		wrmsr(0x800 + APIC_ICR_LO / 16, ((uint64_t)dest << 32) | icr_lo);
-		return true;
-	}
+	/* x2APIC ICR is one 64-bit MSR write; no delivery-status bit. */
+	if (cpu_in_x2apic())
+		return apic_write(APIC_ICR_LO, ((uint64_t)dest << 32) | icr_lo);
 	apic_write(APIC_ICR_HI, dest << 24);
 	apic_write(APIC_ICR_LO, icr_lo);
-	for (uint64_t deadline = timer_deadline_us(ICR_WAIT_US); apic_read(APIC_ICR_LO) & ICR_PENDING;) {
+	for (uint64_t deadline = timer_deadline_us(ICR_WAIT_US);
+	     apic_read(APIC_ICR_LO, &lo) && (lo & ICR_PENDING);) {
 		if (timer_expired(deadline))
 			return false;
 		cpu_relax();

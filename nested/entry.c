@@ -7,23 +7,8 @@
 #include "core/panic.h"
 #include "core/string.h"
 #include "nested/nvmx.h"
+#include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
-
-/* L2's guest state copied between vmcs12 and vmcs02 as it is (EFER, PAT, debug state aside). */
-const uint32_t nvmx_guest_fields[] = {
-	GUEST_ES_SELECTOR, GUEST_CS_SELECTOR, GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
-	GUEST_FS_SELECTOR, GUEST_GS_SELECTOR, GUEST_LDTR_SELECTOR, GUEST_TR_SELECTOR,
-	GUEST_ES_LIMIT, GUEST_CS_LIMIT, GUEST_SS_LIMIT, GUEST_DS_LIMIT, GUEST_FS_LIMIT,
-	GUEST_GS_LIMIT, GUEST_LDTR_LIMIT, GUEST_TR_LIMIT, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
-	GUEST_ES_AR_BYTES, GUEST_CS_AR_BYTES, GUEST_SS_AR_BYTES, GUEST_DS_AR_BYTES,
-	GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_LDTR_AR_BYTES, GUEST_TR_AR_BYTES,
-	GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE, GUEST_DS_BASE, GUEST_FS_BASE,
-	GUEST_GS_BASE, GUEST_LDTR_BASE, GUEST_TR_BASE, GUEST_GDTR_BASE, GUEST_IDTR_BASE,
-	GUEST_CR0, GUEST_CR3, GUEST_CR4, GUEST_RSP, GUEST_RIP, GUEST_RFLAGS,
-	GUEST_PENDING_DBG_EXCEPTIONS, GUEST_SYSENTER_CS, GUEST_SYSENTER_ESP, GUEST_SYSENTER_EIP,
-	GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
-};
-const size_t nvmx_guest_field_count = ARRAY_SIZE(nvmx_guest_fields);
 
 static bool ctl_ok(uint32_t msr, uint32_t value)
 {
@@ -55,9 +40,10 @@ static bool check_controls(const struct vmcs12 *c)
 	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
 	uint32_t exit = VMCS12_GET(c, VM_EXIT_CONTROLS), entry = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint32_t info = VMCS12_GET(c, VM_ENTRY_INTR_INFO);
-	uint64_t misc = 0;
+	uint64_t misc = 0, proc_cap = 0;
 
 	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	vmx_msr_read(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, &proc_cap);
 	if (!ctl_ok(MSR_IA32_VMX_TRUE_PINBASED_CTLS, pin) ||
 	    !ctl_ok(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, proc) ||
 	    ((proc & SECONDARY_CONTROLS) && !ctl_ok(MSR_IA32_VMX_PROCBASED_CTLS2, proc2)) ||
@@ -85,8 +71,11 @@ static bool check_controls(const struct vmcs12 *c)
 		bool needs_err = type == 3 && (VMCS12_GET(c, GUEST_CR0) & CR0_PE) &&
 				 (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
 
+		/* Type 7 (other event: a pending MTF exit) needs "monitor trap flag" advertised, vector 0. */
+		bool other_ok = vector == 0 && ((proc_cap >> 32) & MONITOR_TRAP_FLAG);
+
 		if (type == 1 || (type == 2 && vector != 2) || (type == 3 && vector > 31) ||
-		    (type == 7 && vector != 0) || has_err != needs_err || (info & 0x7ffff000))
+		    (type == 7 && !other_ok) || has_err != needs_err || (info & 0x7ffff000))
 			return false;
 		if ((type == 4 || type == 5 || type == 6) &&
 		    (VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) == 0 || VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) > 15))
@@ -152,43 +141,21 @@ static bool check_host_state(const struct vmcs12 *c)
 	return true;
 }
 
-/*
- * Control fields vmcs02 takes from vmcs12 as they are. L1's MSR lists are in
- * host memory (identity EPT): the CPU walks them itself (check_controls()
- * checked they are L1's). L1's VM-exit MSR-load list is for L1 and is applied
- * when an exit is reflected (reflect.c).
- */
-static const uint32_t controls_as_is[] = {
-	EXCEPTION_BITMAP, PAGE_FAULT_ERROR_CODE_MASK, PAGE_FAULT_ERROR_CODE_MATCH,
-	CR3_TARGET_COUNT, CR3_TARGET_VALUE0, CR3_TARGET_VALUE1, CR3_TARGET_VALUE2, CR3_TARGET_VALUE3,
-	VM_ENTRY_INTR_INFO, VM_ENTRY_EXCEPTION_ERROR_CODE, VM_ENTRY_INSTRUCTION_LEN,
-	VM_ENTRY_MSR_LOAD_COUNT, VM_ENTRY_MSR_LOAD_ADDR, VM_EXIT_MSR_STORE_COUNT, VM_EXIT_MSR_STORE_ADDR,
-};
-
-static bool in_list(const uint32_t *list, size_t n, uint32_t encoding)
+static struct l1_derive_inputs read_l1_derive_inputs(void)
 {
-	for (size_t i = 0; i < n; i++)
-		if (list[i] == encoding)
-			return true;
-	return false;
+	/* vmcs01 is current: L1's state as of its VMLAUNCH/VMRESUME. */
+	return (struct l1_derive_inputs){ vmcs_read64(GUEST_IA32_EFER), vmcs_read64(GUEST_IA32_PAT),
+					  vmcs_readnat(GUEST_DR7), vmcs_read64(GUEST_IA32_DEBUGCTL) };
 }
 
 /*
- * Fields of vmcs12 that go to vmcs02 as they are (or not at all), so that a
- * VMRESUME that changed only these rewrites only these. Anything else L1
- * changed (controls, masks, bitmaps...) rebuilds vmcs02 completely.
+ * L2 state vmcs02 derives from vmcs12 and L1's own state (SDM 26.3.2.1):
+ * EFER, PAT and the debug controls per the VM-entry controls, and the CR0/CR4
+ * read shadows L2 sees. Its inputs are the NP_DERIVE fields and *l1, and it
+ * runs at every entry: vmcs02 saves L2's own values of the first four at
+ * exit, which the next entry replaces (SDM 26.3.2.1).
  */
-static bool copied_as_is(uint32_t encoding)
-{
-	if (VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_HOST || VMCS_FIELD_TYPE(encoding) == VMCS_TYPE_READ_ONLY)
-		return true; /* L1's host state and exit information are not in vmcs02 */
-	return in_list(nvmx_guest_fields, nvmx_guest_field_count, encoding) ||
-	       in_list(controls_as_is, ARRAY_SIZE(controls_as_is), encoding);
-}
-
-/* L2 state vmcs02 derives from L1's own state when L1 does not give it (SDM 26.3.2.1). */
-static void write_derived(const struct vmcs12 *c, uint64_t l1_efer, uint64_t l1_pat, uint64_t l1_dr7,
-			  uint64_t l1_debugctl)
+static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs *l1)
 {
 	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
@@ -197,84 +164,96 @@ static void write_derived(const struct vmcs12 *c, uint64_t l1_efer, uint64_t l1_
 	if (entry12 & ENTRY_LOAD_EFER) {
 		efer = VMCS12_GET(c, GUEST_IA32_EFER);
 	} else {
-		efer = l1_efer & ~(EFER_LMA | EFER_LME);
+		efer = l1->efer & ~(EFER_LMA | EFER_LME);
 		if (entry12 & IA32E_MODE_GUEST)
 			efer |= EFER_LMA | EFER_LME;
 	}
 	vmcs_write64(GUEST_IA32_EFER, efer);
-	vmcs_write64(GUEST_IA32_PAT, (entry12 & ENTRY_LOAD_PAT) ? VMCS12_GET(c, GUEST_IA32_PAT) : l1_pat);
+	vmcs_write64(GUEST_IA32_PAT, (entry12 & ENTRY_LOAD_PAT) ? VMCS12_GET(c, GUEST_IA32_PAT) : l1->pat);
 	if (entry12 & LOAD_DEBUG_CONTROLS) {
 		vmcs_writenat(GUEST_DR7, VMCS12_GET(c, GUEST_DR7));
 		vmcs_write64(GUEST_IA32_DEBUGCTL, VMCS12_GET(c, GUEST_IA32_DEBUGCTL));
 	} else {
-		vmcs_writenat(GUEST_DR7, l1_dr7);
-		vmcs_write64(GUEST_IA32_DEBUGCTL, l1_debugctl);
+		vmcs_writenat(GUEST_DR7, l1->dr7);
+		vmcs_write64(GUEST_IA32_DEBUGCTL, l1->debugctl);
 	}
 	/* L2 reads L1's shadow for L1's bits, its own value for the rest. */
 	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
 					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
 	vmcs_writenat(CR4_READ_SHADOW, (VMCS12_GET(c, CR4_READ_SHADOW) & cr4_mask12) |
 					       (VMCS12_GET(c, GUEST_CR4) & ~cr4_mask12));
-	/* With EPT on, PAE paging takes its PDPTEs from the VMCS: load them as L1's CPU would. */
-	if ((VMCS12_GET(c, GUEST_CR0) & CR0_PG) && (VMCS12_GET(c, GUEST_CR4) & CR4_PAE) &&
-	    !(entry12 & IA32E_MODE_GUEST)) {
-		uint64_t pdpte[4] = { 0 };
-
-		guest_read_phys(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
-		vmcs_write64(GUEST_PDPTE0, pdpte[0]);
-		vmcs_write64(GUEST_PDPTE1, pdpte[1]);
-		vmcs_write64(GUEST_PDPTE2, pdpte[2]);
-		vmcs_write64(GUEST_PDPTE3, pdpte[3]);
-	}
 }
 
 /*
- * VMRESUME of the vmcs12 vmcs02 already holds: write what L1 changed, if
- * all of it goes across as it is. Returns false when a full rebuild is needed.
+ * With EPT on, PAE paging takes its PDPTEs from the VMCS: load them from
+ * L2's CR3 as L1's CPU would, at every entry (SDM 26.3.2.4: memory may
+ * have changed without any VMCS field changing).
+ */
+static void load_pdptes(const struct vmcs12 *c)
+{
+	uint64_t pdpte[4] = { 0 };
+
+	if (!(VMCS12_GET(c, GUEST_CR0) & CR0_PG) || !(VMCS12_GET(c, GUEST_CR4) & CR4_PAE) ||
+	    (VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST))
+		return;
+	guest_read_phys(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
+	vmcs_write64(GUEST_PDPTE0, pdpte[0]);
+	vmcs_write64(GUEST_PDPTE1, pdpte[1]);
+	vmcs_write64(GUEST_PDPTE2, pdpte[2]);
+	vmcs_write64(GUEST_PDPTE3, pdpte[3]);
+}
+
+/*
+ * VMRESUME of the vmcs12 vmcs02 already holds: write what L1 changed.
+ * Returns false, with nothing written, when a changed field is one umbra
+ * merges with its own (NP_MERGE): then vmcs02 is rebuilt.
  */
 static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 {
 	const struct vmcs12 *c = &n->vmcs12;
-	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
-	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
+	struct l1_derive_inputs l1 = read_l1_derive_inputs();
 
-	/* vmcs12 slot i is vmcs_field_table[i]: both follow the one field list. */
-	for (size_t w = 0; w < ARRAY_SIZE(n->dirty); w++)
-		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1)
-			if (!copied_as_is(vmcs_field_table[w * 64 + __builtin_ctzll(bits)].encoding))
-				return false;
+	if (nvmx_slots_meet(n->dirty, &nvmx_merge_set))
+		return false;
 	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
 		panic("vmx: VMPTRLD of vmcs02 failed");
+	/* vmcs12 slot i is vmcs_field_table[i]: both follow the one field list. */
 	for (size_t w = 0; w < ARRAY_SIZE(n->dirty); w++) {
 		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1) {
-			uint32_t enc = vmcs_field_table[w * 64 + __builtin_ctzll(bits)].encoding;
+			size_t slot = w * 64 + (size_t)__builtin_ctzll(bits);
 
-			if (VMCS_FIELD_TYPE(enc) != VMCS_TYPE_HOST && VMCS_FIELD_TYPE(enc) != VMCS_TYPE_READ_ONLY)
-				vmcs_write(enc, vmcs12_read(c, enc));
+			if (nvmx_policy[slot] & NP_COPY)
+				vmcs_write(vmcs_field_table[slot].encoding, c->fields[slot]);
 		}
 	}
-	write_derived(c, l1_efer, l1_pat, l1_dr7, l1_debugctl);
+	/*
+	 * Every entry: vmcs02 saved L2's own EFER, PAT and debug controls at
+	 * the last exit, and an entry loads vmcs12's or L1's (26.3.2.1).
+	 */
+	write_derived(c, &l1);
+	load_pdptes(c);
 	return true;
 }
 
 /* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
-static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
+static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 {
+	const struct vmcs12 *c = &n->vmcs12;
 	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
 	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS), exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
 	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
-	uint64_t l1_efer = vmcs_read64(GUEST_IA32_EFER), l1_pat = vmcs_read64(GUEST_IA32_PAT);
-	uint64_t l1_dr7 = vmcs_readnat(GUEST_DR7), l1_debugctl = vmcs_read64(GUEST_IA32_DEBUGCTL);
+	struct l1_derive_inputs l1 = read_l1_derive_inputs();
 
 	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
 		panic("vmx: VMPTRLD of vmcs02 failed");
 
-	/* Guest state: L2's, as L1 wrote it. */
-	for (size_t i = 0; i < nvmx_guest_field_count; i++)
-		vmcs_write(nvmx_guest_fields[i], vmcs12_read(c, nvmx_guest_fields[i]));
+	/* L2's guest state as L1 wrote it, and the controls that go across as they are (checked). */
+	for (size_t i = 0; i < nvmx_copy_field_count; i++)
+		vmcs_write(nvmx_copy_fields[i].encoding, c->fields[nvmx_copy_fields[i].slot]);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
-	write_derived(c, l1_efer, l1_pat, l1_dr7, l1_debugctl);
+	write_derived(c, &l1);
+	load_pdptes(c);
 
 	/* Controls. */
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) | vm.ctl.pin);
@@ -288,36 +267,82 @@ static void build_vmcs02(struct vcpu *v, const struct vmcs12 *c)
 		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
 		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
 	}
+	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)
-		vmcs_write64(MSR_BITMAP, VMCS12_GET(c, MSR_BITMAP));
+		vmcs_write64(MSR_BITMAP, nvmx_of(v)->msr_bitmap02);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, vm.eptp);
-	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & (ACK_INTR_ON_EXIT | SAVE_DEBUG_CONTROLS)));
+	/*
+	 * vm.ctl saves and loads the debug controls: L2 starts with the DR7 and
+	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug
+	 * controls", else L1's, SDM 26.3.2.1), and umbra always has L2's on exit.
+	 */
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
-	for (size_t i = 0; i < ARRAY_SIZE(controls_as_is); i++)
-		vmcs_write(controls_as_is[i], vmcs12_read(c, controls_as_is[i]));
 	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
-	/* L1's VM-exit MSR-load list is for L1: applied when an exit is reflected (reflect.c). */
+	/* L1's MSR lists are walked by umbra (nested/msr_lists.c), never by the CPU. */
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
 	vcpu_write_host_state();
+}
+
+/* SDM Vol. 3C 26.8: exit qualification of a failed entry for a bad VMCS link pointer. */
+#define ENTRY_QUAL_LINK_POINTER 4
+
+/* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */
+#define ACTIVITY_ACTIVE 0
+#define ACTIVITY_HLT 1
+#define ACTIVITY_SHUTDOWN 2
+#define ACTIVITY_WAIT_SIPI 3
+
+static bool activity_state_ok(uint64_t state)
+{
+	uint64_t misc = 0;
+
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	switch (state) {
+	case ACTIVITY_ACTIVE: return true;
+	case ACTIVITY_HLT: return misc & VMX_MISC_ACTIVITY_HLT;
+	case ACTIVITY_SHUTDOWN: return misc & VMX_MISC_ACTIVITY_SHUTDOWN;
+	case ACTIVITY_WAIT_SIPI: return misc & VMX_MISC_ACTIVITY_WAIT_SIPI;
+	default: return false;
+	}
 }
 
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
+	uint32_t msr_bad;
+
+	bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
 
 	shadow_to_vmcs12(v, n); /* L1's VMWRITEs that did not exit */
-	if (!check_controls(&n->vmcs12)) {
-		nvmx_fail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
-		return EXIT_SKIP_INSN;
+	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */
+	if (n->vmcs02_for != n->current) {
+		vmclear(v->vmcs02.pa);
+		v->vmcs02.launched = false;
+		n->vmcs02_for = n->current;
+		n->vmcs02_stale = true;
 	}
-	if (!check_host_state(&n->vmcs12)) {
-		nvmx_fail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
-		return EXIT_SKIP_INSN;
+	/*
+	 * The checks' inputs: the NP_CHECK fields and the mode L1 is in. When
+	 * none changed since the checks last passed for this vmcs02, they pass.
+	 */
+	if (n->vmcs02_stale || l1_long != n->checked_l1_long || nvmx_slots_meet(n->dirty, &nvmx_check_set)) {
+		if (!check_controls(&n->vmcs12)) {
+			nvmx_fail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+			return EXIT_SKIP_INSN;
+		}
+		if (!check_host_state(&n->vmcs12)) {
+			nvmx_fail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+			return EXIT_SKIP_INSN;
+		}
+		n->checked_l1_long = l1_long;
 	}
 	/*
 	 * Guest-state checks the CPU cannot make on vmcs02 because umbra writes
@@ -326,23 +351,35 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	 * reason 33 and qualification 4 (SDM Vol. 3C 26.3.1.5, 26.8).
 	 */
 	if (VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER) != ~0ULL) {
-		VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE);
-		VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 4);
-		nvmx_load_l1_host_state(v, n);
-		shadow_from_vmcs12(v, n);
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, ENTRY_QUAL_LINK_POINTER);
 		return EXIT_RESUME;
 	}
-	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */
-	if (n->vmcs02_for != n->current) {
-		vmclear(v->vmcs02.pa);
-		v->vmcs02.launched = false;
-		n->vmcs02_for = n->current;
-		n->vmcs02_stale = true;
+	/*
+	 * SDM 26.3.1.5: an activity state IA32_VMX_MISC does not advertise is
+	 * an invalid guest state. The CPU would accept the states it has
+	 * itself (wait-for-SIPI, shutdown): umbra checks against its own.
+	 */
+	if (!activity_state_ok(VMCS12_GET(&n->vmcs12, GUEST_ACTIVITY_STATE))) {
+		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, 0);
+		return EXIT_RESUME;
 	}
 	if (n->vmcs02_stale || !update_vmcs02(v, n))
-		build_vmcs02(v, &n->vmcs12);
+		build_vmcs02(v, n);
 	memset(n->dirty, 0, sizeof(n->dirty));
 	n->vmcs02_stale = false;
+	if (VMCS12_GET(&n->vmcs12, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS)
+		nvmx_merge_msr_bitmap(n, VMCS12_GET(&n->vmcs12, MSR_BITMAP));
+	/*
+	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
+	 * the CPU. Done before the CPU checks vmcs02's guest state, so a list
+	 * that fails wins over a guest state that would have failed too.
+	 */
+	msr_bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_ADDR),
+				     VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT));
+	if (msr_bad) {
+		nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
+		return EXIT_RESUME;
+	}
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

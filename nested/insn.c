@@ -12,7 +12,6 @@
 #define VEC_GP 13
 #define VEC_PF 14
 #define VEC_SS 12
-#define PF_ERR_WRITE BIT(1)
 
 #define RFLAGS_ARITH (RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | RFLAGS_SF | RFLAGS_OF)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
@@ -39,6 +38,12 @@ void nvmx_fail(struct vcpu *v, uint32_t err)
 	}
 	vmcs_writenat(GUEST_RFLAGS, (vmcs_readnat(GUEST_RFLAGS) & ~RFLAGS_ARITH) | RFLAGS_ZF);
 	VMCS12_SET(&n->vmcs12, VM_INSTRUCTION_ERROR, err);
+}
+
+/* CPL is SS.DPL (SDM Vol. 3C 24.4.1). */
+static bool guest_cpl_above_0(void)
+{
+	return ((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0;
 }
 
 static bool long_mode_64(void)
@@ -79,9 +84,10 @@ static bool operand_address(struct vcpu *v, uint32_t info, uint64_t disp, size_t
 }
 
 /*
- * Copy to or from L1's linear memory. An unmapped page raises #PF in L1
- * (CR2 is L1's while umbra runs); memory that is umbra's stops the guest,
- * as a direct access would (EPT maps none of it).
+ * Copy to or from L1's linear memory. A page L1's paging does not map, or
+ * maps without the rights the access needs, raises #PF in L1 (CR2 is L1's
+ * while umbra runs); memory that is umbra's stops the guest, as a direct
+ * access would (EPT maps none of it).
  */
 static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
 {
@@ -89,11 +95,12 @@ static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bo
 
 	while (len) {
 		size_t chunk = MIN(len, 4096 - (la & 0xfff));
+		uint32_t err;
 		uint64_t pa;
 
-		if (!guest_linear_to_phys(la, &pa)) {
+		if (!guest_translate_data(la, write, &pa, &err)) {
 			write_cr2(la);
-			inject_exception(VEC_PF, true, write ? PF_ERR_WRITE : 0);
+			inject_exception(VEC_PF, true, err);
 			return false;
 		}
 		if (!(write ? guest_write_phys(pa, p, chunk) : guest_read_phys(pa, p, chunk)))
@@ -162,8 +169,13 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	uint64_t addr;
 	uint32_t rev;
 
+	/* SDM Vol. 3C 30.3, VMXON: CR4.VMXE = 0 is #UD whatever the CPL; then CPL > 0 is #GP(0). */
 	if (!(vcpu_guest_cr4() & CR4_VMXE)) {
 		inject_exception(VEC_UD, false, 0);
+		return EXIT_RESUME;
+	}
+	if (guest_cpl_above_0()) {
+		inject_exception(VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
 	if (n->vmxon) {
@@ -264,6 +276,8 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 			n->vmcs12.launch_state = 0;
 		}
 		n->current = addr;
+		/* Its content came from memory, not through VMWRITEs: check and build it all. */
+		n->vmcs02_stale = true;
 		shadow_link(v, n);
 	}
 	nvmx_succeed();
@@ -286,16 +300,18 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	uint64_t field = vcpu_gpr(v, II_REG2(info)), value, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	int slot;
 
 	if (n->current == NVMX_NO_VMCS) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
-	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
+	if (slot < 0) {
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
-	n->vmread_exits[vmcs12_slot((uint32_t)field)]++;
+	n->vmread_exits[slot]++;
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
@@ -310,6 +326,7 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	int slot;
 
 	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */
 	if (n->current == NVMX_NO_VMCS) {
@@ -322,7 +339,8 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		return EXIT_RESUME;
 	if (size == 4)
 		value = (uint32_t)value;
-	if (field >> 32 || vmcs12_slot((uint32_t)field) < 0) {
+	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
+	if (slot < 0) {
 		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
@@ -331,10 +349,10 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		nvmx_fail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 		return EXIT_SKIP_INSN;
 	}
-	n->vmwrite_exits[vmcs12_slot((uint32_t)field)]++;
+	n->vmwrite_exits[slot]++;
 	vmcs12_write(&n->vmcs12, (uint32_t)field, value);
-	nvmx_mark_dirty(n, (uint32_t)field);
-	shadow_from_vmcs12(v, n); /* a read-only field the shadow also holds */
+	n->dirty[slot / 64] |= 1ULL << (slot % 64);
+	shadow_write_field(v, n, (uint32_t)field); /* a read-only field the shadow also holds */
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
 }
@@ -364,8 +382,30 @@ static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 }
 
 /*
+ * SDM Vol. 3C 30.3, VMCALL in VMX root operation: #GP(0) at CPL > 0, else,
+ * with the dual-monitor treatment never active, VMfail(1). Outside VMX
+ * operation (#UD on a CPU) VMCALL stays umbra's hypercall interface.
+ */
+bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	if (!n->vmxon || v->in_l2)
+		return false;
+	if (guest_cpl_above_0()) {
+		inject_exception(VEC_GP, true, 0);
+		*action = EXIT_RESUME;
+		return true;
+	}
+	nvmx_fail(v, VMXERR_VMCALL_IN_ROOT);
+	*action = EXIT_SKIP_INSN;
+	return true;
+}
+
+/*
  * Checks common to every VMX instruction in VMX non-root (SDM Vol. 3C
- * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0).
+ * 30.3): outside VMX operation #UD (VMXON aside), at CPL > 0 #GP(0) (VMXON
+ * after its own #UD).
  * The CR0.PE, RFLAGS.VM and compatibility-mode #UDs are the CPU's own and
  * happen before the VM exit.
  */
@@ -382,7 +422,8 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	if (((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) != 0) {
+	/* VMXON checks CR4.VMXE (#UD) before the CPL (do_vmxon()). */
+	if (reason != EXIT_REASON_VMXON && guest_cpl_above_0()) {
 		inject_exception(VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}

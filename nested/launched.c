@@ -21,25 +21,26 @@ bool launched_has(const struct launched_list *l, uint64_t addr)
 	return find(l, addr) >= 0;
 }
 
-uint64_t launched_add(struct launched_list *l, uint64_t addr)
+bool launched_add(struct launched_list *l, uint64_t addr, uint64_t *evicted)
 {
-	uint64_t evicted = 0;
 	uint32_t victim = 0;
+	bool full = false;
 
 	if (find(l, addr) >= 0)
-		return 0;
+		return false;
 	if (l->count == LAUNCHED_LIST_SIZE) {
 		/* The oldest launch goes (unsigned difference: correct across clock wrap). */
 		for (uint32_t i = 1; i < l->count; i++)
 			if (l->clock - l->stamp[i] > l->clock - l->stamp[victim])
 				victim = i;
-		evicted = l->addr[victim];
+		*evicted = l->addr[victim];
+		full = true;
 	} else {
 		victim = l->count++;
 	}
 	l->addr[victim] = addr;
 	l->stamp[victim] = l->clock++;
-	return evicted;
+	return full;
 }
 
 bool launched_remove(struct launched_list *l, uint64_t addr)

@@ -26,8 +26,11 @@ struct launched_list {
 
 void launched_init(struct launched_list *l);
 bool launched_has(const struct launched_list *l, uint64_t addr);
-/* Returns the evicted address, or 0 when nothing was evicted. Adding a present address is a no-op. */
-uint64_t launched_add(struct launched_list *l, uint64_t addr);
+/*
+ * True when an entry was evicted, its address in *evicted (any address,
+ * 0 included, is a VMCS L1 may use). Adding a present address is a no-op.
+ */
+bool launched_add(struct launched_list *l, uint64_t addr, uint64_t *evicted);
 /* True if it was there. */
 bool launched_remove(struct launched_list *l, uint64_t addr);
 

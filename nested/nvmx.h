@@ -11,6 +11,11 @@
 
 #define NVMX_NO_VMCS (~0ULL)
 
+/* L1's own state that vmcs02's derived fields take when vmcs12 does not give them. */
+struct l1_derive_inputs {
+	uint64_t efer, pat, dr7, debugctl;
+};
+
 struct nvmx {
 	bool vmxon;              /* L1 is in VMX operation */
 	uint64_t vmxon_ptr;      /* its VMXON region */
@@ -24,7 +29,9 @@ struct nvmx {
 	 * VMRESUME rewrites only those when it can (nested/entry.c).
 	 */
 	uint64_t dirty[(VMCS_FIELD_COUNT + 63) / 64];
-	bool vmcs02_stale;       /* rewrite vmcs02 completely at the next entry */
+	bool vmcs02_stale;       /* rewrite vmcs02 completely (and check vmcs12) at the next entry */
+	bool checked_l1_long;    /* L1's IA-32e mode when vmcs12's checks last passed */
+	uint64_t msr_bitmap02;   /* vmcs02's MSR bitmap: L1's merged with umbra's (nested/entry.c) */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
@@ -33,9 +40,6 @@ struct nvmx {
 	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };
 
-/* L2 guest-state fields copied as they are between vmcs12 and vmcs02 (nested/entry.c). */
-extern const uint32_t nvmx_guest_fields[];
-extern const size_t nvmx_guest_field_count;
 
 /* This vCPU's nested state (nvmx_of_cpu before the vCPU is initialised). */
 struct nvmx *nvmx_of(struct vcpu *v);
@@ -44,22 +48,44 @@ struct nvmx *nvmx_of_cpu(uint32_t index);
 /* Install the nested_ops (BSP, once, after vmx_msrs_init). */
 void nvmx_init(void);
 
-/* Print VMREAD/VMWRITE exits per field and vCPU (at shutdown, with the exit statistics). */
-void nvmx_report_field_stats(void);
-
 /* vmcs01: intercept CR0/CR4 fixed bits while L1 is in VMX operation (SDM Vol. 3C 23.8). */
 void nvmx_cr_intercept(bool vmx_operation);
 
 /* nested/reflect.c: L1 continues in vmcs12's host state (SDM Vol. 3C 27.5). */
 void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n);
 
+/*
+ * nested/msr_lists.c: L1's MSR lists, walked by umbra with the current
+ * VMCS's guest as the context. Each returns the failing entry, counting
+ * from 1 (SDM Vol. 3C 26.4, 27.4, 27.6), or 0.
+ */
+uint32_t nvmx_msr_list_max(void); /* 512 * (IA32_VMX_MISC[27:25] + 1), SDM Vol. 3C A.6 */
+uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count);
+uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count);
+
 /* nested/insn.c */
 enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t qual);
+bool nvmx_vmcall_in_root(struct vcpu *v, enum exit_action *action);
 
 /* nested/entry.c: emulated VMLAUNCH/VMRESUME, after the instruction checks. */
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
 
+/*
+ * nested/msr_lists.c: L2's RDMSR/WRMSR of msr exits to L1 (L1's "use MSR
+ * bitmaps" off, or its bitmap's bit set, SDM Vol. 3C 25.1.3). False: the
+ * exit is umbra's own (an MSR umbra owns that L1 lets L2 reach).
+ */
+bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write);
+/* vmcs02's MSR bitmap = L1's | umbra's, written into n->msr_bitmap02 (SDM Vol. 3C 24.6.9). */
+void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap);
+
 /* nested/reflect.c */
+/*
+ * A VM entry that fails after the checks of 26.2 (SDM Vol. 3C 26.8): exit
+ * reason "VM-entry failure" | basic, no guest state saved, L1 continues in
+ * its host state with its VM-exit MSR-load list applied.
+ */
+void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual);
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
 bool nvmx_init_signal(struct vcpu *v);

@@ -8,6 +8,7 @@
 #include "core/panic.h"
 #include "core/shutdown.h"
 #include "nested/nvmx.h"
+#include "nested/vmcs02_policy.h"
 
 #define INTR_TYPE_NMI 2
 #define NMI_VECTOR 2
@@ -21,12 +22,21 @@
 #define AR_TSS_BUSY 0x8bu
 #define AR_UNUSABLE 0x10000u
 
-/* Exit-information fields the CPU wrote for umbra, and L1 must see (SDM Vol. 3C 24.9). */
-static const uint32_t exit_info_fields[] = {
-	VM_EXIT_REASON, EXIT_QUALIFICATION, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
-	VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO, IDT_VECTORING_ERROR_CODE,
-	VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO, IO_RCX, IO_RSI, IO_RDI, IO_RIP,
+/*
+ * Exit-information fields the CPU wrote for umbra, and L1 must see (SDM
+ * Vol. 3C 24.9): every read-only field but VM_INSTRUCTION_ERROR, which is
+ * umbra's answer to L1's VMX instructions.
+ */
+#define EXIT_INFO_REF(name) { name, VMCS12_SLOT_##name },
+static const struct nvmx_field_ref exit_info_fields[] = {
+	EXIT_INFO_REF(VM_EXIT_REASON) EXIT_INFO_REF(EXIT_QUALIFICATION) EXIT_INFO_REF(GUEST_LINEAR_ADDRESS)
+	EXIT_INFO_REF(GUEST_PHYSICAL_ADDRESS) EXIT_INFO_REF(VM_EXIT_INTR_INFO)
+	EXIT_INFO_REF(VM_EXIT_INTR_ERROR_CODE) EXIT_INFO_REF(IDT_VECTORING_INFO)
+	EXIT_INFO_REF(IDT_VECTORING_ERROR_CODE) EXIT_INFO_REF(VM_EXIT_INSTRUCTION_LEN)
+	EXIT_INFO_REF(VMX_INSTRUCTION_INFO) EXIT_INFO_REF(IO_RCX) EXIT_INFO_REF(IO_RSI)
+	EXIT_INFO_REF(IO_RDI) EXIT_INFO_REF(IO_RIP)
 };
+#undef EXIT_INFO_REF
 
 /* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
 void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
@@ -90,47 +100,45 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 }
 
-/* SDM Vol. 3C 27.7: VMX abort indicator 4, "VM-exit MSR loading failed". */
-#define VMX_ABORT_EXIT_MSR_LOAD 4
+/* SDM Vol. 3C 27.7: VMX-abort indicators. */
+#define VMX_ABORT_SAVE_GUEST_MSRS 1
+#define VMX_ABORT_LOAD_HOST_MSRS 4
 
 /*
- * SDM Vol. 3C 27.6: after the host state, the VM-exit MSR-load list. MSRs
- * that live in vmcs01 are written there (umbra's own EFER or PAT must not
- * change under it); the others with a WRMSR that may fail. A bad entry or
- * a failing WRMSR is a VMX abort: L1's CPU shuts down, here a guest stop.
+ * SDM Vol. 3C 27.7: the indicator goes to offset 4 of the current VMCS's
+ * region and the logical processor shuts down: L1's CPU is gone, so the
+ * guest stops with a report (umbra's own CPU carries on).
+ */
+static __noreturn void vmx_abort(struct vcpu *v, struct nvmx *n, uint32_t indicator, const char *list,
+				 uint32_t entry)
+{
+	n->vmcs12.abort = indicator;
+	guest_write_phys(n->current + __builtin_offsetof(struct vmcs12, abort), &indicator, sizeof(indicator));
+	guest_stop(v, "VMX abort %u: %s entry %u failed", indicator, list, entry);
+}
+
+/*
+ * SDM Vol. 3C 27.6: after the host state, the VM-exit MSR-load list
+ * (vmcs01 is current: MSRs it switches are written there, so umbra's own
+ * EFER or PAT never change under it). A failing entry is a VMX abort.
  */
 static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 {
-	uint64_t count = VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT);
-	uint64_t addr = VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_ADDR);
+	uint32_t bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_ADDR),
+					  VMCS12_GET(&n->vmcs12, VM_EXIT_MSR_LOAD_COUNT));
 
-	for (uint64_t i = 0; i < count; i++) {
-		uint64_t e[2];
-		uint32_t msr;
-		bool ok = guest_read_phys(addr + 16 * i, e, sizeof(e));
+	if (bad)
+		vmx_abort(v, n, VMX_ABORT_LOAD_HOST_MSRS, "VM-exit MSR-load", bad);
+}
 
-		msr = (uint32_t)e[0];
-		ok = ok && !(e[0] >> 32) && msr != MSR_FS_BASE && msr != MSR_GS_BASE &&
-		     (msr >> 8) != 0x8 && msr != 0x9e /* SMBASE */;
-		if (ok) {
-			switch (msr) {
-			case MSR_EFER: vmcs_write64(GUEST_IA32_EFER, e[1]); break;
-			case MSR_IA32_PAT: vmcs_write64(GUEST_IA32_PAT, e[1]); break;
-			case 0x1d9: vmcs_write64(GUEST_IA32_DEBUGCTL, e[1]); break;
-			case 0x174: vmcs_write32(GUEST_SYSENTER_CS, e[1]); break;
-			case 0x175: vmcs_writenat(GUEST_SYSENTER_ESP, e[1]); break;
-			case 0x176: vmcs_writenat(GUEST_SYSENTER_EIP, e[1]); break;
-			default: ok = wrmsr_checked(msr, e[1]); break;
-			}
-		}
-		if (!ok) {
-			uint32_t indicator = VMX_ABORT_EXIT_MSR_LOAD;
-
-			guest_write_phys(n->current + 4, &indicator, 4);
-			guest_stop(v, "VMX abort %u: VM-exit MSR-load entry %lu (MSR %#x) failed",
-				   indicator, i, msr);
-		}
-	}
+void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
+{
+	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | basic);
+	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, qual);
+	n->pending_launch = false;
+	nvmx_load_l1_host_state(v, n);
+	load_exit_msrs(v, n);
+	shadow_from_vmcs12(v, n);
 }
 
 /* Save L2's state and the exit information into vmcs12, then give L1 back its host state. */
@@ -138,11 +146,13 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 {
 	struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	uint32_t bad;
 
 	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8). */
 	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
-		for (size_t i = 0; i < nvmx_guest_field_count; i++)
-			vmcs12_write(c, nvmx_guest_fields[i], vmcs_read(nvmx_guest_fields[i]));
+		/* vmcs_read() zero-extends, as vmcs12 stores a field: no width masking. */
+		for (size_t i = 0; i < nvmx_save_field_count; i++)
+			c->fields[nvmx_save_fields[i].slot] = vmcs_read(nvmx_save_fields[i].encoding);
 		if (exit12 & SAVE_EFER)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
 		if (exit12 & SAVE_PAT)
@@ -155,9 +165,14 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 		VMCS12_SET(c, VM_ENTRY_CONTROLS,
 			   (VMCS12_GET(c, VM_ENTRY_CONTROLS) & ~IA32E_MODE_GUEST) |
 				   (vmcs_read32(VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST));
+		/* 27.4: L2's MSRs into L1's VM-exit MSR-store list (vmcs02 is still current). */
+		bad = nvmx_msr_list_store(VMCS12_GET(c, VM_EXIT_MSR_STORE_ADDR),
+					  VMCS12_GET(c, VM_EXIT_MSR_STORE_COUNT));
+		if (bad)
+			vmx_abort(v, n, VMX_ABORT_SAVE_GUEST_MSRS, "VM-exit MSR-store", bad);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
-		vmcs12_write(c, exit_info_fields[i], vmcs_read(exit_info_fields[i]));
+		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
 	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
 	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);
@@ -204,9 +219,9 @@ static void l2_cr_write(struct vcpu *v, uint64_t qual)
 static void mark_launched(struct nvmx *n)
 {
 	if (n->pending_launch) {
-		uint64_t evicted = launched_add(&n->launched, n->current);
+		uint64_t evicted;
 
-		if (evicted) {
+		if (launched_add(&n->launched, n->current, &evicted)) {
 			/* The list is full: the evicted VMCS keeps its state in its region. */
 			struct vmcs12 head;
 
@@ -256,6 +271,12 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 			l2_cr_write(v, qual);
 			return true;
 		}
+		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		/* vmcs02's bitmap is L1's | umbra's: an exit L1 did not ask for is umbra's MSR. */
+		if (!nvmx_l1_wants_msr_exit(c, (uint32_t)v->regs.rcx, basic == EXIT_REASON_MSR_WRITE))
+			return false;
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:

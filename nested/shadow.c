@@ -18,6 +18,9 @@
 #define SHADOW_FIELD_RO SHADOW_ENTRY_RO
 const struct shadow_field shadow_field_table[] = {
 #include "nested/shadow_fields.h"
+#ifdef UMBRA_SHADOW_TABLE_DOUBLED
+#include "nested/shadow_fields_doubled.h"
+#endif
 };
 #undef SHADOW_FIELD_RW
 #undef SHADOW_FIELD_RO
@@ -28,6 +31,9 @@ const size_t shadow_field_count = ARRAY_SIZE(shadow_field_table);
 #define SHADOW_FIELD_RO SHADOW_COUNT_ONE
 _Static_assert(0
 #include "nested/shadow_fields.h"
+#ifdef UMBRA_SHADOW_TABLE_DOUBLED
+#include "nested/shadow_fields_doubled.h"
+#endif
 	       <= SHADOW_FIELDS_MAX, "SHADOW_FIELDS_MAX is too small for the list");
 #undef SHADOW_FIELD_RW
 #undef SHADOW_FIELD_RO
@@ -67,6 +73,40 @@ static uint64_t vmread_bitmap, vmwrite_bitmap;
 static uint32_t revision;
 static uint32_t max_index;
 
+/*
+ * The table entries this CPU has (index within VMCS_ENUM), with their vmcs12
+ * slots, made once at start-up so that the sync loops neither test the
+ * index nor look a slot up per field: all of them, and the read-write ones.
+ */
+struct shadow_sync {
+	uint32_t encoding;
+	uint16_t entry; /* index in shadow_field_table and nvmx.shadow_cache */
+	uint16_t slot;  /* index in vmcs12.fields */
+};
+static struct shadow_sync sync_all[SHADOW_FIELDS_MAX], sync_rw[SHADOW_FIELDS_MAX];
+static size_t sync_all_count, sync_rw_count;
+/* vmcs12 slot -> index in sync_all + 1 (0: not shadowed on this CPU). */
+static uint8_t sync_of_slot[VMCS_FIELD_COUNT];
+_Static_assert(SHADOW_FIELDS_MAX < 255, "sync_of_slot holds an index");
+
+static void build_sync_lists(void)
+{
+	for (size_t i = 0; i < shadow_field_count; i++) {
+		uint32_t enc = shadow_field_table[i].encoding;
+		int slot = vmcs12_slot(enc);
+		struct shadow_sync e = { enc, (uint16_t)i, (uint16_t)slot };
+
+		if (VMCS_FIELD_INDEX(enc) > max_index)
+			continue;
+		if (slot < 0)
+			panic("nested: shadow field %#x is not a vmcs12 field", enc);
+		sync_all[sync_all_count++] = e;
+		sync_of_slot[slot] = (uint8_t)sync_all_count;
+		if (shadow_field_table[i].read_write)
+			sync_rw[sync_rw_count++] = e;
+	}
+}
+
 bool shadow_enabled(void)
 {
 	return enabled;
@@ -102,12 +142,13 @@ void shadow_init(const struct vmx_caps *caps, bool want, uint32_t vcpus)
 	if (!vmread_bitmap || !vmwrite_bitmap)
 		panic("nested: no memory for the VMREAD/VMWRITE bitmaps");
 	shadow_build_bitmaps((uint8_t *)vmread_bitmap, (uint8_t *)vmwrite_bitmap, max_index);
+	build_sync_lists();
 	enabled = true;
-	log_info("nested: VMCS shadowing on: %zu fields (VMREAD without exit), of which read-write:",
-		 shadow_field_count);
-	for (size_t i = 0; i < shadow_field_count; i++)
-		if (shadow_field_table[i].read_write)
-			log_debug("nested:   %s", vmcs_field_name(shadow_field_table[i].encoding));
+	log_info("nested: VMCS shadowing on: %zu fields (VMREAD without exit), %zu of them read-write "
+		 "(VMWRITE without exit)%s", sync_all_count, sync_rw_count,
+		 sync_all_count < shadow_field_count ? "; the others are past this CPU's VMCS_ENUM" : "");
+	for (size_t i = 0; i < sync_rw_count; i++)
+		log_debug("nested:   read-write: %s", vmcs_field_name(sync_rw[i].encoding));
 }
 
 static void load(uint64_t pa)
@@ -122,13 +163,11 @@ void shadow_link(struct vcpu *v, struct nvmx *n)
 		return;
 	/* Fill the shadow from vmcs12 (vmcs01 is current before and after). */
 	load(n->shadow_pa);
-	for (size_t i = 0; i < shadow_field_count; i++) {
-		uint32_t enc = shadow_field_table[i].encoding;
+	for (size_t i = 0; i < sync_all_count; i++) {
+		const struct shadow_sync *e = &sync_all[i];
 
-		if (VMCS_FIELD_INDEX(enc) > max_index)
-			continue;
-		n->shadow_cache[i] = vmcs12_read(&n->vmcs12, enc);
-		vmcs_write(enc, n->shadow_cache[i]);
+		n->shadow_cache[e->entry] = n->vmcs12.fields[e->slot];
+		vmcs_write(e->encoding, n->shadow_cache[e->entry]);
 	}
 	n->shadow_cache_valid = true;
 	load(v->vmcs01.pa);
@@ -152,17 +191,32 @@ void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
 	if (!enabled || !n->shadow_cache_valid)
 		return;
 	load(n->shadow_pa);
-	for (size_t i = 0; i < shadow_field_count; i++) {
-		uint32_t enc = shadow_field_table[i].encoding;
+	for (size_t i = 0; i < sync_rw_count; i++) {
+		const struct shadow_sync *e = &sync_rw[i];
+		uint64_t val = vmcs_read(e->encoding); /* zero-extended, as vmcs12 stores it */
 
-		if (!shadow_field_table[i].read_write || VMCS_FIELD_INDEX(enc) > max_index)
-			continue;
-		n->shadow_cache[i] = vmcs_read(enc);
-		if (n->shadow_cache[i] != vmcs12_read(&n->vmcs12, enc)) {
-			vmcs12_write(&n->vmcs12, enc, n->shadow_cache[i]);
-			nvmx_mark_dirty(n, enc);
+		n->shadow_cache[e->entry] = val;
+		if (val != n->vmcs12.fields[e->slot]) {
+			n->vmcs12.fields[e->slot] = val;
+			n->dirty[e->slot / 64] |= 1ULL << (e->slot % 64);
 		}
 	}
+	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
+}
+
+void shadow_write_field(struct vcpu *v, struct nvmx *n, uint32_t encoding)
+{
+	int slot = vmcs12_slot(encoding);
+	const struct shadow_sync *e;
+
+	if (!enabled || !n->shadow_cache_valid || slot < 0 || !sync_of_slot[slot])
+		return;
+	e = &sync_all[sync_of_slot[slot] - 1];
+	if (n->vmcs12.fields[e->slot] == n->shadow_cache[e->entry])
+		return;
+	load(n->shadow_pa);
+	vmcs_write(e->encoding, n->vmcs12.fields[e->slot]);
+	n->shadow_cache[e->entry] = n->vmcs12.fields[e->slot];
 	load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);
 }
 
@@ -173,18 +227,18 @@ void shadow_from_vmcs12(struct vcpu *v, struct nvmx *n)
 	if (!enabled || !n->shadow_cache_valid)
 		return;
 	/* Dirty tracking: only what changed since the shadow was last written or read. */
-	for (size_t i = 0; i < shadow_field_count; i++) {
-		uint32_t enc = shadow_field_table[i].encoding;
-		uint64_t val = vmcs12_read(&n->vmcs12, enc);
+	for (size_t i = 0; i < sync_all_count; i++) {
+		const struct shadow_sync *e = &sync_all[i];
+		uint64_t val = n->vmcs12.fields[e->slot];
 
-		if (VMCS_FIELD_INDEX(enc) > max_index || val == n->shadow_cache[i])
+		if (val == n->shadow_cache[e->entry])
 			continue;
 		if (!loaded) {
 			load(n->shadow_pa);
 			loaded = true;
 		}
-		vmcs_write(enc, val);
-		n->shadow_cache[i] = val;
+		vmcs_write(e->encoding, val);
+		n->shadow_cache[e->entry] = val;
 	}
 	if (loaded)
 		load(v->in_l2 ? v->vmcs02.pa : v->vmcs01.pa);

@@ -10,7 +10,7 @@ struct vcpu;
 struct nvmx;
 
 /* Room for the list in nested/shadow_fields.h (a build-time check keeps it honest). */
-#define SHADOW_FIELDS_MAX 48
+#define SHADOW_FIELDS_MAX 80
 
 /* The shadowed fields, generated from nested/shadow_fields.h. */
 struct shadow_field {
@@ -40,6 +40,8 @@ void shadow_unlink(struct vcpu *v);
 void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n);
 /* Write the shadowed fields that differ from what the shadow holds (after a reflected exit). */
 void shadow_from_vmcs12(struct vcpu *v, struct nvmx *n);
+/* The same for one field (a VMWRITE that exited: a read-only field the shadow also holds). */
+void shadow_write_field(struct vcpu *v, struct nvmx *n, uint32_t encoding);
 #endif
 
 #endif

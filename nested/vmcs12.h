@@ -35,8 +35,58 @@ int vmcs12_slot(uint32_t encoding);
 uint64_t vmcs12_read(const struct vmcs12 *v, uint32_t encoding);
 void vmcs12_write(struct vmcs12 *v, uint32_t encoding, uint64_t value);
 
+/*
+ * slot + 1 by [width][type][index] (0 = not a listed field), from the one
+ * field list. Visible here so that a constant encoding folds to its slot at
+ * compile time: umbra's own accesses by field name cost one load or store.
+ */
+#define VMCS12_INDEX_LIMIT 32 /* Appendix B's highest index is 0x19 */
+#define VMCS12_SLOT_INIT(name, enc) \
+	[VMCS_FIELD_WIDTH(enc)][VMCS_FIELD_TYPE(enc)][VMCS_FIELD_INDEX(enc)] = VMCS12_SLOT_##name + 1,
+#define VMCS12_SLOT_ENUM(name, enc) VMCS12_SLOT_##name,
+enum vmcs12_slot_index { VMCS_FIELDS(VMCS12_SLOT_ENUM) VMCS12_SLOT_COUNT };
+static const uint8_t vmcs12_slot_table[4][4][VMCS12_INDEX_LIMIT] = { VMCS_FIELDS(VMCS12_SLOT_INIT) };
+#undef VMCS12_SLOT_INIT
+#undef VMCS12_SLOT_ENUM
+_Static_assert((int)VMCS12_SLOT_COUNT == (int)VMCS_FIELD_COUNT, "one slot per listed field");
+_Static_assert(VMCS_FIELD_COUNT < 255, "slots fit the uint8_t table");
+
+static __always_inline uint64_t vmcs12_width_mask(uint32_t encoding)
+{
+	return VMCS_FIELD_WIDTH(encoding) == VMCS_WIDTH_16   ? 0xffff :
+	       VMCS_FIELD_WIDTH(encoding) == VMCS_WIDTH_32   ? 0xffffffff :
+							       ~0ULL;
+}
+
+/* Fields are stored truncated to their width, so a full-field read is the stored value. */
+static __always_inline uint64_t vmcs12_get(const struct vmcs12 *v, uint32_t encoding)
+{
+	if (__builtin_constant_p(encoding) && !VMCS_FIELD_HIGH_ACCESS(encoding) &&
+	    VMCS_FIELD_INDEX(encoding) < VMCS12_INDEX_LIMIT && !VMCS_FIELD_RESERVED_BITS(encoding)) {
+		int s = (int)vmcs12_slot_table[VMCS_FIELD_WIDTH(encoding)][VMCS_FIELD_TYPE(encoding)]
+					      [VMCS_FIELD_INDEX(encoding)] - 1;
+
+		return s >= 0 ? v->fields[s] : 0;
+	}
+	return vmcs12_read(v, encoding);
+}
+
+static __always_inline void vmcs12_set(struct vmcs12 *v, uint32_t encoding, uint64_t value)
+{
+	if (__builtin_constant_p(encoding) && !VMCS_FIELD_HIGH_ACCESS(encoding) &&
+	    VMCS_FIELD_INDEX(encoding) < VMCS12_INDEX_LIMIT && !VMCS_FIELD_RESERVED_BITS(encoding)) {
+		int s = (int)vmcs12_slot_table[VMCS_FIELD_WIDTH(encoding)][VMCS_FIELD_TYPE(encoding)]
+					      [VMCS_FIELD_INDEX(encoding)] - 1;
+
+		if (s >= 0)
+			v->fields[s] = value & vmcs12_width_mask(encoding);
+		return;
+	}
+	vmcs12_write(v, encoding, value);
+}
+
 /* By field name, for umbra's own use (the field must be in the list). */
-#define VMCS12_GET(v, f) vmcs12_read((v), (f))
-#define VMCS12_SET(v, f, x) vmcs12_write((v), (f), (x))
+#define VMCS12_GET(v, f) vmcs12_get((v), (f))
+#define VMCS12_SET(v, f, x) vmcs12_set((v), (f), (x))
 
 #endif

@@ -29,9 +29,13 @@
 #define EXIT_DEFAULT1 0x00036dffu
 #define ENTRY_DEFAULT1 0x000011ffu
 
-/* IA32_VMX_MISC bits umbra honours: activity states HLT and wait-for-SIPI, VMWRITE to any field. */
-#define NVMX_MISC_EMULATED (VMX_MISC_ACTIVITY_HLT | VMX_MISC_ACTIVITY_WAIT_SIPI | \
-			    VMX_MISC_VMWRITE_ANY_FIELD | VMX_MISC_SAVE_EFER_LMA)
+/*
+ * IA32_VMX_MISC bits umbra honours: activity state HLT, VMWRITE to any
+ * field. Not wait-for-SIPI: in that state the physical CPU blocks NMIs and
+ * INIT and waits for a SIPI umbra delivers only to L1 vCPUs, so it would
+ * be lost to umbra; not shutdown either (SDM Vol. 3C 24.4.2, A.6).
+ */
+#define NVMX_MISC_EMULATED (VMX_MISC_ACTIVITY_HLT | VMX_MISC_VMWRITE_ANY_FIELD | VMX_MISC_SAVE_EFER_LMA)
 
 static uint64_t msrs[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];
 static bool present[MSR_IA32_VMX_VMFUNC - MSR_IA32_VMX_BASIC + 1];

@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages a target needs, only those missing.
-# usage: tests/deps.sh build|bochs|qemu|unit|all
+# usage: tests/deps.sh build|bochs|qemu|unit|tools|all
 set -euo pipefail
 
 pkgs_build="gcc make binutils nasm grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools"
 pkgs_bochs="bochs bochsbios vgabios"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_unit="libcmocka-dev"
+pkgs_tools="python3 python3-matplotlib" # tools/umbra-stat (make bench's tables and charts, its tests)
 
 want=""
 for what in "$@"; do
 	case "$what" in
 	build) want="$want $pkgs_build" ;;
-	bochs) want="$want $pkgs_build $pkgs_bochs" ;;
+	bochs) want="$want $pkgs_build $pkgs_bochs $pkgs_tools" ;;
 	qemu) want="$want $pkgs_build $pkgs_qemu" ;;
 	unit) want="$want gcc make $pkgs_unit" ;;
-	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit" ;;
+	tools) want="$want $pkgs_tools" ;;
+	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit $pkgs_tools" ;;
 	*) echo "deps.sh: unknown group '$what'" >&2; exit 2 ;;
 	esac
 done

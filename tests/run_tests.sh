@@ -5,7 +5,7 @@
 #
 # usage: tests/run_tests.sh [BUILD_DIR] [FILTER]
 #   FILTER: run only the system tests whose name contains FILTER
-#           ("unit" runs only the unit tests).
+#           ("unit" runs only the unit tests and the tool tests, "tools" only the tool tests).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,8 +72,33 @@ if [ -z "$filter" ] || [ "$filter" = unit ]; then
 	fi
 fi
 
+# --- tool tests (tools/umbra-stat, Python unittest on recorded logs) --------------
+# Debian's python3 (the one python3-matplotlib is for), else whatever python3 is first on PATH.
+run_tool_tests() {
+	local py=/usr/bin/python3 log="$logs/tools.log" out="$logs/tools.out" line status n_fail
+	[ -x "$py" ] || py=python3
+	"$py" "$root/tests/tools/run.py" >"$out" 2>"$log"
+	status=$?
+	while read -r line; do
+		case "$line" in
+		"PASS "*) pass "${line#PASS }" ;;
+		"FAIL "*) line=${line#FAIL }; fail "${line%%: *}" "${line#*: } (see $log)" ;;
+		"SKIP "*) line=${line#SKIP }; skip "${line%%: *}" "${line#*: }" ;;
+		esac
+	done <"$out"
+	n_fail=$(grep -c '^FAIL ' "$out")
+	# A runner that could not start (no python3, a syntax error) must not pass silently.
+	if [ $status -ne 0 ] && [ "$n_fail" -eq 0 ]; then
+		fail tools "tests/tools/run.py exited with status $status; see $log"
+	fi
+}
+
+if [ -z "$filter" ] || [ "$filter" = unit ] || [ "$filter" = tools ]; then
+	run_tool_tests
+fi
+
 # --- system tests ------------------------------------------------------------
-if [ "$filter" != unit ]; then
+if [ "$filter" != unit ] && [ "$filter" != tools ]; then
 	SYSTEM_TESTS=()
 	. "$root/tests/system/lib.sh"
 	for f in "$root"/tests/system/cases_*.sh; do

@@ -123,6 +123,8 @@ static inline uint64_t rdmsr(uint32_t msr)
 
 /* WRMSR that returns false instead of faulting (#GP is fixed up in arch/x86/idt.c). */
 bool wrmsr_checked(uint32_t msr, uint64_t val);
+/* RDMSR that returns false instead of faulting (*val untouched then). */
+bool rdmsr_checked(uint32_t msr, uint64_t *val);
 
 static inline void wrmsr(uint32_t msr, uint64_t val)
 {

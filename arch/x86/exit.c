@@ -14,6 +14,7 @@
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
+#include "core/trace.h"
 #include "core/version.h"
 
 /* Interruption-information fields (SDM Vol. 3C 24.8.3, 24.9.2). */
@@ -269,7 +270,11 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 {
 	uint64_t a1 = v->regs.rbx, a2 = v->regs.rcx, a3 = v->regs.rdx;
 	int64_t ret = 0;
+	enum exit_action action;
 
+	/* In L1's VMX root operation only umbra's function numbers are hypercalls (core/hypercall.h). */
+	if (v->regs.rax >= UMBRA_HC_COUNT && nested_ops && nested_ops->vmcall_in_root(v, &action))
+		return action;
 	if (guest_cpl() != 0) {
 		v->regs.rax = (uint64_t)UMBRA_HC_EPERM;
 		return SKIP_INSN;
@@ -295,16 +300,16 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			if (a3 != UMBRA_HC_ALL_CPUS && c != a3)
 				continue;
 			/* Every exit to umbra, whether L1 or L2 was running. */
-			for (int r = 0; r < EXIT_REASON_MAX; r++) {
-				const struct vcpu *x = vcpu_of(c);
+			const struct vcpu *x = vcpu_of(c);
 
+			for (int r = 0; r < EXIT_REASON_MAX; r++) {
 				st.exits[r] += x->stats.exits[r] + x->stats_l2.exits[r];
 				st.cycles[r] += x->stats.cycles[r] + x->stats_l2.cycles[r];
-				st.total_exits += x->stats.exits[r] + x->stats_l2.exits[r];
 			}
+			st.total_exits += exit_count(x);
+			st.vm_exits += x->regs.vm_exits;
 		}
-		memcpy((void *)a1, &st, len);
-		ret = (int64_t)len;
+		ret = guest_write_phys(a1, &st, len) ? (int64_t)len : UMBRA_HC_EFAULT;
 		break;
 	}
 	case UMBRA_HC_FIELD_STATS: {
@@ -322,23 +327,44 @@ static enum exit_action handle_vmcall(struct vcpu *v, uint64_t q __unused)
 			ret = UMBRA_HC_EFAULT;
 			break;
 		}
-		memcpy((void *)a1, fs, len);
-		ret = (int64_t)len;
+		ret = !len || guest_write_phys(a1, fs, len) ? (int64_t)len : UMBRA_HC_EFAULT;
 		break;
 	}
+	case UMBRA_HC_PROFILE: {
+		struct umbra_hc_profile prof;
+		size_t len = MIN(a2, sizeof(prof));
+
+		if (a3 != UMBRA_HC_ALL_CPUS && a3 >= cpu_count) {
+			ret = UMBRA_HC_EINVAL;
+			break;
+		}
+		if (!profile_read(a3, &prof)) {
+			ret = UMBRA_HC_ENOSYS;
+			break;
+		}
+		ret = guest_write_phys(a1, &prof, len) ? (int64_t)len : UMBRA_HC_EFAULT;
+		break;
+	}
+	case UMBRA_HC_TRACE_DUMP:
+		/* Only this CPU's ring: the others are being written while their CPUs run. */
+		ret = trace_enabled ? (int64_t)trace_dump(v->index) : UMBRA_HC_ENODATA;
+		break;
 	case UMBRA_HC_SHUTDOWN:
 		log_info("guest: shutdown hypercall with status %lu", a1);
 		shutdown(a1 ? EXIT_FAILURE : EXIT_OK, "guest asked to shut down");
-	case UMBRA_HC_LOG:
-		if (a2 > 256) {
+	case UMBRA_HC_LOG: {
+		char msg[256];
+
+		if (a2 > sizeof(msg)) {
 			ret = UMBRA_HC_EINVAL;
-		} else if (a2 && !guest_range_ok(a1, a2)) {
+		} else if (a2 && !guest_read_phys(a1, msg, a2)) {
 			ret = UMBRA_HC_EFAULT;
 		} else {
-			log_info("guest: %.*s", (int)a2, (const char *)a1);
+			log_info("guest: %.*s", (int)a2, msg);
 			ret = 0;
 		}
 		break;
+	}
 	default:
 		ret = UMBRA_HC_ENOSYS;
 		break;
@@ -439,27 +465,35 @@ static enum exit_action handle_msr_read(struct vcpu *v, uint64_t q __unused)
 }
 
 /*
- * The x2APIC ICR (INIT and SIPI are umbra's to deliver); otherwise
- * IA32_FEATURE_CONTROL, locked, and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
+ * The x2APIC ICR (INIT and SIPI are umbra's to deliver), IA32_APIC_BASE (only
+ * what umbra can live with, vapic.c); otherwise IA32_FEATURE_CONTROL, locked,
+ * and the read-only VMX capability MSRs: #GP (SDM Vol. 4).
  */
 static enum exit_action handle_msr_write(struct vcpu *v, uint64_t q __unused)
 {
+	uint64_t value = (v->regs.rdx << 32) | (uint32_t)v->regs.rax;
+
 	if ((uint32_t)v->regs.rcx == MSR_X2APIC_ICR) {
-		vapic_x2apic_icr_write(v, (v->regs.rdx << 32) | (uint32_t)v->regs.rax);
+		vapic_x2apic_icr_write(v, value);
 		return SKIP_INSN;
 	}
+	if ((uint32_t)v->regs.rcx == MSR_IA32_APIC_BASE && vapic_apic_base_write(v, value))
+		return SKIP_INSN;
 	inject_exception(VEC_GP, true, 0);
 	return RESUME;
 }
 
-/* A guest access where EPT maps nothing: umbra's own memory, or beyond the guest's. */
+/*
+ * A guest access where EPT maps nothing (umbra's own memory, or beyond the
+ * guest's), or any access the read-only local APIC page refused (vapic.c).
+ */
 static enum exit_action handle_ept_violation(struct vcpu *v, uint64_t q)
 {
 	uint64_t gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 	bool umbra = false;
 
-	if ((q & BIT(1)) && vapic_mmio_write(v, gpa))
-		return RESUME; /* RIP already moved past the emulated store */
+	if (vapic_mmio_write(v, gpa, q))
+		return RESUME; /* the APIC page: RIP already moved past the emulated store */
 	for (size_t i = 0; i < vm.umbra_mem_count; i++)
 		umbra |= gpa >= vm.umbra_mem[i].base && gpa < vm.umbra_mem[i].end;
 	guest_stop(v, "EPT violation: %s of %s at guest-physical %#lx, RIP %#lx",
@@ -570,19 +604,18 @@ static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_XSETBV] = handle_xsetbv,
 };
 
-void exit_dispatch(struct vcpu *v, uint64_t t0)
+/* One exit, by the level that was running: L2's go to nested/ first. */
+static void exit_handle(struct vcpu *v, uint32_t reason, uint32_t basic)
 {
-	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
-	uint32_t basic = EXIT_REASON_BASIC(reason);
 	exit_handler_fn fn;
+	enum exit_action action;
 
-	if (v->in_l2) {
-		bool done = nested_ops && nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION));
+	if (v->in_l2 && nested_ops) {
+		bool done;
 
-		if (basic < EXIT_REASON_MAX) {
-			v->stats_l2.exits[basic]++;
-			v->stats_l2.cycles[basic] += rdtsc() - t0;
-		}
+		profile_phase(v, PROFILE_L2_EXIT);
+		done = nested_ops->l2_exit(v, reason, vmcs_readnat(EXIT_QUALIFICATION));
+		profile_phase(v, PROFILE_DISPATCH);
 		if (done)
 			return;
 	}
@@ -594,13 +627,78 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 		    exit_reason_name(basic), vmcs_readnat(EXIT_QUALIFICATION), vmcs_readnat(GUEST_RIP),
 		    vmcs_read32(GUEST_ACTIVITY_STATE));
 	fn = basic < EXIT_REASON_MAX && exit_handlers[basic] ? exit_handlers[basic] : handle_unhandled;
-	if (fn(v, vmcs_readnat(EXIT_QUALIFICATION)) == SKIP_INSN)
+	profile_phase(v, basic == EXIT_REASON_VMRESUME || basic == EXIT_REASON_VMLAUNCH ? PROFILE_VMENTRY :
+											   PROFILE_HANDLER);
+	action = fn(v, vmcs_readnat(EXIT_QUALIFICATION));
+	profile_phase(v, PROFILE_DISPATCH);
+	if (action == SKIP_INSN)
 		exit_skip_instruction();
 	exit_reinject_event(basic);
-	if (basic < EXIT_REASON_MAX && !v->in_l2) {
-		v->stats.exits[basic]++;
-		v->stats.cycles[basic] += rdtsc() - t0;
+}
+
+/*
+ * VMREAD/VMWRITE: the field operand is always a register, Reg2 in bits
+ * 31:28 of the VM-exit instruction-information field (SDM Vol. 3C 28.2.5,
+ * Table 28-14).
+ */
+#define VMX_INSN_INFO_REG2(info) (((info) >> 28) & 0xf)
+
+/* Tracing only: the first half of the exit's record (the VMREADs it costs are paid only here). */
+static struct trace_record *exit_trace_begin(struct vcpu *v, uint32_t reason, uint32_t basic,
+					     uint64_t t0)
+{
+	struct trace_record *t = trace_next(v->index);
+
+	t->tsc = t0;
+	t->qualification = vmcs_readnat(EXIT_QUALIFICATION);
+	t->rip = vmcs_readnat(GUEST_RIP);
+	t->cycles = 0;
+	t->reason = (uint16_t)basic;
+	t->level = v->in_l2 ? 2 : 1;
+	t->flags = reason & EXIT_REASON_ENTRY_FAILURE ? TRACE_ENTRY_FAILURE : 0;
+	t->field = TRACE_NO_FIELD;
+	if (basic == EXIT_REASON_VMREAD || basic == EXIT_REASON_VMWRITE)
+		t->field = (uint32_t)vcpu_gpr(v, VMX_INSN_INFO_REG2(vmcs_read32(VMX_INSTRUCTION_INFO)));
+	return t;
+}
+
+/* The second half: what the handler did (reflected: v->reflected before it ran). */
+static void exit_trace_end(const struct vcpu *v, struct trace_record *t, uint64_t reflected,
+			   uint64_t cycles)
+{
+	t->cycles = cycles;
+	t->flags |= TRACE_DONE | (v->reflected != reflected ? TRACE_REFLECTED : 0);
+}
+
+/*
+ * Every exit is counted once, under the level it came from, before any
+ * handler runs: a handler may switch levels (an emulated VMLAUNCH/VMRESUME
+ * makes L2 current, a reflection makes L1 current) or never return (a
+ * shutdown or guest stop prints these very statistics). With trace=N the
+ * exit is also recorded, before the handler and completed after it.
+ */
+void exit_dispatch(struct vcpu *v, uint64_t t0)
+{
+	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
+	uint32_t basic = EXIT_REASON_BASIC(reason);
+	struct exit_stats *st = v->in_l2 ? &v->stats_l2 : &v->stats;
+	struct trace_record *t = trace_enabled ? exit_trace_begin(v, reason, basic, t0) : NULL;
+	uint64_t reflected = t ? v->reflected : 0, cycles;
+
+	if (basic >= EXIT_REASON_MAX) {
+		st->unknown_reason++;
+		exit_handle(v, reason, basic);
+		if (t)
+			exit_trace_end(v, t, reflected, rdtsc() - t0);
+		return;
 	}
+	st->exits[basic]++;
+	exit_handle(v, reason, basic);
+	cycles = rdtsc() - t0;
+	st->cycles[basic] += cycles;
+	if (t)
+		exit_trace_end(v, t, reflected, cycles);
+	profile_phase(v, PROFILE_ENTRY);
 }
 
 /* The current VMCS's guest can take an injected NMI now (SDM Vol. 3C 26.3.1.5, 26.6.1). */
@@ -705,39 +803,116 @@ const char *exit_reason_name(uint32_t basic_reason)
 	return "unknown exit reason";
 }
 
-static void report_stats(uint32_t c, const char *level, const struct exit_stats *s)
-{
-	for (int r = 0; r < EXIT_REASON_MAX; r++)
-		if (s->exits[r])
-			log_info("stats: cpu%u %s %-26s %10lu exits %10lu cycles/exit", c, level,
-				 exit_reason_name(r), s->exits[r], s->cycles[r] / s->exits[r]);
-}
+/* Exit reasons as one word (EXTERNAL_INTERRUPT), for the "ustat" records. */
+#define EXIT_REASON_TOKEN(name, num, desc) [num] = #name,
+static const char *const exit_reason_tokens[EXIT_REASON_MAX] = { VMX_EXIT_REASONS(EXIT_REASON_TOKEN) };
+#undef EXIT_REASON_TOKEN
 
 static uint64_t total_exits(const struct exit_stats *s)
 {
-	uint64_t total = 0;
+	uint64_t total = s->unknown_reason;
 
 	for (int r = 0; r < EXIT_REASON_MAX; r++)
 		total += s->exits[r];
 	return total;
 }
 
+static uint64_t total_cycles(const struct exit_stats *s)
+{
+	uint64_t total = 0;
+
+	for (int r = 0; r < EXIT_REASON_MAX; r++)
+		total += s->cycles[r];
+	return total;
+}
+
+uint64_t exit_count(const struct vcpu *v)
+{
+	return total_exits(&v->stats) + total_exits(&v->stats_l2);
+}
+
+static void record_stats(uint32_t c, const char *level, const struct exit_stats *s)
+{
+	for (int r = 0; r < EXIT_REASON_MAX; r++)
+		if (s->exits[r])
+			log_info("ustat v=%u rec=exit cpu=%u level=%s reason=%d name=%s exits=%lu cycles=%lu",
+				 STATS_FORMAT_VERSION, c, level, r,
+				 exit_reason_tokens[r] ? exit_reason_tokens[r] : "UNKNOWN", s->exits[r],
+				 s->cycles[r]);
+	if (s->unknown_reason)
+		log_info("ustat v=%u rec=exit cpu=%u level=%s reason=-1 name=UNKNOWN exits=%lu cycles=0",
+			 STATS_FORMAT_VERSION, c, level, s->unknown_reason);
+}
+
+/*
+ * The machine-readable statistics (format documented in docs/research.md,
+ * versioned by STATS_FORMAT_VERSION): a begin record, per CPU a summary
+ * and one record per level and reason, nested/'s per-field records, an end
+ * record. One record per line, key=value, values without spaces.
+ */
+static void exit_stats_records(void)
+{
+	log_info("ustat v=%u rec=begin cpus=%u trace=%u", STATS_FORMAT_VERSION, cpu_count,
+		 trace_enabled ? 1u : 0u);
+	for (uint32_t c = 0; c < cpu_count; c++) {
+		const struct vcpu *v = vcpu_of(c);
+
+		log_info("ustat v=%u rec=cpu cpu=%u exits=%lu vm_exits=%lu l1_exits=%lu l2_exits=%lu "
+			 "l1_cycles=%lu l2_cycles=%lu reflected=%lu",
+			 STATS_FORMAT_VERSION, c, exit_count(v), v->regs.vm_exits, total_exits(&v->stats),
+			 total_exits(&v->stats_l2), total_cycles(&v->stats), total_cycles(&v->stats_l2),
+			 v->reflected);
+		record_stats(c, "L1", &v->stats);
+		record_stats(c, "L2", &v->stats_l2);
+	}
+	if (nested_ops)
+		nested_ops->report_fields(STATS_RECORDS);
+	log_info("ustat v=%u rec=end", STATS_FORMAT_VERSION);
+}
+
+/* One line per reason: exits, cycles per exit, share of this level's exits (per mille shown as %). */
+static void report_stats(uint32_t c, const char *level, const struct exit_stats *s)
+{
+	uint64_t total = total_exits(s);
+
+	for (int r = 0; r < EXIT_REASON_MAX; r++) {
+		uint64_t pm;
+
+		if (!s->exits[r])
+			continue;
+		pm = s->exits[r] * 1000 / total;
+		log_info("stats: cpu%u %s %-26s %10lu exits %10lu cycles/exit %3lu.%lu%%", c, level,
+			 exit_reason_name(r), s->exits[r], s->cycles[r] / s->exits[r], pm / 10, pm % 10);
+	}
+}
+
 /*
  * Per CPU: exits while L1 ran, then exits while L2 ran and how many of
  * those were reflected to L1. L0 exits per L2 round trip = (L1 exits
- * caused by L1's handling + L2 exits) / reflected exits.
+ * caused by L1's handling + L2 exits) / reflected exits. The last line
+ * checks the per-reason counts against the exit stub's own count. The
+ * fields L1 still traps follow (nested/), the top ten unless full.
  */
-void exit_stats_report(void)
+void exit_stats_report(bool full)
 {
+	exit_stats_records();
 	for (uint32_t c = 0; c < cpu_count; c++) {
 		const struct vcpu *v = vcpu_of(c);
 		uint64_t l2 = total_exits(&v->stats_l2);
 
 		log_info("stats: cpu%u %lu exits from L1", c, total_exits(&v->stats));
 		report_stats(c, "L1", &v->stats);
-		if (!l2)
-			continue;
-		log_info("stats: cpu%u %lu exits from L2, %lu reflected to L1", c, l2, v->reflected);
-		report_stats(c, "L2", &v->stats_l2);
+		if (l2) {
+			log_info("stats: cpu%u %lu exits from L2, %lu reflected to L1", c, l2, v->reflected);
+			report_stats(c, "L2", &v->stats_l2);
+		}
+		if (exit_count(v) == v->regs.vm_exits)
+			log_info("stats: cpu%u %lu exits counted, %lu VM exits taken: they agree", c,
+				 exit_count(v), v->regs.vm_exits);
+		else
+			log_err("stats: cpu%u %lu exits counted, %lu VM exits taken: MISMATCH (umbra bug)", c,
+				exit_count(v), v->regs.vm_exits);
 	}
+	if (nested_ops)
+		nested_ops->report_fields(full ? STATS_TABLE_FULL : STATS_TABLE);
 }

@@ -12,6 +12,19 @@ enum exit_action {
 };
 
 /*
+ * What exit_stats_report() prints: the versioned "ustat" records for
+ * tools/umbra-stat (docs/research.md), or the human table (the top
+ * STATS_TOP_FIELDS trapped fields per CPU, or all of them with stats=full).
+ */
+enum stats_report {
+	STATS_RECORDS,
+	STATS_TABLE,
+	STATS_TABLE_FULL,
+};
+#define STATS_FORMAT_VERSION 1
+#define STATS_TOP_FIELDS 10
+
+/*
  * Nested VMX plugs in here (nested/ uses arch/x86, never the reverse). Left
  * NULL, VMX instructions raise #UD and the IA32_VMX_* MSRs do not exist.
  */
@@ -26,6 +39,8 @@ struct nested_ops {
 	bool (*msr_read)(uint32_t msr, uint64_t *value);
 	/* Per-field VMREAD/VMWRITE exit counts for the hypercall: entries written (at most max). */
 	size_t (*field_stats)(uint64_t cpu, struct umbra_hc_field_stat *out, size_t max);
+	/* Shutdown statistics: VMREAD/VMWRITE exits per field and vCPU, as records or the table. */
+	void (*report_fields)(enum stats_report how);
 	/*
 	 * An INIT is pending for this vCPU: true when nested/ took care of it
 	 * (an INIT-signal exit to L1 while L2 ran, or held pending while L1 is
@@ -40,6 +55,12 @@ struct nested_ops {
 	void (*nmi_exit)(struct vcpu *v);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */
 	bool (*cr_write_allowed)(struct vcpu *v, unsigned int cr, uint64_t value);
+	/*
+	 * A VMCALL from L1 that is not one of umbra's hypercalls: true when L1
+	 * is in VMX root operation and nested/ gave it the SDM's answer
+	 * (*action says what to do with the instruction).
+	 */
+	bool (*vmcall_in_root)(struct vcpu *v, enum exit_action *action);
 };
 
 extern const struct nested_ops *nested_ops;
@@ -73,7 +94,12 @@ void inject_exception(uint8_t vector, bool has_error, uint32_t error);
 /* Stop the guest with a report (reason, qualification, guest state) and end the run. */
 __noreturn void guest_stop(struct vcpu *v, const char *fmt, ...) __printf(2, 3);
 
-/* Print the exit statistics of every vCPU. */
-void exit_stats_report(void);
+/*
+ * Print the exit statistics of every vCPU: the "ustat" records first, then
+ * the human table (the last screen of the log); full lists every trapped field.
+ */
+void exit_stats_report(bool full);
+/* Exits counted for vCPU v, L1 and L2 (equals v->regs.vm_exits, the exit stub's count). */
+uint64_t exit_count(const struct vcpu *v);
 
 #endif

@@ -2,12 +2,21 @@
 /* Guest memory access for emulation: page walks and bounds against umbra's memory. */
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/paging.h"
 #include "arch/x86/vcpu.h"
 #include "core/string.h"
 
 #define PTE_PRESENT BIT(0)
+#define PTE_WRITABLE BIT(1)
+#define PTE_USER BIT(2)
 #define PTE_LARGE BIT(7)
+#define PTE_XD BIT(63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
+#define CR4_SMAP_BIT BIT(21)  /* SDM Vol. 3A 2.5 */
+#define RFLAGS_AC_BIT BIT(18) /* SDM Vol. 1 3.4.3 */
+/* SDM Vol. 3A Tables 4-15, 4-17: reserved bits of a 1 GiB PDPTE and a 2 MiB PDE. */
+#define PTE_RSVD_1G 0x3fffe000ULL
+#define PTE_RSVD_2M 0x1fe000ULL
 
 /*
  * Only the guest's RAM: a hostile guest could name MMIO (a VMCS region on
@@ -27,11 +36,18 @@ bool guest_range_ok(uint64_t gpa, uint64_t len)
 	return true;
 }
 
+void *guest_phys_ptr(uint64_t gpa, uint64_t len)
+{
+	return guest_range_ok(gpa, len) ? paging_phys_ptr(gpa, len) : NULL;
+}
+
 bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
 {
-	if (!guest_range_ok(gpa, len))
+	const void *p = guest_phys_ptr(gpa, len);
+
+	if (!p)
 		return false;
-	memcpy(buf, (const void *)gpa, len);
+	memcpy(buf, p, len);
 	return true;
 }
 
@@ -45,12 +61,35 @@ static bool read_entry(uint64_t table, uint64_t index, size_t size, uint64_t *en
 	return true;
 }
 
-bool guest_linear_to_phys(uint64_t la, uint64_t *gpa)
+/* A walk so far: rights granted by every level (SDM Vol. 3A 4.6), and how it ended. */
+struct walk {
+	bool writable, user, reserved;
+	uint64_t rsvd_mask; /* bits that must be 0 in a 64-bit entry (above MAXPHYADDR, XD without NXE) */
+};
+
+/* One paging-structure entry: false when it is not present or not the guest's memory. */
+static bool walk_entry(struct walk *w, uint64_t table, uint64_t index, size_t size, uint64_t extra_rsvd,
+		       uint64_t *e)
+{
+	if (!read_entry(table, index, size, e) || !(*e & PTE_PRESENT))
+		return false;
+	w->writable &= !!(*e & PTE_WRITABLE);
+	w->user &= !!(*e & PTE_USER);
+	if (size == 8 && (*e & (w->rsvd_mask | extra_rsvd)))
+		w->reserved = true;
+	return true;
+}
+
+/* SDM Vol. 3A 4.3-4.5: the walk itself; *w says what the entries allowed. */
+static bool walk(uint64_t la, struct walk *w, uint64_t *gpa)
 {
 	uint64_t cr0 = vmcs_readnat(GUEST_CR0), cr3 = vmcs_readnat(GUEST_CR3);
 	uint64_t cr4 = vmcs_readnat(GUEST_CR4), efer = vmcs_read64(GUEST_IA32_EFER);
 	uint64_t e, table;
 
+	*w = (struct walk){ .writable = true, .user = true,
+			    .rsvd_mask = (PTE_ADDR_MASK & ~((1ULL << vm.phys_addr_bits) - 1)) |
+					 ((efer & EFER_NXE) ? 0 : PTE_XD) };
 	if (!(cr0 & CR0_PG)) {
 		*gpa = la & 0xffffffffULL;
 		return true;
@@ -58,47 +97,82 @@ bool guest_linear_to_phys(uint64_t la, uint64_t *gpa)
 	if (!(cr4 & CR4_PAE)) {
 		/* 32-bit paging (SDM Vol. 3A 4.3): 4 MiB pages when CR4.PSE. */
 		la &= 0xffffffffULL;
-		if (!read_entry(cr3 & 0xfffff000, la >> 22, 4, &e) || !(e & PTE_PRESENT))
+		if (!walk_entry(w, cr3 & 0xfffff000, la >> 22, 4, 0, &e))
 			return false;
 		if ((cr4 & CR4_PSE) && (e & PTE_LARGE)) {
 			*gpa = ((e & 0xffc00000) | ((e & 0x1fe000) << 19)) + (la & 0x3fffff);
 			return true;
 		}
-		if (!read_entry(e & 0xfffff000, (la >> 12) & 0x3ff, 4, &e) || !(e & PTE_PRESENT))
+		if (!walk_entry(w, e & 0xfffff000, (la >> 12) & 0x3ff, 4, 0, &e))
 			return false;
 		*gpa = (e & 0xfffff000) + (la & 0xfff);
 		return true;
 	}
 	if (efer & EFER_LMA) {
-		/* 4-level paging (SDM Vol. 3A 4.5). */
+		/* 4-level paging (SDM Vol. 3A 4.5): PS is reserved in a PML4E. */
 		table = cr3 & PTE_ADDR_MASK;
-		if (!read_entry(table, (la >> 39) & 511, 8, &e) || !(e & PTE_PRESENT))
+		if (!walk_entry(w, table, (la >> 39) & 511, 8, PTE_LARGE, &e))
 			return false;
 		table = e & PTE_ADDR_MASK;
-		if (!read_entry(table, (la >> 30) & 511, 8, &e) || !(e & PTE_PRESENT))
+		if (!walk_entry(w, table, (la >> 30) & 511, 8, 0, &e))
 			return false;
 		if (e & PTE_LARGE) {
+			if (e & PTE_RSVD_1G)
+				w->reserved = true;
 			*gpa = (e & PTE_ADDR_MASK & ~(GiB(1) - 1)) + (la & (GiB(1) - 1));
 			return true;
 		}
 	} else {
-		/* PAE paging (SDM Vol. 3A 4.4): four PDPTEs at CR3. */
+		/* PAE paging (SDM Vol. 3A 4.4): four PDPTEs at CR3, no rights of their own. */
 		la &= 0xffffffffULL;
 		if (!read_entry(cr3 & 0xffffffe0, la >> 30, 8, &e) || !(e & PTE_PRESENT))
 			return false;
 	}
 	table = e & PTE_ADDR_MASK;
-	if (!read_entry(table, (la >> 21) & 511, 8, &e) || !(e & PTE_PRESENT))
+	if (!walk_entry(w, table, (la >> 21) & 511, 8, 0, &e))
 		return false;
 	if (e & PTE_LARGE) {
+		if (e & PTE_RSVD_2M)
+			w->reserved = true;
 		*gpa = (e & PTE_ADDR_MASK & ~(MiB(2) - 1)) + (la & (MiB(2) - 1));
 		return true;
 	}
 	table = e & PTE_ADDR_MASK;
-	if (!read_entry(table, (la >> 12) & 511, 8, &e) || !(e & PTE_PRESENT))
+	if (!walk_entry(w, table, (la >> 12) & 511, 8, 0, &e))
 		return false;
 	*gpa = (e & PTE_ADDR_MASK) + (la & 0xfff);
 	return true;
+}
+
+bool guest_linear_to_phys(uint64_t la, uint64_t *gpa)
+{
+	struct walk w;
+
+	return walk(la, &w, gpa);
+}
+
+bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err)
+{
+	bool user = ((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) == 3;
+	struct walk w;
+	bool denied;
+
+	*pf_err = (write ? PF_ERR_WRITE : 0) | (user ? PF_ERR_USER : 0);
+	if (!walk(la, &w, gpa))
+		return false; /* not present: P = 0 */
+	/*
+	 * SDM Vol. 3A 4.6.1: a write needs R/W at every level for CPL 3, and
+	 * for CPL < 3 when CR0.WP; CPL 3 needs U/S at every level; a
+	 * supervisor access to a user page faults with CR4.SMAP and RFLAGS.AC 0.
+	 */
+	denied = (write && !w.writable && (user || (vmcs_readnat(GUEST_CR0) & CR0_WP))) || (user && !w.user) ||
+		 (!user && w.user && (vmcs_readnat(GUEST_CR4) & CR4_SMAP_BIT) &&
+		  !(vmcs_readnat(GUEST_RFLAGS) & RFLAGS_AC_BIT));
+	if (w.reserved)
+		*pf_err |= PF_ERR_PRESENT | PF_ERR_RSVD;
+	else if (denied)
+		*pf_err |= PF_ERR_PRESENT;
+	return !w.reserved && !denied;
 }
 
 bool guest_read_linear(uint64_t la, void *buf, size_t len)
@@ -120,9 +194,11 @@ bool guest_read_linear(uint64_t la, void *buf, size_t len)
 
 bool guest_write_phys(uint64_t gpa, const void *buf, size_t len)
 {
-	if (!guest_range_ok(gpa, len))
+	void *p = guest_phys_ptr(gpa, len);
+
+	if (!p)
 		return false;
-	memcpy((void *)gpa, buf, len);
+	memcpy(p, buf, len);
 	return true;
 }
 

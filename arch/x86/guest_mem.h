@@ -8,6 +8,14 @@
 /* Is [gpa, gpa + len) the guest's RAM (not umbra's, not MMIO, below any guest_mem= limit)? */
 bool guest_range_ok(uint64_t gpa, uint64_t len);
 
+/*
+ * umbra's pointer to guest-physical [gpa, gpa + len): the guest's RAM,
+ * reached through umbra's map of all RAM (arch/x86/paging.h). NULL when
+ * any of it is not the guest's or not mapped. Every access umbra makes to
+ * guest memory goes through here.
+ */
+void *guest_phys_ptr(uint64_t gpa, uint64_t len);
+
 /* Copy guest-physical memory; false when any of it is not the guest's. */
 bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
 
@@ -17,6 +25,19 @@ bool guest_read_phys(uint64_t gpa, void *buf, size_t len);
  * checked: umbra uses this to fetch instructions the guest just executed.
  */
 bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
+
+/* #PF error code (SDM Vol. 3A 4.7). */
+#define PF_ERR_PRESENT BIT(0)
+#define PF_ERR_WRITE BIT(1)
+#define PF_ERR_USER BIT(2)
+#define PF_ERR_RSVD BIT(3)
+
+/*
+ * A data access of the current VMCS's guest at its CPL, with the rights a
+ * CPU checks (R/W, U/S, CR0.WP, SMAP, reserved bits; SDM Vol. 3A 4.6). False
+ * when it would #PF, with the error code in *pf_err.
+ */
+bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err);
 
 /* Read len bytes at a guest linear address (may cross pages). */
 bool guest_read_linear(uint64_t la, void *buf, size_t len);

@@ -120,6 +120,26 @@ __asm__(".pushsection .text\n"
 	"ret\n"
 	".popsection\n");
 
+/*
+ * rdmsr_checked(msr, &value): msr in EDI, the pointer in RSI. A #GP on the
+ * RDMSR resumes at rdmsr_checked_fault, which returns false (trap_dispatch).
+ */
+extern const char rdmsr_checked_insn[], rdmsr_checked_fault[];
+__asm__(".pushsection .text\n"
+	".globl rdmsr_checked\n"
+	"rdmsr_checked:\n\t"
+	"mov %edi, %ecx\n"
+	"rdmsr_checked_insn:\n\t"
+	"rdmsr\n\t"
+	"mov %eax, (%rsi)\n\t"
+	"mov %edx, 4(%rsi)\n\t"
+	"mov $1, %eax\n\t"
+	"ret\n"
+	"rdmsr_checked_fault:\n\t"
+	"xor %eax, %eax\n\t"
+	"ret\n"
+	".popsection\n");
+
 /* Called from isr_common with interrupts off. */
 void trap_dispatch(struct trap_frame *tf);
 void trap_dispatch(struct trap_frame *tf)
@@ -128,6 +148,10 @@ void trap_dispatch(struct trap_frame *tf)
 
 	if (tf->vector == 13 && tf->rip == (uint64_t)wrmsr_checked_insn) {
 		tf->rip = (uint64_t)wrmsr_checked_fault;
+		return;
+	}
+	if (tf->vector == 13 && tf->rip == (uint64_t)rdmsr_checked_insn) {
+		tf->rip = (uint64_t)rdmsr_checked_fault;
 		return;
 	}
 	if (tf->vector == VEC_NMI && panic_in_progress())

@@ -23,8 +23,16 @@ uint64_t vapic_mmio_page(void);
 /* Set up once (BSP): where the APIC is. */
 void vapic_init(void);
 
-/* An EPT violation on the APIC page: emulate the write. Returns false if not ours. */
-bool vapic_mmio_write(struct vcpu *v, uint64_t gpa);
+/*
+ * An EPT violation (qualification q) at gpa: false when gpa is not on the
+ * APIC page. On it, a data store by the instruction at RIP (MOV, XCHG:
+ * arch/x86/insn.h) is emulated and RIP moved past it; anything else stops
+ * the guest with a report naming the instruction bytes.
+ */
+bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t q);
+
+/* WRMSR to IA32_APIC_BASE: false means #GP (the policy is in vapic.c). */
+bool vapic_apic_base_write(struct vcpu *v, uint64_t value);
 
 /* WRMSR to the x2APIC ICR. */
 void vapic_x2apic_icr_write(struct vcpu *v, uint64_t value);

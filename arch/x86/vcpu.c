@@ -49,9 +49,14 @@ int vmx_enter(struct guest_regs *regs, uint64_t launched);
 #define PROC2_REQUIRED (ENABLE_EPT | UNRESTRICTED_GUEST)
 /* The "enable" bits make instructions L1 may use work instead of raising #UD. */
 #define PROC2_OPTIONAL (ENABLE_VPID | ENABLE_RDTSCP | ENABLE_INVPCID | ENABLE_XSAVES)
-#define EXIT_REQUIRED (HOST_ADDR_SPACE_SIZE | SAVE_EFER | LOAD_EFER | SAVE_PAT | LOAD_PAT)
+/*
+ * Debug controls: a VM exit sets DR7 to 400H and clears IA32_DEBUGCTL (SDM
+ * Vol. 3C 27.5.1); saved on exit and loaded on entry, the guest's own DR7
+ * and DEBUGCTL survive every exit to umbra (default1 bits: every CPU has them).
+ */
+#define EXIT_REQUIRED (HOST_ADDR_SPACE_SIZE | SAVE_EFER | LOAD_EFER | SAVE_PAT | LOAD_PAT | SAVE_DEBUG_CONTROLS)
 #define EXIT_OPTIONAL 0
-#define ENTRY_REQUIRED (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT)
+#define ENTRY_REQUIRED (ENTRY_LOAD_EFER | ENTRY_LOAD_PAT | LOAD_DEBUG_CONTROLS)
 #define ENTRY_OPTIONAL 0
 
 static bool negotiate(const char *what, const struct vmx_ctl *cap, uint32_t required,
@@ -119,6 +124,8 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	struct ept_stats es;
 	uint64_t pml4, limit;
 
+	profile_init(); /* PROFILE=1 builds: the probes' own cost */
+
 	vm.caps = *caps;
 	vm.phys_addr_bits = cpuid(0x80000008, 0).eax & 0xff;
 	if (n > ARRAY_SIZE(vm.umbra_mem))
@@ -176,6 +183,8 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
 		msr_intercept(msr);
 	msr_intercept_write(MSR_X2APIC_ICR); /* INIT and SIPI are umbra's to deliver (vapic.h) */
+	/* The APIC stays where INIT/SIPI emulation and the read-only page expect it (vapic.c). */
+	msr_intercept_write(MSR_IA32_APIC_BASE);
 	for (size_t i = 0; i < exit_io_port_count; i++)
 		io_intercept(exit_io_ports[i]);
 	return true;
@@ -235,7 +244,8 @@ void vcpu_reset_to_init(struct vcpu *v)
 {
 	const uint32_t data_ar = AR_P | AR_S | AR_TYPE_DATA_RW_ACCESSED;
 
-	memset(&v->regs, 0, sizeof(v->regs));
+	/* The GPRs only: the exit stub's counters after them live on. */
+	memset(&v->regs, 0, __builtin_offsetof(struct guest_regs, vm_exits));
 	/* SDM Vol. 3A Table 9-1: EDX holds the processor signature after INIT. */
 	v->regs.rdx = cpuid(1, 0).eax;
 	vcpu_set_cr0(CR0_CD | CR0_NW | CR0_ET);
@@ -436,8 +446,10 @@ __noreturn void vcpu_run(struct vcpu *v)
 
 		exit_prepare_entry(v);
 		cur = v->in_l2 ? &v->vmcs02 : &v->vmcs01;
+		profile_phase(v, PROFILE_ENTRY_STUB);
 		r = vmx_enter(&v->regs, cur->launched);
 		t0 = rdtsc();
+		profile_after_guest(v);
 		if (r != 0) {
 			exit_entry_failed(v, r);
 			continue;

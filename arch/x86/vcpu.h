@@ -5,6 +5,7 @@
 
 #include "arch/x86/ept.h"
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/profile.h"
 #include "arch/x86/vmx.h"
 #include "core/hypercall.h"
 #include "core/loader.h"
@@ -14,18 +15,31 @@
 struct guest_regs {
 	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
 	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	/*
+	 * Every VM exit this CPU took, counted by vmx_exit_entry itself: an
+	 * account independent of exit_dispatch()'s per-reason statistics, which
+	 * must add up to the same number (exit_stats_report() checks).
+	 */
+	uint64_t vm_exits;
+	/* PROFILE=1 builds: TSC right before VMLAUNCH/VMRESUME and right after the exit. */
+	uint64_t tsc_enter, tsc_exit;
 };
 
 _Static_assert(__builtin_offsetof(struct guest_regs, rax) == 0, "GR_RAX in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, rdi) == 40, "GR_RDI in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, rbp) == 48, "GR_RBP in vmx_entry.asm");
 _Static_assert(__builtin_offsetof(struct guest_regs, r15) == 112, "GR_R15 in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, vm_exits) == 120, "GR_VM_EXITS in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, tsc_enter) == 128, "GR_TSC_ENTER in vmx_entry.asm");
+_Static_assert(__builtin_offsetof(struct guest_regs, tsc_exit) == 136, "GR_TSC_EXIT in vmx_entry.asm");
 
 _Static_assert(EXIT_REASON_MAX == UMBRA_STATS_REASONS, "hypercall stats layout");
 
+/* Exits taken while one level ran, whatever umbra did with them (handled or reflected). */
 struct exit_stats {
 	uint64_t exits[EXIT_REASON_MAX];
 	uint64_t cycles[EXIT_REASON_MAX];
+	uint64_t unknown_reason; /* basic reason >= EXIT_REASON_MAX (a guest stop follows) */
 };
 
 /* How the guest starts on a CPU. */
@@ -64,6 +78,7 @@ struct vcpu {
 	struct exit_stats stats;    /* exits while L1 ran */
 	struct exit_stats stats_l2; /* exits while L2 ran (reflected or handled by umbra) */
 	uint64_t reflected;         /* L2 exits reflected to L1 */
+	struct profile prof;        /* PROFILE=1 builds: cycles per exit-path phase */
 };
 
 /* Machine-wide VMX settings, made once by the BSP. */

@@ -6,24 +6,20 @@
 #include "core/mem.h"
 #include "core/panic.h"
 
-uint64_t vmcs_read(uint32_t field)
+void vmcs_read_failed(uint32_t field)
 {
 	uint64_t v = 0;
 	enum vmx_result r = vmread(field, &v);
 
-	if (r != VMX_SUCCEED)
-		panic("VMREAD %s (%#x) failed: %s", vmcs_field_name(field) ?: "?", field,
-		      r == VMX_FAIL_INVALID ? "no current VMCS" : "unsupported field");
-	return v;
+	panic("VMREAD %s (%#x) failed: %s", vmcs_field_name(field) ?: "?", field,
+	      r == VMX_FAIL_INVALID ? "no current VMCS" : "unsupported field");
 }
 
-void vmcs_write(uint32_t field, uint64_t value)
+void vmcs_write_failed(uint32_t field, uint64_t value)
 {
 	enum vmx_result r = vmwrite(field, value);
 	uint64_t err = 0;
 
-	if (r == VMX_SUCCEED)
-		return;
 	if (r == VMX_FAIL_VALID)
 		vmread(VM_INSTRUCTION_ERROR, &err);
 	panic("VMWRITE %s (%#x) = %#lx failed: %s", vmcs_field_name(field) ?: "?", field, value,

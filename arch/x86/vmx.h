@@ -105,10 +105,31 @@ static inline enum vmx_result invvpid(uint64_t type, uint16_t vpid, uint64_t add
 /*
  * Accessors for the current VMCS. A failure here means umbra's own VMCS is
  * broken (wrong field, no current VMCS): a host bug, so they panic with the
- * field name. Width is checked at compile time for constant fields.
+ * field name. Width is checked at compile time for constant fields. They
+ * are inline (the instruction and a branch to the cold failure path): the
+ * exit paths make dozens of them per exit.
  */
-uint64_t vmcs_read(uint32_t field);
-void vmcs_write(uint32_t field, uint64_t value);
+__noreturn __cold void vmcs_read_failed(uint32_t field);
+__noreturn __cold void vmcs_write_failed(uint32_t field, uint64_t value);
+
+static __always_inline uint64_t vmcs_read(uint32_t field)
+{
+	uint64_t value;
+
+	/* CF or ZF set: VMfailInvalid or VMfailValid (SDM Vol. 3C 30.2). */
+	__asm__ goto("vmread %q1, %0\n\tjbe %l[failed]" : "=r"(value) : "r"((uint64_t)field) : "cc" : failed);
+	return value;
+failed:
+	vmcs_read_failed(field);
+}
+
+static __always_inline void vmcs_write(uint32_t field, uint64_t value)
+{
+	__asm__ goto("vmwrite %1, %0\n\tjbe %l[failed]" : : "r"((uint64_t)field), "rm"(value) : "cc", "memory" : failed);
+	return;
+failed:
+	vmcs_write_failed(field, value);
+}
 
 #define VMCS_CHECK_WIDTH(field, width)                                                   \
 	_Static_assert(VMCS_FIELD_WIDTH(field) == (width) && !VMCS_FIELD_HIGH_ACCESS(field), \

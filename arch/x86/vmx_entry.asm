@@ -31,6 +31,9 @@ global vmx_exit_entry
 %define GR_R13 96
 %define GR_R14 104
 %define GR_R15 112
+%define GR_VM_EXITS 120
+%define GR_TSC_ENTER 128
+%define GR_TSC_EXIT 136
 
 section .text
 bits 64
@@ -47,6 +50,12 @@ vmx_enter:
 	vmwrite rax, rsp
 	jbe .failed		; CF or ZF: the write itself failed
 
+%ifdef UMBRA_PROFILE
+	rdtsc			; arch/x86/profile.h: the guest phase starts here
+	shl rdx, 32
+	or rax, rdx
+	mov [rdi + GR_TSC_ENTER], rax
+%endif
 	mov rax, rsi		; launched?
 	mov rcx, [rdi + GR_RCX]
 	mov rdx, [rdi + GR_RDX]
@@ -105,5 +114,12 @@ vmx_exit_entry:
 	mov [rdi + GR_R15], r15
 	pop rax			; the guest's RDI
 	mov [rdi + GR_RDI], rax
+	inc qword [rdi + GR_VM_EXITS]	; the raw count the statistics are checked against
+%ifdef UMBRA_PROFILE
+	rdtsc			; arch/x86/profile.h: the guest phase ends here
+	shl rdx, 32
+	or rax, rdx
+	mov [rdi + GR_TSC_EXIT], rax
+%endif
 	xor eax, eax
 	jmp vmx_enter.out

@@ -45,6 +45,25 @@ run nested_bare --kernel "$vmx_guest" --cmdline "test=bench_nested iterations=$n
 run nested_umbra --module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
 run nested_umbra_noshadow --cmdline "nested.shadow=off" \
 	--module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
+run table_bare --kernel "$vmx_guest" --cmdline "test=bench_nested_table iterations=$nested_iterations"
+run table_umbra --module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
+run table_umbra_noshadow --cmdline "nested.shadow=off" \
+	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
+
+# Two more builds of umbra, made here: the exit-path profile (PROFILE=1, arch/x86/profile.h)
+# for the phase breakdown, and the shadow table doubled (SHADOW_DOUBLED=1).
+make -C "$root" --no-print-directory BUILD="$build/prof" PROFILE=1 kernel >"$out/prof.build.out" 2>&1 ||
+	{ echo "bench: the PROFILE=1 build failed, see $out/prof.build.out" >&2; exit 1; }
+make -C "$root" --no-print-directory BUILD="$build/doubled" SHADOW_DOUBLED=1 kernel >"$out/doubled.build.out" 2>&1 ||
+	{ echo "bench: the SHADOW_DOUBLED=1 build failed, see $out/doubled.build.out" >&2; exit 1; }
+for mode in bench_nested bench_nested_table; do
+	run "prof_${mode}_on" --kernel "$build/prof/umbra.elf" \
+		--module "$vmx_guest=test=$mode iterations=$nested_iterations"
+	run "prof_${mode}_off" --kernel "$build/prof/umbra.elf" --cmdline "nested.shadow=off" \
+		--module "$vmx_guest=test=$mode iterations=$nested_iterations"
+done
+run table_umbra_doubled --kernel "$build/doubled/umbra.elf" \
+	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
 
 bare=$(value cpuid.cycles_per_iteration.bare "$out/bare/console.txt")
 umbra=$(value cpuid.cycles_per_iteration.umbra "$out/umbra/console.txt")
@@ -61,14 +80,54 @@ nratio=$(awk -v a="$numbra" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
 noff=$(value nested_cpuid.cycles_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
 nexits_off=$(value nested_cpuid.l0_exits_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
 nratio_off=$(awk -v a="$noff" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
-# Per field: VMREAD/VMWRITE exits per round trip that L1's handler caused, shadowing off and on.
+tbare=$(value nested_cpuid_table.cycles_per_roundtrip.bare "$out/table_bare/console.txt")
+tumbra=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra/console.txt")
+texits=$(value nested_cpuid_table.l0_exits_per_roundtrip.umbra "$out/table_umbra/console.txt")
+toff=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra_noshadow/console.txt")
+texits_off=$(value nested_cpuid_table.l0_exits_per_roundtrip.umbra "$out/table_umbra_noshadow/console.txt")
+tratio=$(awk -v a="$tumbra" -v b="$tbare" 'BEGIN { printf "%.2f", a / b }')
+tratio_off=$(awk -v a="$toff" -v b="$tbare" 'BEGIN { printf "%.2f", a / b }')
+# Each umbra run's exit counts must agree with its exit stub's count, or the figures are wrong.
+for r in umbra nested_umbra nested_umbra_noshadow table_umbra table_umbra_noshadow table_umbra_doubled \
+	prof_bench_nested_on prof_bench_nested_off prof_bench_nested_table_on prof_bench_nested_table_off; do
+	if grep -q 'VM exits taken: MISMATCH' "$out/$r/console.txt"; then
+		echo "bench: $r: umbra's exit counts disagree with its exit stub, see $out/$r" >&2
+		exit 1
+	fi
+done
+tdoubled=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra_doubled/console.txt")
+tdoubled_fields=$(sed -nE 's/.*nested: VMCS shadowing on: ([0-9]+) fields.*/\1/p' "$out/table_umbra_doubled/console.txt")
+tfields=$(sed -nE 's/.*nested: VMCS shadowing on: ([0-9]+) fields.*/\1/p' "$out/table_umbra/console.txt")
+
+# phases PREFIX RUN SUFFIX TOTAL: the profiled run's phases per round trip as BENCH lines, and
+# their sum against TOTAL, the uninstrumented build's cycles per round trip (within 2% or it says so).
+phases() {
+	local prefix=$1 run=$2 suffix=$3 total=$4 sum
+	sed -nE "s/^(\[cpu[0-9]+\] )?BENCH $prefix\.phase\.([a-z_]+) ([0-9.]+).*/\2 \3/p" "$out/$run/console.txt" >"$out/$run/phases.txt"
+	if [ ! -s "$out/$run/phases.txt" ]; then
+		echo "bench: no phase figures in $out/$run" >&2
+		exit 1
+	fi
+	while read -r phase cycles; do
+		echo "BENCH $prefix.phase.$phase.$suffix $cycles cycles"
+	done <"$out/$run/phases.txt"
+	sum=$(awk '{ s += $2 } END { printf "%.2f", s }' "$out/$run/phases.txt")
+	echo "BENCH $prefix.phase_sum.$suffix $sum cycles"
+	awk -v s="$sum" -v t="$total" -v n="$prefix.$suffix" 'BEGIN {
+		r = s / t; printf "BENCH %s.phase_sum_vs_total %.3f\n", n, r
+		if (r < 0.98 || r > 1.02) printf "bench: %s: the phases add up to %.1f%% of the total, not within 2%%\n", n, 100 * r > "/dev/stderr" }'
+}
+
+# Per field: VMREAD/VMWRITE exits per round trip that L1's handler caused, shadowing off and on
+# (from umbra's ustat records, which list every trapped field: docs/research.md).
 fields() {
-	sed -nE 's/^\[cpu0\] stats: cpu0 field ([A-Z0-9_]+) +([0-9]+) VMREAD exits +([0-9]+) VMWRITE exits/\1 \2 \3/p' "$1" |
+	sed -nE 's/^\[cpu0\] ustat v=1 rec=field cpu=0 enc=[0-9a-fx]+ name=([A-Z0-9_]+) vmread=([0-9]+) vmwrite=([0-9]+)$/\1 \2 \3/p' "$1" |
 		awk -v n="$nested_iterations" '{ r = $2 / n; w = $3 / n; if (r >= 0.5 || w >= 0.5) printf "%s r%.2f w%.2f; ", $1, r, w }'
 }
 fields_off=$(fields "$out/nested_umbra_noshadow/console.txt")
 fields_on=$(fields "$out/nested_umbra/console.txt")
 
+report() {
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"
 echo "BENCH cpuid.cycles_per_roundtrip.umbra $umbra cycles"
 echo "BENCH cpuid.ratio.umbra_vs_bare $ratio"
@@ -81,6 +140,20 @@ echo "BENCH nested_cpuid.ratio.shadow_on_vs_bare $nratio"
 echo "BENCH nested_cpuid.ratio.shadow_off_vs_bare $nratio_off"
 echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_on $nexits exits"
 echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_off $nexits_off exits"
+echo "BENCH nested_cpuid_table.cycles_per_roundtrip.bare $tbare cycles"
+echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_on $tumbra cycles"
+echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_off $toff cycles"
+echo "BENCH nested_cpuid_table.ratio.shadow_on_vs_bare $tratio"
+echo "BENCH nested_cpuid_table.ratio.shadow_off_vs_bare $tratio_off"
+echo "BENCH nested_cpuid_table.l0_exits_per_roundtrip.shadow_on $texits exits"
+echo "BENCH nested_cpuid_table.l0_exits_per_roundtrip.shadow_off $texits_off exits"
+echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_on_doubled_table $tdoubled cycles"
+echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on $tfields fields"
+echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on_doubled_table $tdoubled_fields fields"
+phases nested_cpuid prof_bench_nested_on shadow_on "$numbra"
+phases nested_cpuid prof_bench_nested_off shadow_off "$noff"
+phases nested_cpuid_table prof_bench_nested_table_on shadow_on "$tumbra"
+phases nested_cpuid_table prof_bench_nested_table_off shadow_off "$toff"
 echo
 echo "CPUID loop, $iterations iterations, 1 CPU, Bochs corei7_skylake_x (TSC = instructions):"
 printf '  %-34s %12s\n' "cycles per CPUID, bare Bochs" "$bare" "cycles per CPUID, under umbra" "$umbra" \
@@ -92,6 +165,24 @@ printf '  %-40s %12s %12s %12s\n' "" "bare Bochs" "shadow on" "shadow off" \
 	"cycles per round trip" "$nbare" "$numbra" "$noff" \
 	"ratio to bare" "1.00" "$nratio" "$nratio_off" \
 	"L0 exits per round trip" "-" "$nexits" "$nexits_off"
+echo "  (the handler's own CPUID is an L0 exit of its own under umbra)"
+echo "Nested, table-driven handler (CPUID answered from a table, as KVM does), $nested_iterations round trips:"
+printf '  %-40s %12s %12s %12s\n' "" "bare Bochs" "shadow on" "shadow off" \
+	"cycles per round trip" "$tbare" "$tumbra" "$toff" \
+	"ratio to bare" "1.00" "$tratio" "$tratio_off" \
+	"L0 exits per round trip" "-" "$texits" "$texits_off"
+echo "  shadow on with the table doubled ($tfields -> $tdoubled_fields fields): $tdoubled cycles per round trip"
+echo "Where umbra's cycles go per round trip (PROFILE=1 build, probes' cost taken off):"
+printf '  %-22s %12s %12s %12s %12s\n' "phase" "cpuid on" "cpuid off" "table on" "table off"
+paste "$out/prof_bench_nested_on/phases.txt" "$out/prof_bench_nested_off/phases.txt" \
+	"$out/prof_bench_nested_table_on/phases.txt" "$out/prof_bench_nested_table_off/phases.txt" |
+	awk '{ printf "  %-22s %12s %12s %12s %12s\n", $1, $2, $4, $6, $8 }'
 echo "  VMREAD/VMWRITE exits per round trip by field, shadow off: ${fields_off:-none}"
 echo "  VMREAD/VMWRITE exits per round trip by field, shadow on:  ${fields_on:-none}"
-echo "  logs: $out/{bare,umbra,nested_bare,nested_umbra,nested_umbra_noshadow}"
+echo "  logs: $out/<run>/ (bare, umbra, nested_*, table_*, prof_*)"
+}
+
+# The figures on stdout and in bench.txt; tools/umbra-stat turns them into bench.md, bench.json, bench.png.
+report | tee "$out/bench.txt"
+"$root/tools/umbra-stat" bench "$out/bench.txt" -o "$out" >/dev/null
+echo "  tables and chart: $out/bench.md $out/bench.json $out/bench.png (tools/umbra-stat bench)"

@@ -6,6 +6,8 @@
 #   --emu bochs|qemu|qemu-uefi|kvm   emulator (default bochs)
 #   --cpus N          CPUs (default 1)
 #   --megs N          RAM in MiB (default 256)
+#   --memory G,H      Bochs only: "memory: guest=G, host=H" (MiB) instead of megs,
+#                     e.g. 6144,2048 for RAM above 4 GiB (docs: platform.md)
 #   --cmdline STR     umbra's command line
 #   --module FILE[=CMDLINE]  a GRUB module (repeatable; the first is the L1 guest)
 #   --kernel FILE     the multiboot2 kernel (default build/umbra.elf); a test
@@ -22,7 +24,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-emu=bochs cpus=1 megs=256 cmdline="" out="$root/build/run" timeout=120 stream=0 iso_only=0 mb="multiboot2" mod="module2"
+memory="" emu=bochs cpus=1 megs=256 cmdline="" out="$root/build/run" timeout=120 stream=0 iso_only=0 mb="multiboot2" mod="module2"
 kernel="$root/build/umbra.elf"
 modules=()
 while [ $# -gt 0 ]; do
@@ -30,6 +32,7 @@ while [ $# -gt 0 ]; do
 	--emu) emu=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--megs) megs=$2; shift 2 ;;
+	--memory) memory=$2; shift 2 ;;
 	--cmdline) cmdline=$2; shift 2 ;;
 	--module) modules+=("$2"); shift 2 ;;
 	--kernel) kernel=$2; shift 2 ;;
@@ -80,7 +83,7 @@ grub-mkrescue -o "$out/boot.iso" "$out/iso" >"$out/grub-mkrescue.log" 2>&1 || {
 case "$emu" in
 bochs)
 	cat > "$out/bochsrc" <<RC
-megs: $megs
+$(if [ -n "$memory" ]; then echo "memory: guest=${memory%,*}, host=${memory#*,}"; else echo "megs: $megs"; fi)
 cpu: model=corei7_skylake_x, count=$cpus, ips=200000000
 romimage: file=/usr/share/bochs/BIOS-bochs-latest, options=fastboot
 vgaromimage: file=/usr/share/vgabios/vgabios.bin

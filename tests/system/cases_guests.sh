@@ -12,11 +12,29 @@ SYSTEM_TESTS+=(
 	guest_triple_fault
 	guest_mb1_bare
 	guest_mb1_umbra
+	guest_low_1m_diff
+	guest_low_2m_diff
+	guest_low_4m_diff
+	guest_mb1_low_diff
+	guest_high_mem_diff
+	guest_umbra_to_x2apic
+	guest_umbra_x2apic
+	guest_apic_unsupported
 )
 
 # The guest logs through umbra's log(): "[cpuN] " first, optional here so that
 # consoles whose prefix was stripped match as well.
 GUEST_LINE='^(\[cpu[0-9]+\] )?'
+
+# The apic group: one xAPIC TPR store per form (tests/guests/basic/apic_forms.asm).
+GUEST_APIC_CHECKS=(
+	apic.store_moffs64 apic.store_moffs32_a32 apic.store_base apic.store_disp8 apic.store_disp32
+	apic.store_sib apic.store_sib_disp8 apic.store_sib_index_only apic.store_sib_absolute_a32
+	apic.store_rex_rb apic.store_rex_x apic.store_a32_base apic.store_seg_ds apic.store_seg_cs_es
+	apic.store_imm32 apic.store_imm32_disp32_a32 apic.store_xchg apic.store_lock_xchg
+	apic.store_xchg_rex apic.store_c32_moffs apic.store_c32_base apic.store_c32_sib_disp32
+	apic.store_c32_seg_ss apic.store_c32_imm32 apic.store_c32_xchg
+)
 
 # Every check of a test=all run of tests/guests/basic, except the per-AP smp.cpuN.
 GUEST_BASIC_CHECKS=(
@@ -27,6 +45,7 @@ GUEST_BASIC_CHECKS=(
 	memmap.mb2 memmap.present memmap.available memmap.image memmap.no_overlap memmap.rsdp
 	memmap.acpi memmap.madt_cpus
 	smp.all_up
+	"${GUEST_APIC_CHECKS[@]}"
 )
 
 guest_elf() {
@@ -141,12 +160,15 @@ UMBRA_HC_CHECKS=(
 	umbra.hc_unknown umbra.hc_stats umbra.hc_stats_truncated umbra.hc_stats_bad_cpu
 )
 
+# IA32_APIC_BASE writes umbra refuses in xAPIC mode, and the one it accepts (checks_apic.c).
+UMBRA_APIC_BASE_CHECKS=(umbra.apic_base_same umbra.apic_base_relocate umbra.apic_base_disable)
+
 test_guest_umbra_2cpu() {
 	local name
 	boot_guest_umbra 2 || return 1
 	check_guest_run 2 || return 1
 	expect "${GUEST_LINE}INFO under umbra" || return 1
-	for name in "${UMBRA_HC_CHECKS[@]}"; do
+	for name in "${UMBRA_HC_CHECKS[@]}" "${UMBRA_APIC_BASE_CHECKS[@]}"; do
 		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
 	done
 	expect '^\[cpu[0-9]\] guest: hello from the basic test guest$' "the guest's LOG hypercall" || return 1
@@ -165,9 +187,12 @@ test_guest_diff_2cpu() {
 
 # The guest reads umbra's own memory: umbra must stop it before the read completes.
 test_guest_isolation() {
+	local addr
 	boot_guest_umbra 1 "test=isolation" || return 1
-	expect "${GUEST_LINE}INFO isolation: reading " "the guest reaching its read" || return 1
-	expect "guest stopped: EPT violation: read of umbra's memory at guest-physical 0x200000" \
+	expect "${GUEST_LINE}INFO isolation: reading 0x[0-9a-f]+" "the guest reaching its read" || return 1
+	addr=$(sed -nE 's/.*INFO isolation: reading (0x[0-9a-f]+).*/\1/p' "$CONSOLE" | head -n 1)
+	expect "mem: umbra at \[$addr-" "the guest reading the start of umbra's footprint" || return 1
+	expect "guest stopped: EPT violation: read of umbra's memory at guest-physical $addr" \
 		"umbra's report naming the address" || return 1
 	expect_not "${GUEST_LINE}INFO isolation: read [0-9]" "a completed read" || return 1
 	expect_not 'TEST isolation\.unreachable' || return 1
@@ -194,14 +219,147 @@ test_guest_umbra_4cpu() {
 test_guest_mb1_bare() {
 	boot --emu bochs --cpus 1 --multiboot1 --kernel "$build/guests/mb1.elf" --cmdline "hello=multiboot1" ||
 		return 1
-	expect "${GUEST_LINE}SUMMARY passed=6 failed=0" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=8 failed=0" || return 1
 	expect "${GUEST_LINE}INFO .*loader \"GRUB"
 }
 
 test_guest_mb1_umbra() {
 	boot --emu bochs --cpus 1 --module "$build/guests/mb1.elf=hello=multiboot1" || return 1
 	expect '^\[cpu0\] guest: multiboot kernel ' "umbra loading a multiboot1 kernel" || return 1
-	expect "${GUEST_LINE}SUMMARY passed=6 failed=0" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=8 failed=0" || return 1
 	expect "${GUEST_LINE}INFO .*loader \"umbra" || return 1
 	expect_clean_exit 0
+}
+
+# --- kernels linked where real ones load (issue 14) ---------------------------------
+
+# guest_low_diff SUFFIX ADDRESS: basic-SUFFIX.elf (linked at ADDRESS) on 2 CPUs, bare and
+# under umbra: a clean run both times, the same verdicts, and umbra loading it where linked.
+guest_low_diff() {
+	local elf bare_console
+	elf=$(guest_elf "basic-$1" 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "cpus=2" || return 1
+	check_guest_run 2 || return 1
+	expect "${GUEST_LINE}TEST memmap\.image PASS image \[$2-" "the guest running at $2" || return 1
+	bare_console=$CONSOLE
+	boot_into umbra boot --emu bochs --cpus 2 --kernel "$build/umbra.elf" --module "$elf=cpus=2" ||
+		return 1
+	expect "^\[cpu0\] guest: multiboot2 kernel \[$2-" "umbra loading the kernel at $2" || return 1
+	check_guest_run 2 || return 1
+	expect_clean_exit 0 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+test_guest_low_1m_diff() {
+	guest_low_diff 1m 0x100000
+}
+
+test_guest_low_2m_diff() {
+	guest_low_diff 2m 0x200000
+}
+
+test_guest_low_4m_diff() {
+	guest_low_diff 4m 0x400000
+}
+
+# The multiboot1 guest linked at 1, 2 and 4 MiB under umbra (mem_upper and the map
+# agree and reach umbra's footprint), and at 1 MiB bare on GRUB with the same verdicts.
+test_guest_mb1_low_diff() {
+	local v bare_console
+	boot_into bare boot --emu bochs --cpus 1 --multiboot1 --kernel "$build/guests/mb1-1m.elf" \
+		--cmdline "hello=multiboot1" || return 1
+	expect "${GUEST_LINE}SUMMARY passed=8 failed=0" || return 1
+	bare_console=$CONSOLE
+	for v in 1m 2m 4m; do
+		boot_into "umbra-$v" boot --emu bochs --cpus 1 --module "$build/guests/mb1-$v.elf=hello=multiboot1" ||
+			return 1
+		expect "${GUEST_LINE}SUMMARY passed=8 failed=0" || return 1
+		expect "${GUEST_LINE}TEST mb1\.mem_upper_map PASS .* ends at $(sed -nE 's/.*mem: umbra at \[(0x[0-9a-f]+)-.*/\1/p' "$CONSOLE")\$" \
+			"mem_upper reaching umbra's footprint" || return 1
+		expect_clean_exit 0 || return 1
+		[ "$v" = 1m ] && { compare_verdicts "$bare_console" "$CONSOLE" || return 1; }
+	done
+	return 0
+}
+
+# --- guest memory above 4 GiB (issue 9 item 1) --------------------------------------
+
+# The VMX guest's VMXON region and VMCS in RAM above 4 GiB (Bochs "memory: guest=6144,
+# host=2048": RAM in [4 GiB, 6 GiB)), bare and under umbra: the same verdicts, every
+# high_mem check PASS (not SKIP), and umbra reaching that memory without a panic.
+HIGH_MEM_CHECKS=(high_mem.map high_mem.vmxon high_mem.vmclear high_mem.vmptrld high_mem.vmwrite
+	high_mem.vmcs_in_memory high_mem.vmxoff)
+
+test_guest_high_mem_diff() {
+	local elf bare_console name
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 1 --memory 6144,2048 --timeout 300 --kernel "$elf" \
+		--cmdline "test=high_mem" || return 1
+	expect "${GUEST_LINE}INFO high_mem: VMXON region at 0x1[0-9a-f]{8}," "regions above 4 GiB" || return 1
+	for name in "${HIGH_MEM_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS (bare)" || return 1
+	done
+	bare_console=$CONSOLE
+	boot_into umbra boot --emu bochs --cpus 1 --memory 6144,2048 --timeout 300 \
+		--module "$elf=test=high_mem" || return 1
+	expect "^\\[cpu0\\] mem: umbra at .*all RAM mapped up to [0-9]+ MiB" || return 1
+	for name in "${HIGH_MEM_CHECKS[@]}"; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS (under umbra)" || return 1
+	done
+	expect_not 'PANIC|panic' || return 1
+	expect_clean_exit 0 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+# --- IA32_APIC_BASE and x2APIC under umbra -------------------------------------------
+
+# The guest's BSP switches its APIC from xAPIC to x2APIC mode (umbra allows that one
+# change and follows it): the APs still start (x2APIC ICR, emulated INIT/SIPI) and
+# umbra's own IPIs at shutdown still work.
+test_guest_umbra_to_x2apic() {
+	local name
+	boot_guest_umbra 2 "cpus=2 x2apic=on" || return 1
+	check_guest_run 2 || return 1
+	for name in "${UMBRA_APIC_BASE_CHECKS[@]}" umbra.apic_base_to_x2apic; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	expect '^\[cpu0\] vapic: cpu0 switches its APIC to x2APIC mode' || return 1
+	expect '^\[cpu0\] vapic: cpu0 WRMSR IA32_APIC_BASE 0x[0-9a-f]+ refused' || return 1
+	expect_clean_exit 0
+}
+
+# umbra in x2APIC mode (apic=x2apic): the guest tries to leave it, relocate and disable
+# the APIC, and gets #GP; umbra's x2APIC IPIs (INIT kicks, shutdown NMIs) keep working.
+test_guest_umbra_x2apic() {
+	local elf name
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 2 --kernel "$build/umbra.elf" --cmdline "apic=x2apic" \
+		--module "$elf=cpus=2" || return 1
+	expect '^\[cpu0\] apic: x2APIC mode' || return 1
+	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0 skipped=[0-9]+\$" \
+		"the guest's SUMMARY with failed=0" || return 1
+	for name in "${UMBRA_APIC_BASE_CHECKS[@]}" umbra.apic_base_leave_x2apic smp.all_up smp.cpu1; do
+		expect "${GUEST_LINE}TEST ${name//./\\.} PASS" "TEST $name PASS" || return 1
+	done
+	expect "${GUEST_LINE}TEST apic\.store_moffs64 SKIP" "the apic group skipped in x2APIC mode" ||
+		return 1
+	expect_clean_exit 0
+}
+
+# A store umbra does not decode (ADD to the TPR): bare, the APIC takes it; under umbra the
+# guest is stopped with the instruction's bytes, before the line after it.
+test_guest_apic_unsupported() {
+	local elf
+	elf=$(guest_elf basic 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 1 --kernel "$elf" --cmdline "test=apic_unsupported" ||
+		return 1
+	expect "${GUEST_LINE}INFO apic_unsupported: TPR 0x11 after the ADD" "the ADD done bare" ||
+		return 1
+	boot_into umbra boot_guest_umbra 1 "test=apic_unsupported" || return 1
+	expect "${GUEST_LINE}INFO apic_unsupported: ADD to the TPR now" "the guest reaching its ADD" ||
+		return 1
+	expect 'guest stopped: unsupported instruction writing the local APIC at 0xfee00080 \(RIP 0x[0-9a-f]+\): bytes 01 37( [0-9a-f]{2}){13}$' \
+		"umbra's report naming the bytes" || return 1
+	expect_not "${GUEST_LINE}INFO apic_unsupported: TPR" "the guest going on" || return 1
+	expect_clean_exit 1
 }

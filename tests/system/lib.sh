@@ -47,6 +47,8 @@ expect_count() {
 # The end of every good umbra run: a clean exit with the given status and no panic.
 expect_clean_exit() {
 	expect_not 'PANIC' || return 1
+	# umbra's per-reason exit counts against its exit stub's own count (when stats=on).
+	expect_not 'VM exits taken: MISMATCH' "exit counts that disagree with the exit stub" || return 1
 	expect "^\[cpu0\] umbra: exit status=$1 " "umbra: exit status=$1" || return 1
 }
 

@@ -232,6 +232,8 @@ static void assert_defaults(const struct umbra_config *c)
 	assert_int_equal(c->apic_mode, CONFIG_APIC_AUTO);
 	assert_int_equal(c->guest_mem, 0);
 	assert_true(c->stats);
+	assert_false(c->stats_full);
+	assert_int_equal(c->trace, 0);
 	assert_int_equal(c->selftest, SELFTEST_NONE);
 	assert_true(c->nested_shadow);
 }
@@ -422,6 +424,30 @@ static void test_config_hypervisor_options(void **state)
 	assert_int_equal(c.selftest, SELFTEST_NONE);
 }
 
+/* stats=full and trace=N (core/trace.h): the research options. */
+static void test_config_stats_trace(void **state)
+{
+	struct umbra_config c;
+
+	(void)state;
+	assert_int_equal(config_parse("stats=full trace=4096", &c, NULL, NULL), 0);
+	assert_true(c.stats);
+	assert_true(c.stats_full);
+	assert_int_equal(c.trace, 4096);
+	assert_int_equal(config_parse("stats=full stats=on trace=1M trace=off", &c, NULL, NULL), 0);
+	assert_true(c.stats);
+	assert_false(c.stats_full);
+	assert_int_equal(c.trace, 0);
+	assert_int_equal(config_parse("trace=64K", &c, NULL, NULL), 0);
+	assert_int_equal(c.trace, 65536);
+	assert_int_equal(config_parse("stats=full stats=off", &c, NULL, NULL), 0);
+	assert_false(c.stats);
+	assert_false(c.stats_full);
+	/* More than 1M records, junk, or no value: reported, tracing stays off. */
+	assert_int_equal(config_parse("trace=2M trace=lots trace= trace", &c, NULL, NULL), 4);
+	assert_int_equal(c.trace, 0);
+}
+
 static void test_config_unknown(void **state)
 {
 	struct umbra_config c;
@@ -496,6 +522,7 @@ int main(void)
 		cmocka_unit_test(test_config_numbers),
 		cmocka_unit_test(test_config_exit),
 		cmocka_unit_test(test_config_hypervisor_options),
+		cmocka_unit_test(test_config_stats_trace),
 		cmocka_unit_test(test_config_unknown),
 		cmocka_unit_test(test_config_missing_value),
 		cmocka_unit_test(test_config_long_token),

@@ -1365,6 +1365,113 @@ static void test_info_too_small(void **state)
 		assert_int_equal(build(LOADER_MULTIBOOT1, &bi, s, NULL), 0);
 }
 
+/* ---- boot data survives the kernel's segments (issue 9 item 14) ------------------- */
+
+/* A slice of "physical memory" for loader_copy: [ARENA_PA, ARENA_PA + sizeof(arena)). */
+#define ARENA_PA 0x100000
+static uint8_t arena[KiB(256)] __aligned(8);
+
+static void *arena_phys(uint64_t pa, uint64_t len)
+{
+	if (pa < ARENA_PA || len > sizeof(arena) || pa - ARENA_PA > sizeof(arena) - len)
+		return NULL;
+	return arena + (pa - ARENA_PA);
+}
+
+/*
+ * GRUB's info block at 1 MiB + 16 KiB, a kernel segment loaded over it:
+ * the L1 command line, the module command lines and the RSDP handed to L1
+ * must be the ones GRUB gave, not what the segment wrote there.
+ */
+static void test_copy_over_boot_info(void **state)
+{
+	static struct mb2_info grub, l1;
+	static uint8_t out[8192] __aligned(8);
+	const uint64_t info_pa = ARENA_PA + KiB(16);
+	struct loader_boot_info bi = info_bi(3), l1_bi;
+	struct loader_module mods[2];
+	size_t n;
+
+	(void)state;
+	memset(arena, 0, sizeof(arena));
+	n = loader_build_info(LOADER_MULTIBOOT2, &bi, arena_phys(info_pa, 8192), 8192, (uint32_t)info_pa);
+	assert_true(n > 0);
+	assert_int_equal(mb2_parse(MB2_BOOTLOADER_MAGIC, arena_phys(info_pa, n), n, &grub), MB2_OK);
+
+	/* One segment from 1 MiB to 1 MiB + 64 KiB: file bytes 0xab, then bss. */
+	elf_init(true, ARENA_PA, 0x1000 + KiB(40));
+	add_load(0x1000, ARENA_PA, KiB(40), KiB(64));
+	put_mb2_plain(0x1000);
+	memset(img.b + 0x1000 + 0x100, 0xab, KiB(40) - 0x100);
+	expect_ok();
+	assert_true(li.load_start <= info_pa && li.load_end >= info_pa + n);
+	assert_true(loader_copy(&li, img.b, arena_phys));
+	assert_int_equal(*(uint8_t *)arena_phys(info_pa, 1), 0xab); /* GRUB's info is gone */
+
+	for (size_t i = 0; i < 2; i++)
+		mods[i] = (struct loader_module){ grub.modules[i + 1].start, grub.modules[i + 1].end,
+						  grub.modules[i + 1].cmdline };
+	l1_bi = (struct loader_boot_info){
+		.cmdline = grub.modules[0].cmdline,
+		.bootloader = "umbra test",
+		.map = &map,
+		.modules = mods,
+		.nmodules = 2,
+		.rsdp = grub.rsdp,
+		.rsdp_len = grub.rsdp_len,
+		.rsdp_tag = grub.rsdp_tag,
+	};
+	n = build(LOADER_MULTIBOOT2, &l1_bi, sizeof(out), out);
+	assert_true(n > 0);
+	assert_int_equal(mb2_parse(MB2_BOOTLOADER_MAGIC, out, n, &l1), MB2_OK);
+	assert_string_equal(l1.cmdline, info_mods[0].cmdline ? info_mods[0].cmdline : "");
+	for (size_t i = 0; i < 2; i++)
+		assert_string_equal(l1.modules[i].cmdline,
+				    info_mods[i + 1].cmdline ? info_mods[i + 1].cmdline : "");
+	assert_int_equal(l1.rsdp_len, sizeof(rsdp));
+	assert_memory_equal(l1.rsdp, rsdp, sizeof(rsdp));
+}
+
+/* A segment phys() cannot reach stops the copy. */
+static void test_copy_unreachable(void **state)
+{
+	(void)state;
+	std_elf(true, 0x100000);
+	put_mb2_plain(0x1000);
+	expect_ok();
+	li.segs[1].paddr = ARENA_PA + sizeof(arena) - 0x1000; /* runs past the arena */
+	assert_false(loader_copy(&li, img.b, arena_phys));
+}
+
+/* loader_find_free: highest fit, aligned, clear of busy ranges and umbra. */
+static void test_find_free(void **state)
+{
+	static const struct mb2_mmap_entry host[] = {
+		{ 0, 0x9f000, MB2_MEM_AVAILABLE },
+		{ 0x100000, MiB(63), MB2_MEM_AVAILABLE },
+	};
+	static const struct loader_range um[] = { { MiB(48), MiB(64) } };
+	struct loader_range busy[] = { { MiB(46), MiB(47) + 5 }, { MiB(1), MiB(8) } };
+	struct guest_memmap m;
+	uint64_t at;
+
+	(void)state;
+	loader_build_memmap(host, 2, um, 1, 0, &m);
+	assert_true(loader_find_free(&m, NULL, 0, MiB(1), 0x1000, UINT64_MAX, &at));
+	assert_int_equal(at, MiB(47));
+	/* A busy range just below the top pushes it under the busy range. */
+	assert_true(loader_find_free(&m, busy, 1, MiB(1) + 0x1000, 0x1000, UINT64_MAX, &at));
+	assert_int_equal(at, MiB(45) - 0x1000);
+	assert_true(loader_find_free(&m, busy, 2, MiB(2), MiB(2), MiB(20), &at));
+	assert_int_equal(at, MiB(18));
+	/* Nothing fits. */
+	assert_false(loader_find_free(&m, busy, 2, MiB(40), 0x1000, UINT64_MAX, &at));
+	assert_false(loader_find_free(&m, busy, 2, MiB(1), 3, UINT64_MAX, &at));
+	/* Low memory when that is all there is. */
+	assert_true(loader_find_free(&m, busy, 2, 0x10000, 0x1000, MiB(1), &at));
+	assert_int_equal(at, 0x8f000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1411,6 +1518,9 @@ int main(void)
 		cmocka_unit_test(test_info_mb1_no_modules),
 		cmocka_unit_test(test_info_meminfo_edges),
 		cmocka_unit_test(test_info_too_small),
+		cmocka_unit_test(test_copy_over_boot_info),
+		cmocka_unit_test(test_copy_unreachable),
+		cmocka_unit_test(test_find_free),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -214,8 +214,12 @@ static void test_full(void **state)
 	rsdp = info.rsdp;
 	assert_memory_equal(rsdp, "RSD PTR ", 8);
 	assert_int_equal(rsdp[8], 0x22);
-	/* It points into the info structure. */
-	assert_true(rsdp > (const uint8_t *)copy && rsdp + 36 <= (const uint8_t *)copy + b->len);
+	/* A copy outside the info structure, which may be overwritten once parsed. */
+	assert_true(rsdp + 36 <= (const uint8_t *)copy || rsdp >= (const uint8_t *)copy + b->len);
+	memset(copy, 0xcc, b->len);
+	assert_int_equal(rsdp[8], 0x22);
+	assert_string_equal(info.cmdline, "log=debug serial=com2");
+	assert_string_equal(info.modules[0].cmdline, "guest.elf arg");
 	free(copy);
 	free(b);
 }

@@ -13,16 +13,17 @@
 static void test_launched_basic(void **state)
 {
 	struct launched_list l;
+	uint64_t ev = 0;
 
 	(void)state;
 	launched_init(&l);
 	assert_false(launched_has(&l, 0x1000));
-	assert_int_equal(launched_add(&l, 0x1000), 0);
-	assert_int_equal(launched_add(&l, 0x2000), 0);
+	assert_false(launched_add(&l, 0x1000, &ev));
+	assert_false(launched_add(&l, 0x2000, &ev));
 	assert_true(launched_has(&l, 0x1000));
 	assert_true(launched_has(&l, 0x2000));
 	/* Adding again changes nothing. */
-	assert_int_equal(launched_add(&l, 0x1000), 0);
+	assert_false(launched_add(&l, 0x1000, &ev));
 	assert_int_equal(l.count, 2);
 	assert_true(launched_remove(&l, 0x1000));
 	assert_false(launched_has(&l, 0x1000));
@@ -36,38 +37,61 @@ static void test_launched_basic(void **state)
 static void test_launched_full_evicts_oldest(void **state)
 {
 	struct launched_list l;
+	uint64_t ev = 0;
 	uint64_t i;
 
 	(void)state;
 	launched_init(&l);
 	for (i = 1; i <= LAUNCHED_LIST_SIZE; i++)
-		assert_int_equal(launched_add(&l, i << 12), 0);
+		assert_false(launched_add(&l, i << 12, &ev));
 	assert_int_equal(l.count, LAUNCHED_LIST_SIZE);
-	assert_int_equal(launched_add(&l, 0x100000), 1 << 12);
+	assert_true(launched_add(&l, 0x100000, &ev));
+	assert_int_equal(ev, 1 << 12);
 	assert_false(launched_has(&l, 1 << 12));
 	assert_true(launched_has(&l, 0x100000));
 	/* Removing one frees a slot: the next add evicts nothing. */
 	assert_true(launched_remove(&l, 5 << 12));
-	assert_int_equal(launched_add(&l, 0x200000), 0);
+	assert_false(launched_add(&l, 0x200000, &ev));
 	/* Next eviction: the oldest still present (2 << 12). */
-	assert_int_equal(launched_add(&l, 0x300000), 2 << 12);
+	assert_true(launched_add(&l, 0x300000, &ev));
+	assert_int_equal(ev, 2 << 12);
 	for (i = 3; i <= LAUNCHED_LIST_SIZE; i++)
 		if (i != 5)
 			assert_true(launched_has(&l, i << 12));
+}
+
+/* VMCS address 0 is a VMCS like any other: evicting it is reported, and so is its address. */
+static void test_launched_evicts_address_zero(void **state)
+{
+	struct launched_list l;
+	uint64_t ev = ~0ULL;
+
+	(void)state;
+	launched_init(&l);
+	assert_false(launched_add(&l, 0, &ev));
+	assert_true(launched_has(&l, 0));
+	for (uint64_t i = 1; i < LAUNCHED_LIST_SIZE; i++)
+		assert_false(launched_add(&l, i << 12, &ev));
+	assert_true(launched_add(&l, 0x100000, &ev));
+	assert_int_equal(ev, 0);
+	assert_false(launched_has(&l, 0));
 }
 
 /* Eviction order survives the 32-bit clock wrapping. */
 static void test_launched_clock_wrap(void **state)
 {
 	struct launched_list l;
+	uint64_t ev = 0;
 
 	(void)state;
 	launched_init(&l);
 	l.clock = UINT32_MAX - 2;
 	for (uint64_t i = 1; i <= LAUNCHED_LIST_SIZE; i++)
-		launched_add(&l, i << 12);
-	assert_int_equal(launched_add(&l, 0x100000), 1 << 12);
-	assert_int_equal(launched_add(&l, 0x200000), 2 << 12);
+		launched_add(&l, i << 12, &ev);
+	assert_true(launched_add(&l, 0x100000, &ev));
+	assert_int_equal(ev, 1 << 12);
+	assert_true(launched_add(&l, 0x200000, &ev));
+	assert_int_equal(ev, 2 << 12);
 }
 
 static void test_vmcs12_widths(void **state)
@@ -137,6 +161,7 @@ int main(void)
 		cmocka_unit_test(test_launched_basic),
 		cmocka_unit_test(test_launched_full_evicts_oldest),
 		cmocka_unit_test(test_launched_clock_wrap),
+		cmocka_unit_test(test_launched_evicts_address_zero),
 		cmocka_unit_test(test_vmcs12_widths),
 		cmocka_unit_test(test_vmcs12_high),
 		cmocka_unit_test(test_vmcs12_slots),

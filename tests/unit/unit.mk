@@ -21,8 +21,10 @@ UNIT_Q := @
 endif
 
 # Each test and the module sources it links against (UNIT_NAMES=acpi runs a subset).
-UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand event
+UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand vmcs02_policy \
+	paging trace insn event
 unit_format_SRCS := core/format.c
+unit_trace_SRCS := core/trace.c core/format.c
 unit_cmdline_SRCS := core/cmdline.c core/format.c
 unit_mb2_SRCS := core/mb2.c
 unit_acpi_SRCS := drivers/acpi.c
@@ -30,13 +32,19 @@ unit_frame_SRCS := core/frame.c
 unit_shadow_SRCS := nested/shadow.c arch/x86/vmcs_fields.c
 unit_operand_SRCS := nested/operand.c
 unit_event_SRCS := arch/x86/event.c
+unit_insn_SRCS := arch/x86/insn.c
 unit_nested_SRCS := nested/launched.c nested/vmcs12.c arch/x86/vmcs_fields.c
 unit_loader_SRCS := core/loader.c core/format.c core/mb2.c
 unit_ept_SRCS := arch/x86/ept.c arch/x86/mtrr.c
 unit_mtrr_SRCS := arch/x86/mtrr.c
 unit_vmcs_fields_SRCS := arch/x86/vmcs_fields.c
+unit_vmcs02_policy_SRCS := nested/vmcs02_policy.c nested/vmcs12.c arch/x86/vmcs_fields.c
+unit_paging_SRCS := arch/x86/paging.c
 
 UNIT_TESTS := $(patsubst %,$(BUILD)/unit/test_%,$(UNIT_NAMES))
+# core/log.h's log() is umbra's, not libm's.
+$(BUILD)/unit/tests/unit/test_trace.o $(BUILD)/unit/core/trace.o: UNIT_CFLAGS += -fno-builtin-log
+
 UNIT_SRCS := $(sort $(foreach t,$(UNIT_NAMES),tests/unit/test_$(t).c $(unit_$(t)_SRCS)))
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/unit/%.o,$(UNIT_SRCS))
 

@@ -28,8 +28,13 @@ void check_memmap(const struct boot_state *bs);
 /* Enabled CPUs in the MADT (the number smp tries to start). */
 uint32_t madt_enabled_cpus(const struct acpi_info *acpi);
 
+/* checks_apic.c */
+void check_apic_stores(void);               /* group "apic": every store form on the TPR */
+void run_apic_unsupported(void);            /* test=apic_unsupported: ADD to the TPR */
+void check_umbra_apic_base(bool to_x2apic); /* group "umbra": IA32_APIC_BASE writes */
+
 /* checks_umbra.c */
-void check_hypercalls(void);          /* group "umbra": only under umbra */
+void check_hypercalls(uint64_t umbra_mem); /* group "umbra": only under umbra; umbra_mem from the map */
 void run_bench_cpuid(uint64_t iterations);
 
 #endif

@@ -14,7 +14,7 @@ static struct umbra_hc_stats stats_buf;
  * Group "umbra": only under umbra (bare Bochs has no hypercalls: VMCALL
  * outside VMX operation is #UD), so the differential comparison leaves it out.
  */
-void check_hypercalls(void)
+void check_hypercalls(uint64_t umbra_mem)
 {
 	static const char msg[] = "hello from the basic test guest";
 	struct hc_result r;
@@ -29,8 +29,9 @@ void check_hypercalls(void)
 	r = umbra_hypercall(UMBRA_HC_LOG, (uint64_t)msg, 257, 0);
 	check("umbra.hc_log_too_long", r.rax == UMBRA_HC_EINVAL, "rax %ld", r.rax);
 	/* umbra's own memory is not a buffer the guest may name. */
-	r = umbra_hypercall(UMBRA_HC_LOG, 0x200000, 16, 0);
-	check("umbra.hc_log_umbra_memory", r.rax == UMBRA_HC_EFAULT, "rax %ld", r.rax);
+	r = umbra_hypercall(UMBRA_HC_LOG, umbra_mem, 16, 0);
+	check("umbra.hc_log_umbra_memory", umbra_mem && r.rax == UMBRA_HC_EFAULT, "at %#lx: rax %ld",
+	      umbra_mem, r.rax);
 	r = umbra_hypercall(0x7fff, 0, 0, 0);
 	check("umbra.hc_unknown", r.rax == UMBRA_HC_ENOSYS, "rax %ld", r.rax);
 	memset(&stats_buf, 0, sizeof(stats_buf));

@@ -20,8 +20,6 @@
 #define MB2_INFO_MAX_LEN MiB(1)
 /* Per AP; generous because under umbra every AP start is emulated. */
 #define AP_TIMEOUT_MS 2000
-/* test=isolation reads here unless addr= says otherwise: umbra's load address. */
-#define ISOLATION_DEFAULT_ADDR 0x200000
 
 /* Selected by test= on the command line. */
 enum guest_mode {
@@ -29,6 +27,7 @@ enum guest_mode {
 	MODE_ISOLATION,    /* touch memory that umbra must not let the guest reach */
 	MODE_TRIPLE_FAULT, /* shut the (virtual) CPU down */
 	MODE_BENCH_CPUID,  /* CPUID loop, BENCH lines */
+	MODE_APIC_UNSUPPORTED, /* an xAPIC store umbra does not decode: umbra stops the guest */
 };
 
 /* Filled by each AP before it reports itself online; read by the BSP afterwards. */
@@ -40,9 +39,10 @@ struct ap_result {
 
 static struct boot_state bs;
 static enum guest_mode mode;
-static uint64_t isolation_addr = ISOLATION_DEFAULT_ADDR;
+static uint64_t isolation_addr; /* addr=, else umbra's memory as the map shows it */
 static uint64_t bench_iterations = 100000;
 static bool lapic_ok;
+static bool to_x2apic; /* x2apic=on: under umbra, switch the BSP's APIC to x2APIC mode */
 static struct ap_result ap_results[MAX_CPUS];
 
 void bsp_main(uint32_t magic, uint32_t info_addr);
@@ -64,8 +64,9 @@ static void bad_word(const struct cmdline_opt *o)
 }
 
 /*
- * test=all|isolation|triple_fault|bench_cpuid, addr=ADDR (isolation),
- * iterations=N (bench), cpus=N (CPUs the MADT should list).
+ * test=all|isolation|triple_fault|bench_cpuid|apic_unsupported, addr=ADDR (isolation),
+ * iterations=N (bench), cpus=N (CPUs the MADT should list), x2apic=on
+ * (under umbra: the BSP switches its APIC to x2APIC mode before the smp group).
  */
 static void parse_cmdline(const char *cursor)
 {
@@ -84,6 +85,8 @@ static void parse_cmdline(const char *cursor)
 				mode = MODE_TRIPLE_FAULT;
 			else if (token_is(o.val, o.val_len, "bench_cpuid"))
 				mode = MODE_BENCH_CPUID;
+			else if (token_is(o.val, o.val_len, "apic_unsupported"))
+				mode = MODE_APIC_UNSUPPORTED;
 			else
 				bad_word(&o);
 		} else if (token_is(o.key, o.key_len, "iterations") && has_num && n) {
@@ -92,6 +95,8 @@ static void parse_cmdline(const char *cursor)
 			isolation_addr = n;
 		} else if (token_is(o.key, o.key_len, "cpus") && has_num && n && n <= MAX_CPUS) {
 			bs.expect_cpus = (uint32_t)n;
+		} else if (token_is(o.key, o.key_len, "x2apic") && o.val && token_is(o.val, o.val_len, "on")) {
+			to_x2apic = true;
 		} else {
 			bad_word(&o);
 		}
@@ -226,8 +231,31 @@ static __noreturn void run_triple_fault(void)
 	__builtin_unreachable();
 }
 
+/*
+ * Where umbra's memory is, as the guest can tell from its memory map: the
+ * first reserved range at or above 1 MiB that starts where available RAM
+ * ends (umbra's footprint cuts RAM in two; firmware holes sit elsewhere).
+ * 0 when there is none (bare hardware).
+ */
+static uint64_t umbra_mem_in_map(const struct mb2_info *mbi)
+{
+	for (size_t i = 0; i < mbi->mmap_count; i++) {
+		const struct mb2_mmap_entry *r = &mbi->mmap[i];
+
+		if (r->type != MB2_MEM_RESERVED || r->base < MiB(1))
+			continue;
+		for (size_t k = 0; k < mbi->mmap_count; k++)
+			if (mbi->mmap[k].type == MB2_MEM_AVAILABLE &&
+			    mbi->mmap[k].base + mbi->mmap[k].length == r->base)
+				return r->base;
+	}
+	return 0;
+}
+
 void bsp_main(uint32_t magic, uint32_t info_addr)
 {
+	uint64_t umbra_mem;
+
 	percpu_init(0);               /* GS base, GDT, TSS */
 	idt_init();                   /* exception handlers */
 	fault_catch_init();           /* #GP and #UD that checks provoke on purpose */
@@ -239,6 +267,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	     bs.mb2_err == MB2_OK && bs.mbi.cmdline ? bs.mbi.cmdline : "");
 	if (bs.mb2_err == MB2_OK)
 		parse_cmdline(bs.mbi.cmdline); /* FAIL lines for words it does not know */
+	umbra_mem = bs.mb2_err == MB2_OK ? umbra_mem_in_map(&bs.mbi) : 0;
+	if (!isolation_addr)
+		isolation_addr = umbra_mem;
 	platform_init();              /* ACPI, power-off, timer, local APIC */
 	report_hypervisor();          /* INFO bare / under umbra */
 
@@ -250,6 +281,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	case MODE_BENCH_CPUID:
 		run_bench_cpuid(bench_iterations);
 		report_finish();
+	case MODE_APIC_UNSUPPORTED:
+		run_apic_unsupported();
+		report_finish();
 	case MODE_ALL:
 		break;
 	}
@@ -257,8 +291,10 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_msrs();
 	check_control_regs();
 	check_memmap(&bs);
+	check_apic_stores();
+	check_umbra_apic_base(to_x2apic); /* only under umbra; the smp group then shows it survived */
 	check_smp();
-	check_hypercalls();           /* only under umbra */
+	check_hypercalls(umbra_mem);  /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */
 }
 

@@ -79,6 +79,49 @@ static bool in_available(const struct mb1_info *mbi, uint64_t base, uint64_t end
 	return found;
 }
 
+/* Is [at, at + 1) available RAM in the map (entries in any order, adjacent or not)? */
+static bool is_available(const struct mb1_info *mbi, uint64_t at)
+{
+	for (uint32_t off = 0; off + 24 <= mbi->mmap_length;) {
+		const uint8_t *e = (const uint8_t *)(uint64_t)mbi->mmap_addr + off;
+		uint32_t size, type;
+		uint64_t b, l;
+
+		memcpy(&size, e, 4);
+		memcpy(&b, e + 4, 8);
+		memcpy(&l, e + 12, 8);
+		memcpy(&type, e + 20, 4);
+		if (type == MB1_MEM_AVAILABLE && at >= b && at - b < l)
+			return true;
+		if (size < 20)
+			break;
+		off += size + 4;
+	}
+	return false;
+}
+
+/*
+ * mem_upper against the memory map (multiboot 0.6.96 3.3: upper memory
+ * starts at 1 MiB): the map's RAM from 1 MiB must run, page after page, to
+ * exactly 1 MiB + mem_upper KiB. And it must be nearly all the RAM below
+ * 4 GiB: umbra's footprint sits at the top, so what lies above the first
+ * hole is a small rest (at most a quarter), not most of the machine.
+ */
+static void check_mem_upper(const struct mb1_info *mbi)
+{
+	uint64_t end = MiB(1), rest = 0;
+
+	while (end < GiB(4) && is_available(mbi, end))
+		end += KiB(4);
+	for (uint64_t at = end; at < GiB(4); at += MiB(1))
+		rest += is_available(mbi, at) ? MiB(1) : 0;
+	check("mb1.mem_upper_map", mbi->mem_upper == (end - MiB(1)) >> 10,
+	      "mem_upper %u KiB, the map's RAM from 1 MiB ends at %#lx", mbi->mem_upper, end);
+	check("mb1.mem_upper_all_ram", end - MiB(1) >= 3 * rest && end - MiB(1) >= MiB(32),
+	      "%lu MiB contiguous from 1 MiB, %lu MiB of RAM above it below 4 GiB",
+	      (end - MiB(1)) >> 20, rest >> 20);
+}
+
 void bsp_main(uint32_t magic, uint32_t info_addr)
 {
 	const struct mb1_info *mbi = (const struct mb1_info *)(uint64_t)info_addr;
@@ -101,9 +144,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 				   (MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MMAP),
 	      "flags %#x", mbi->flags);
 	check("mb1.cmdline", strcmp(cmdline, "hello=multiboot1") == 0, "\"%s\"", cmdline);
-	/* Upper memory is the RAM from 1 MiB to the first hole: umbra's image makes that 1 MiB. */
 	check("mb1.mem_upper", mbi->mem_lower >= 512 && mbi->mem_upper >= 1024,
 	      "mem_lower %u KiB, mem_upper %u KiB", mbi->mem_lower, mbi->mem_upper);
+	check_mem_upper(mbi);
 	image_ok = in_available(mbi, (uint64_t)__image_start, (uint64_t)__image_end, &total);
 	check("mb1.mmap_image", image_ok && total >= MiB(32), "image [%p-%p), %lu MiB available",
 	      __image_start, __image_end, total >> 20);

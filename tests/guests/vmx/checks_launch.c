@@ -178,6 +178,55 @@ static void guest_state_case(const char *name, uint32_t field, uint64_t value, u
 	      vmcs_get(VM_EXIT_REASON), qual, ENTRY_FAIL_GUEST_STATE, want_qual);
 }
 
+/* SDM Vol. 3C 24.4.2 and A.6: activity states and their IA32_VMX_MISC bits. */
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+
+static const struct {
+	const char *name;
+	uint32_t state, misc_bit;
+} activity_states[] = {
+	{ "entry.activity_hlt", 1, BIT(6) },
+	{ "entry.activity_shutdown", 2, BIT(7) },
+	{ "entry.activity_wait_sipi", 3, BIT(8) },
+	{ "entry.activity_reserved", 4, 0 },
+};
+
+/*
+ * SDM Vol. 3C 26.3.1.5: an activity state IA32_VMX_MISC does not advertise
+ * is an invalid guest state. An advertised one is checked through another
+ * rule of the same section (blocking by MOV SS needs the active state), so
+ * that a CPU that advertises a state and one that does not both give
+ * exit reason 33 and the check never leaves L2 in a state it cannot leave.
+ */
+static void check_activity_states(void)
+{
+	uint64_t misc = rdmsr(MSR_IA32_VMX_MISC);
+	char what[96];
+
+	for (size_t i = 0; i < ARRAY_SIZE(activity_states); i++) {
+		bool advertised = activity_states[i].misc_bit && (misc & activity_states[i].misc_bit);
+		uint64_t qual;
+
+		if (!fresh_vmcs(activity_states[i].name))
+			continue;
+		vmwrite(GUEST_ACTIVITY_STATE, activity_states[i].state);
+		if (advertised)
+			vmwrite(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_MOV_SS);
+		fmt_snprintf(what, sizeof(what), "activity state %u (%s)%s", activity_states[i].state,
+			     advertised ? "advertised" : "not advertised",
+			     advertised ? " with blocking by MOV SS" : "");
+		if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+			expect_entry(activity_states[i].name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED,
+				     ENTRY_FAIL_GUEST_STATE, NULL, what);
+			continue;
+		}
+		qual = vmcs_get(EXIT_QUALIFICATION);
+		check(activity_states[i].name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE && qual == 0,
+		      "%s: exit reason %#lx qualification %lu, expected %#x and 0", what,
+		      vmcs_get(VM_EXIT_REASON), qual, ENTRY_FAIL_GUEST_STATE);
+	}
+}
+
 void check_entry_failures(void)
 {
 	l2_regs_default(&regs);
@@ -205,5 +254,6 @@ void check_entry_failures(void)
 			 ENTRY_QUAL_DEFAULT, "GUEST_CR0 with PG=1 and PE=0");
 	guest_state_case("entry.guest_link_pointer_unaligned", VMCS_LINK_POINTER, PA(vmcs_a) + 8,
 			 ENTRY_QUAL_LINK_POINTER, "VMCS_LINK_POINTER with bits 11:0 set");
+	check_activity_states();
 	vmclear(PA(vmcs_b));
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* VM-exit MSR-store and MSR-load lists (SDM Vol. 3C 24.7.2, 27.4, 27.6). */
+/* VM-entry MSR-load, VM-exit MSR-store and MSR-load lists (SDM Vol. 3C 24.7.2, 24.8.2, 26.4, 27.4, 27.6). */
 #include "arch/x86/cpu.h"
 #include "arch/x86/exit_reasons.h"
 #include "tests/guests/lib/report.h"
@@ -7,6 +7,12 @@
 
 #define MSR_SYSENTER_CS 0x174
 #define MSR_TSC_AUX 0xc0000103
+#define MSR_VMX_BASIC 0x480
+#define MSR_FS_BASE 0xc0000100
+#define MSR_X2APIC_TPR 0x808
+#define MSR_UNLISTED 0x1ff0 /* no MSR at this index on the CPUs the suite knows */
+/* SDM Vol. 3C 26.8: a VM-entry failure while loading MSRs; qualification = entry, from 1. */
+#define ENTRY_FAIL_MSR_LOADING ((uint32_t)(EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_MSR_LOADING))
 #define CPUID_80000001_EDX_RDTSCP BIT(27)
 
 /* SDM Vol. 3C Table 24-12: one 16-byte entry of an MSR list. */
@@ -16,7 +22,8 @@ struct msr_entry {
 	uint64_t value;
 } __packed;
 
-static struct msr_entry exit_load[2] __aligned(16), exit_store[1] __aligned(16);
+static struct msr_entry exit_load[2] __aligned(16), exit_store[2] __aligned(16);
+static struct msr_entry entry_load[2] __aligned(16);
 
 void check_msr_lists(void)
 {
@@ -34,10 +41,12 @@ void check_msr_lists(void)
 	exit_load[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0x1234 };
 	exit_load[1] = (struct msr_entry){ MSR_TSC_AUX, 0, 0x55 };
 	exit_store[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0 };
+	/* A VMX capability MSR stores what RDMSR gives this L1 (a hypervisor's virtual one). */
+	exit_store[1] = (struct msr_entry){ MSR_VMX_BASIC, 0, 0 };
 	vmwrite(VM_EXIT_MSR_LOAD_ADDR, (uint64_t)exit_load);
 	vmwrite(VM_EXIT_MSR_LOAD_COUNT, aux ? 2 : 1);
 	vmwrite(VM_EXIT_MSR_STORE_ADDR, (uint64_t)exit_store);
-	vmwrite(VM_EXIT_MSR_STORE_COUNT, 1);
+	vmwrite(VM_EXIT_MSR_STORE_COUNT, 2);
 	vmwrite(GUEST_SYSENTER_CS, 0x42);
 	l2_regs_default(&regs);
 	res = vm_enter(&regs, 1);
@@ -46,6 +55,8 @@ void check_msr_lists(void)
 		return;
 	check("msrlist.exit_store", exit_store[0].value == 0x42,
 	      "IA32_SYSENTER_CS of L2 stored as %#lx, expected 0x42", exit_store[0].value);
+	check("msrlist.exit_store_vmx_basic", exit_store[1].value == rdmsr(MSR_VMX_BASIC),
+	      "IA32_VMX_BASIC stored as %#lx, RDMSR gives %#lx", exit_store[1].value, rdmsr(MSR_VMX_BASIC));
 	check("msrlist.exit_load_sysenter_cs", rdmsr(MSR_SYSENTER_CS) == 0x1234,
 	      "IA32_SYSENTER_CS after the exit %#lx, expected 0x1234 (the list wins over the host state)",
 	      rdmsr(MSR_SYSENTER_CS));
@@ -58,4 +69,103 @@ void check_msr_lists(void)
 	if (aux)
 		wrmsr(MSR_TSC_AUX, old_aux);
 	vmclear(PA(vmcs_a));
+}
+
+/*
+ * A fresh VMCS whose VM-entry MSR-load list is entry_load[0..count), then
+ * VMLAUNCH. want_fail 0: the entry succeeds and L2 exits on its CPUID;
+ * else the entry fails on that entry (SDM 26.4: reason 34, qualification
+ * the entry's number from 1, L1 back at HOST_RIP).
+ */
+static void entry_load_case(const char *name, uint32_t count, uint32_t want_fail, const char *what)
+{
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint32_t reason;
+	uint64_t qual;
+
+	if (vmcs_prepare(&vmcs_b, l2_cpuid, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)entry_load);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, count);
+	l2_regs_default(&regs);
+	res = vm_enter(&regs, 1);
+	if (res != VM_ENTRY_EXITED) {
+		expect_entry(name, res, VM_ENTRY_EXITED, want_fail ? ENTRY_FAIL_MSR_LOADING : EXIT_REASON_CPUID,
+			     NULL, what);
+	} else {
+		reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+		qual = vmcs_get(EXIT_QUALIFICATION);
+		if (want_fail)
+			check(name, reason == ENTRY_FAIL_MSR_LOADING && qual == want_fail,
+			      "%s: exit reason %#x qualification %lu, expected %#x and %u", what, reason, qual,
+			      ENTRY_FAIL_MSR_LOADING, want_fail);
+		else
+			check(name, reason == EXIT_REASON_CPUID, "%s: exit reason %#x, expected CPUID", what,
+			      reason);
+	}
+	vmclear(PA(vmcs_b));
+}
+
+/* SDM Vol. 3C 26.4: the VM-entry MSR-load list and the entries that make the entry fail. */
+void check_entry_msr_load(void)
+{
+	uint64_t old_cs = rdmsr(MSR_SYSENTER_CS), v;
+	bool unlisted_ok = wrmsr_safe(MSR_UNLISTED, 0, NULL);
+
+	entry_load[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0x77 };
+	entry_load_case("msrlist.entry_load", 1, 0, "IA32_SYSENTER_CS from the VM-entry MSR-load list");
+	v = 0;
+	if (vmptrld(PA(vmcs_b)) == VMX_SUCCEED)
+		v = vmcs_get(GUEST_SYSENTER_CS);
+	check("msrlist.entry_load_value", v == 0x77, "L2's IA32_SYSENTER_CS saved as %#lx, expected 0x77", v);
+	vmclear(PA(vmcs_b));
+	entry_load[1] = (struct msr_entry){ MSR_SYSENTER_CS, 1, 0 };
+	entry_load_case("msrlist.entry_load_reserved_bits", 2, 2, "second entry with bits 63:32 set");
+	entry_load[0] = (struct msr_entry){ MSR_FS_BASE, 0, 0 };
+	entry_load_case("msrlist.entry_load_fs_base", 1, 1, "IA32_FS_BASE in the list");
+	entry_load[0] = (struct msr_entry){ MSR_X2APIC_TPR, 0, 0 };
+	entry_load_case("msrlist.entry_load_x2apic", 1, 1, "an x2APIC MSR (bits 31:8 = 8) in the list");
+	entry_load[0] = (struct msr_entry){ MSR_VMX_BASIC, 0, 0 };
+	entry_load_case("msrlist.entry_load_read_only", 1, 1, "read-only IA32_VMX_BASIC in the list");
+	/* An MSR the CPU may not have: the list must do what WRMSR does (26.4: #GP fails it). */
+	entry_load[0] = (struct msr_entry){ MSR_UNLISTED, 0, 0 };
+	entry_load_case("msrlist.entry_load_unlisted", 1, unlisted_ok ? 0 : 1,
+			unlisted_ok ? "MSR 0x1ff0 (WRMSR accepts it here)" : "MSR 0x1ff0 (WRMSR faults on it)");
+	wrmsr(MSR_SYSENTER_CS, old_cs);
+}
+
+/*
+ * SDM Vol. 3C 26.8: a VM entry that fails on the guest state (here a bad
+ * VMCS link pointer, qualification 4) still loads the host state and
+ * processes the VM-exit MSR-load list.
+ */
+void check_entry_failure_exit_msrs(void)
+{
+	const char *name = "msrlist.entry_failure_exit_load";
+	uint64_t old_cs = rdmsr(MSR_SYSENTER_CS), cs, qual;
+	struct l2_regs regs;
+	uint32_t reason = 0;
+
+	if (vmcs_prepare(&vmcs_b, l2_cpuid, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	exit_load[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0x4321 };
+	vmwrite(VM_EXIT_MSR_LOAD_ADDR, (uint64_t)exit_load);
+	vmwrite(VM_EXIT_MSR_LOAD_COUNT, 1);
+	vmwrite(VMCS_LINK_POINTER, PA(vmcs_a) + 8);
+	l2_regs_default(&regs);
+	if (vm_enter(&regs, 1) == VM_ENTRY_EXITED)
+		reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+	qual = vmcs_get(EXIT_QUALIFICATION);
+	cs = rdmsr(MSR_SYSENTER_CS);
+	check(name, reason == (EXIT_REASON_ENTRY_FAILURE | EXIT_REASON_INVALID_GUEST_STATE) && qual == 4 &&
+		    cs == 0x4321,
+	      "bad link pointer: exit reason %#x qualification %lu, IA32_SYSENTER_CS %#lx (expected 0x4321)",
+	      reason, qual, cs);
+	wrmsr(MSR_SYSENTER_CS, old_cs);
+	vmclear(PA(vmcs_b));
 }

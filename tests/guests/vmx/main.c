@@ -103,8 +103,16 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		nmi_levels_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
-	if (mode_is(&args, "bench_nested")) {
-		bench_nested(args.iterations);
+	if (mode_is(&args, "high_mem")) {
+		high_mem_run(&mbi);
+		report_finish();
+	}
+	if (mode_is(&args, "msr_store_abort")) {
+		msr_store_abort_run();
+		report_finish();
+	}
+	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table")) {
+		bench_nested(args.iterations, mode_is(&args, "bench_nested_table"));
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
@@ -114,9 +122,19 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_launch();
 		check_exits();
 		check_msr_lists();
-		check_entry_failures();
+		check_entry_msr_load();
+		check_entry_failure_exit_msrs();
+		check_msr_bitmap();
+		check_debug_controls();
+		check_paging();
 		check_umbra_hostile_pointers(); /* only under umbra */
+		check_umbra_msr_list_cap();     /* only under umbra */
+		check_umbra_no_wait_for_sipi(); /* only under umbra */
+		check_umbra_inject_other_event(); /* only under umbra */
+		check_umbra_vmcall();           /* only under umbra */
+		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
+		check_ring3_vmxon();  /* VMXON at CPL 3, out of VMX operation */
 		check_umbra_field_stats(); /* only under umbra */
 	}
 	report_finish();              /* SUMMARY, then leave the machine */

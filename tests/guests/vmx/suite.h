@@ -105,7 +105,8 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(mov_from_cr3, "mov %cr3, %rsi")         \
 	X(ud2, "ud2")                             \
 	X(rdtsc, "rdtsc")                         \
-	X(invlpg, "invlpg (%rax)")
+	X(invlpg, "invlpg (%rax)")                \
+	X(mov_from_dr7, "mov %dr7, %rax")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -163,13 +164,23 @@ bool expect_entry(const char *name, enum vm_entry_result res, enum vm_entry_resu
 
 /* --- check groups, in the order main.c runs them ------------------------- */
 
-bool check_vmxon(void);    /* false: VMX is not on, nothing else can run */
+bool check_vmxon(void);
+/* high_mem.c: test=high_mem, VMX regions in RAM above 4 GiB (SKIP when there is none). */
+struct mb2_info;
+void high_mem_run(const struct mb2_info *mbi);    /* false: VMX is not on, nothing else can run */
 void check_vmptrld(void);
 void check_vmclear(void);
 void check_vmrw(void);
 void check_launch(void);
 void check_exits(void);
 void check_msr_lists(void);  /* checks_msrlists.c */
+void check_entry_msr_load(void); /* checks_msrlists.c */
+void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
+void check_debug_controls(void); /* checks_debug.c */
+void check_paging(void);         /* checks_paging.c */
+void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
+void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
+void check_msr_bitmap(void);     /* checks_msrbitmap.c */
 void check_entry_failures(void);
 void check_vmxoff(void);
 
@@ -177,8 +188,18 @@ void check_vmxoff(void);
 void check_umbra_field_stats(void);
 void check_umbra_hostile_pointers(void); /* VMX on: before check_vmxoff() */
 
-/* bench.c: test=bench_nested. L2 runs CPUID in a loop; L1 handles each exit as KVM would. */
-void bench_nested(uint64_t iterations);
+/* checks_umbra.c: group "umbra" (only under umbra), and test=msr_store_abort. */
+void check_umbra_msr_list_cap(void); /* VMX on, no current VMCS */
+void check_umbra_no_wait_for_sipi(void);
+void check_umbra_inject_other_event(void);
+void msr_store_abort_run(void);
+
+/*
+ * bench.c: test=bench_nested (and bench_nested_table). L2 runs CPUID in a
+ * loop; L1 handles each exit as KVM would, executing CPUID itself or
+ * answering from a table filled at start-up (from_table).
+ */
+void bench_nested(uint64_t iterations, bool from_table);
 /* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */
 extern const char l2_bench_loop[];
 bool bench_handle_exit(struct l2_regs *regs);

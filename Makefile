@@ -38,7 +38,7 @@ UMBRA_CFLAGS := -mcmodel=kernel
 BOOT_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm
 ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/x86/vmx_caps.c \
 	arch/x86/vmx.c arch/x86/vmx_entry.asm arch/x86/vmcs_fields.c arch/x86/mtrr.c arch/x86/ept.c \
-	arch/x86/vcpu.c arch/x86/exit.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c \
+	arch/x86/vcpu.c arch/x86/exit.c arch/x86/event.c arch/x86/vapic.c arch/x86/insn.c arch/x86/guest_mem.c \
 	arch/x86/profile.c arch/x86/paging.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \

@@ -76,6 +76,9 @@ static const struct nested_ops ops = {
 	.report_fields = report_fields,
 	.cr_write_allowed = cr_write_allowed,
 	.init_signal = nvmx_init_signal,
+	.l1_nmi_exiting = nvmx_l1_nmi_exiting,
+	.l1_virtual_nmis = nvmx_l1_virtual_nmis,
+	.nmi_exit = nvmx_nmi_exit,
 	.vmcall_in_root = nvmx_vmcall_in_root,
 };
 

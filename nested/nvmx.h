@@ -89,6 +89,9 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
 bool nvmx_init_signal(struct vcpu *v);
+bool nvmx_l1_nmi_exiting(struct vcpu *v);
+bool nvmx_l1_virtual_nmis(struct vcpu *v);
+void nvmx_nmi_exit(struct vcpu *v);
 
 /* L1 changed a vmcs12 field (trapped VMWRITE or through the shadow). */
 static inline void nvmx_mark_dirty(struct nvmx *n, uint32_t encoding)

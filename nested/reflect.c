@@ -11,6 +11,8 @@
 #include "nested/vmcs02_policy.h"
 
 #define INTR_TYPE_NMI 2
+#define NMI_VECTOR 2
+#define INTERRUPTIBILITY_NMI BIT(3) /* blocking by NMI (SDM Vol. 3C 24.4.2) */
 #define VEC_GP 13
 
 /* Segment access rights (SDM Vol. 3C 24.4.1) for the host state L1 gets back (27.5.2). */
@@ -213,18 +215,9 @@ static void l2_cr_write(struct vcpu *v, uint64_t qual)
 	exit_skip_instruction();
 }
 
-bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
+/* VMLAUNCH: the entry succeeded (an exit followed), so the VMCS is launched now. */
+static void mark_launched(struct nvmx *n)
 {
-	struct nvmx *n = nvmx_of(v);
-	const struct vmcs12 *c = &n->vmcs12;
-	uint32_t basic = EXIT_REASON_BASIC(reason);
-	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
-
-	if (reason & EXIT_REASON_ENTRY_FAILURE) {
-		/* L2's guest state failed the CPU's checks: L1 sees the failed entry (SDM 26.8). */
-		reflect(v, n, reason);
-		return true;
-	}
 	if (n->pending_launch) {
 		uint64_t evicted;
 
@@ -240,11 +233,30 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		n->vmcs12.launch_state = 1;
 		n->pending_launch = false;
 	}
+}
+
+bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+	struct nvmx *n = nvmx_of(v);
+	const struct vmcs12 *c = &n->vmcs12;
+	uint32_t basic = EXIT_REASON_BASIC(reason);
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+
+	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		/* L2's guest state failed the CPU's checks: L1 sees the failed entry (SDM 26.8). */
+		reflect(v, n, reason);
+		return true;
+	}
+	mark_launched(n);
 	switch (basic) {
 	case EXIT_REASON_EXCEPTION_NMI:
-		if (((vmcs_read32(VM_EXIT_INTR_INFO) >> 8) & 7) == INTR_TYPE_NMI &&
-		    !(VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & NMI_EXITING))
-			return false; /* umbra's NMI exiting: umbra parks or gives it to L2 */
+		/*
+		 * Every NMI is umbra's first (panic, shutdown, INIT kick: exit.c's
+		 * exit_nmi); a guest's NMI then becomes an NMI exit to L1 or L2's
+		 * NMI there, never a reflection of this exit as it stands.
+		 */
+		if (((vmcs_read32(VM_EXIT_INTR_INFO) >> 8) & 7) == INTR_TYPE_NMI)
+			return false;
 		break;
 	case EXIT_REASON_NMI_WINDOW:
 		if (!(proc & NMI_WINDOW_EXITING))
@@ -291,24 +303,68 @@ void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err)
 	exit_skip_instruction();
 }
 
+/*
+ * An exit to L1 that stands for no hardware exit of L2 (an INIT, a pending
+ * NMI): L2 stopped between two instructions with the state vmcs02 holds, and
+ * the exit information is the event's alone (SDM Vol. 3C 27.2).
+ */
+static void reflect_event(struct vcpu *v, uint32_t reason, uint32_t intr_info)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	mark_launched(n);
+	reflect(v, n, reason);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, reason);
+	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 0);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_INTR_INFO, intr_info);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_INTR_ERROR_CODE, 0);
+	VMCS12_SET(&n->vmcs12, IDT_VECTORING_INFO, 0);
+	VMCS12_SET(&n->vmcs12, IDT_VECTORING_ERROR_CODE, 0);
+	VMCS12_SET(&n->vmcs12, VM_EXIT_INSTRUCTION_LEN, 0);
+	VMCS12_SET(&n->vmcs12, VMX_INSTRUCTION_INFO, 0);
+	shadow_from_vmcs12(v, n);
+}
+
 bool nvmx_init_signal(struct vcpu *v)
 {
 	struct nvmx *n = nvmx_of(v);
 
-	if (!n->vmxon)
-		return false; /* not in VMX operation: an INIT resets the vCPU */
+	if (!n->vmxon) {
+		/*
+		 * Not in VMX operation: the INIT resets the vCPU (the caller does).
+		 * Nothing of L1's VMX operation is left (VMXOFF flushed the current
+		 * VMCS and unlinked the shadow); an NMI still pending for an L2 has
+		 * no L2 any more.
+		 */
+		__atomic_store_n(&v->nmi_pending_l2, 0, __ATOMIC_RELAXED);
+		return false;
+	}
 	if (!v->in_l2)
 		return true;  /* blocked in VMX root operation: stays pending (SDM Vol. 3C 23.8) */
 	/* SDM Vol. 3C 25.2: in VMX non-root an INIT is a VM exit (reason 3) to L1. */
 	__atomic_store_n(&v->init_pending, false, __ATOMIC_RELEASE);
-	nvmx_l2_exit(v, EXIT_REASON_INIT_SIGNAL, 0);
-	/* The exit information is the INIT's, not the last hardware exit's. */
-	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_INIT_SIGNAL);
-	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 0);
-	VMCS12_SET(&n->vmcs12, VM_EXIT_INTR_INFO, 0);
-	VMCS12_SET(&n->vmcs12, IDT_VECTORING_INFO, 0);
-	VMCS12_SET(&n->vmcs12, VM_EXIT_INSTRUCTION_LEN, 0);
-	VMCS12_SET(&n->vmcs12, VMX_INSTRUCTION_INFO, 0);
-	shadow_from_vmcs12(v, n);
+	reflect_event(v, EXIT_REASON_INIT_SIGNAL, 0);
 	return true;
+}
+
+bool nvmx_l1_nmi_exiting(struct vcpu *v)
+{
+	return v->in_l2 && (VMCS12_GET(&nvmx_of(v)->vmcs12, PIN_BASED_VM_EXEC_CONTROL) & NMI_EXITING);
+}
+
+bool nvmx_l1_virtual_nmis(struct vcpu *v)
+{
+	return v->in_l2 && (VMCS12_GET(&nvmx_of(v)->vmcs12, PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS);
+}
+
+/*
+ * SDM Vol. 3C 25.2, 27.2.2: an NMI while L2 runs with L1's NMI exiting: exit
+ * reason 0, NMI 2. The NMI blocks further NMIs before the exit (27.1): L1
+ * continues with NMIs blocked until its IRET (virtual-NMI blocking in vmcs01).
+ */
+void nvmx_nmi_exit(struct vcpu *v)
+{
+	reflect_event(v, EXIT_REASON_EXCEPTION_NMI, BIT(31) | (INTR_TYPE_NMI << 8) | NMI_VECTOR);
+	if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, INTERRUPTIBILITY_NMI);
 }

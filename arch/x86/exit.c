@@ -2,6 +2,7 @@
 /* VM exits of the L1 guest: a table indexed by basic exit reason, and the handlers. */
 #include "arch/x86/exit.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/event.h"
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/vapic.h"
@@ -112,15 +113,60 @@ static enum exit_action handle_unhandled(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "unexpected VM exit");
 }
 
-/* NMI exiting is on so that umbra can always stop a CPU; other NMIs belong to the guest. */
-void exit_nmi(struct vcpu *v)
+/*
+ * NMI exiting is on so that umbra can always stop a CPU. umbra's own uses of
+ * an NMI come first, whichever level ran and whatever L1 asked for: a panic
+ * or a shutdown stops this CPU here, an INIT kick (vapic.c) only brought it
+ * out of the guest. Only an NMI that is none of these is a guest's.
+ */
+bool exit_nmi_is_umbras(struct vcpu *v)
 {
 	if (panic_in_progress())
 		panic_stop_this_cpu();
 	if (shutdown_in_progress())
 		shutdown_park();
-	if (!vapic_take_kick(v))
-		v->pending_nmis++;
+	return vapic_take_kick(v);
+}
+
+/* A guest's NMI belongs to the level that ran when it arrived (the rule: exit_prepare_entry). */
+static void nmi_for_guest(struct vcpu *v)
+{
+	bool l2s = v->in_l2 && !(nested_ops && nested_ops->l1_nmi_exiting(v));
+
+	__atomic_fetch_add(l2s ? &v->nmi_pending_l2 : &v->nmi_pending_l1, 1, __ATOMIC_RELAXED);
+}
+
+void exit_nmi(struct vcpu *v)
+{
+	if (!exit_nmi_is_umbras(v))
+		nmi_for_guest(v);
+}
+
+/*
+ * SDM Vol. 3C 27.1: an NMI that causes a VM exit blocks further NMIs before
+ * the exit commences, and only IRET lifts that blocking. umbra returns to
+ * the guest with VMRESUME, never IRET, so without this the next NMI (a kick,
+ * a stop request, the guest's next NMI) would never arrive. An IRET to the
+ * next instruction; one pending NMI is then taken at once (nmi_in_root).
+ */
+static void nmi_unblock(void)
+{
+	uint64_t scratch;
+
+	__asm__ volatile("mov %%ss, %k0\n\t"
+			 "push %0\n\t"
+			 "push %%rsp\n\t"
+			 "addq $8, (%%rsp)\n\t"
+			 "pushfq\n\t"
+			 "mov %%cs, %k0\n\t"
+			 "push %0\n\t"
+			 "lea 1f(%%rip), %0\n\t"
+			 "push %0\n\t"
+			 "iretq\n"
+			 "1:"
+			 : "=&r"(scratch)
+			 :
+			 : "memory", "cc");
 }
 
 static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused)
@@ -128,6 +174,7 @@ static enum exit_action handle_exception_nmi(struct vcpu *v, uint64_t q __unused
 	uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
 
 	if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
+		nmi_unblock();
 		exit_nmi(v);
 		return RESUME;
 	}
@@ -141,14 +188,19 @@ static enum exit_action handle_triple_fault(struct vcpu *v, uint64_t q __unused)
 
 /*
  * SDM Vol. 3C 25.2: INIT in VMX non-root operation exits instead of
- * resetting. umbra delivers the guest's INITs itself (vapic.h), so this is
- * an INIT from elsewhere (firmware, another agent): treat it the same way.
+ * resetting. umbra delivers the guest's own INITs itself (vapic.h), so this
+ * is an INIT from elsewhere (an IOAPIC or MSI programmed for INIT, another
+ * agent). It is L1's INIT all the same and takes the same way as an emulated
+ * one (vcpu_run, nested_ops->init_signal): held pending while L1 is in VMX
+ * root operation ("INIT signals are blocked whenever a logical processor is
+ * in VMX root operation", SDM Vol. 3C 24.8, 23.8 in older editions) until L1
+ * enters L2 (an INIT-signal exit) or leaves VMX operation (VMXOFF: the
+ * reset); a reset of the vCPU only when L1 is not in VMX operation. An INIT
+ * exit from L2 never comes here: nested/ reflects it to L1.
  */
 static enum exit_action handle_init(struct vcpu *v, uint64_t q __unused)
 {
-	vcpu_reset_to_init(v);
-	v->state = VCPU_WAIT_SIPI;
-	v->init_seen = true;
+	__atomic_store_n(&v->init_pending, true, __ATOMIC_RELEASE);
 	return RESUME;
 }
 
@@ -477,6 +529,48 @@ static enum exit_action handle_task_switch(struct vcpu *v, uint64_t q __unused)
 	guest_stop(v, "hardware task switch (not emulated)");
 }
 
+/*
+ * After an exit umbra handled itself (not reflected): an event whose delivery
+ * the exit interrupted (an external interrupt the CPU acknowledged, an event
+ * umbra or L1 injected, a software interrupt) must still reach the guest, so
+ * it is injected again (arch/x86/event.h has the SDM's rules). Only exits
+ * that can happen during event delivery and that umbra keeps look: NMIs and
+ * EPT violations (SDM Vol. 3C 27.2.4); a handler's own injection wins.
+ */
+static void exit_reinject_event(uint32_t basic)
+{
+	struct event_exit e = { 0 };
+	struct event_entry in;
+
+	if (basic != EXIT_REASON_EXCEPTION_NMI && basic != EXIT_REASON_EPT_VIOLATION)
+		return;
+	e.idt_vectoring = vmcs_read32(IDT_VECTORING_INFO);
+	e.interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	e.virtual_nmis = vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS;
+	if (basic == EXIT_REASON_EXCEPTION_NMI) {
+		uint32_t info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+		e.nmi_unblocked_by_iret = info & EVENT_NMI_UNBLOCKED_BY_IRET;
+		e.exit_vector = EVENT_VECTOR(info);
+	} else {
+		e.nmi_unblocked_by_iret = vmcs_readnat(EXIT_QUALIFICATION) & EVENT_NMI_UNBLOCKED_BY_IRET;
+	}
+	if (e.idt_vectoring & EVENT_VALID) {
+		if (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID)
+			return;
+		e.idt_error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+		e.instruction_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	}
+	in = event_reinject(&e);
+	if (in.inject) {
+		vmcs_write32(VM_ENTRY_INTR_INFO, in.intr_info);
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, in.error_code);
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, in.instruction_len);
+	}
+	if (in.interruptibility != e.interruptibility)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, in.interruptibility);
+}
+
 /* One entry per basic exit reason umbra expects; anything else is unhandled(). */
 static const exit_handler_fn exit_handlers[EXIT_REASON_MAX] = {
 	[EXIT_REASON_EXCEPTION_NMI] = handle_exception_nmi,
@@ -539,6 +633,7 @@ static void exit_handle(struct vcpu *v, uint32_t reason, uint32_t basic)
 	profile_phase(v, PROFILE_DISPATCH);
 	if (action == SKIP_INSN)
 		exit_skip_instruction();
+	exit_reinject_event(basic);
 }
 
 /*
@@ -606,23 +701,83 @@ void exit_dispatch(struct vcpu *v, uint64_t t0)
 	profile_phase(v, PROFILE_ENTRY);
 }
 
-/* NMIs for the guest: inject when it can take one, else ask for an NMI-window exit. */
-void exit_prepare_entry(struct vcpu *v)
+/* The current VMCS's guest can take an injected NMI now (SDM Vol. 3C 26.3.1.5, 26.6.1). */
+static bool nmi_injectable(void)
 {
-	uint32_t intr;
+	return !(vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) &&
+	       !(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) &
+		 (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI));
+}
 
-	if (!v->pending_nmis || (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
-		return;
-	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	if (!(intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS | INTERRUPTIBILITY_NMI))) {
-		vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | VEC_NMI);
-		v->pending_nmis--;
-		if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
-			vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
-	} else if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS) {
+/* Come back when the NMI can go in: NMI-window exiting needs virtual NMIs (SDM Vol. 3C 25.3). */
+static void nmi_window(void)
+{
+	if (vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) & VIRTUAL_NMIS)
 		vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
 			     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) | NMI_WINDOW_EXITING);
+}
+
+/* Take one NMI off a level's count; false when there was none. NMI-safe (nmi_in_root adds). */
+static bool nmi_take(uint32_t *count)
+{
+	uint32_t n = __atomic_load_n(count, __ATOMIC_RELAXED);
+
+	while (n && !__atomic_compare_exchange_n(count, &n, n - 1, false, __ATOMIC_RELAXED,
+						 __ATOMIC_RELAXED))
+		;
+	return n != 0;
+}
+
+/*
+ * Guest NMIs, kept per level. The rule (SDM Vol. 3C 25.2-25.3, 26.6.1, 27.2.2):
+ * - An NMI that arrives while L2 runs is L1's when L1 uses NMI exiting
+ *   (an NMI exit to L1), else L2's. One that arrives while L1 runs (or while
+ *   umbra works for L1 in root) is L1's.
+ * - L1 about to run: L1's NMIs are injected when L1 can take one (no event
+ *   being injected, no blocking by STI, MOV SS or NMI), else an NMI-window
+ *   exit brings umbra back. L2's NMIs wait for L2.
+ * - L2 about to run, L1 has an NMI and uses NMI exiting: that NMI is an NMI
+ *   exit to L1 as the CPU would take it at once after VM entry, unless L2
+ *   blocks it: an event being injected (its delivery comes first), blocking by
+ *   MOV SS, or blocking by NMI when L1 does not use virtual NMIs (with them,
+ *   bit 3 is L2's virtual-NMI blocking and does not hold back a real NMI).
+ *   Held back, an NMI-window exit from vmcs02 (umbra's virtual NMIs) retries.
+ *   Then L1 is about to run and the rules above apply again.
+ * - L2 about to run otherwise: L2's NMIs are injected as into L1. An NMI of
+ *   L1's while L1 does not use NMI exiting waits until L1 runs: it is
+ *   taken as if it arrived at L2's next exit. (The SDM would let an NMI that
+ *   L1 held blocked over its VMLAUNCH go to L2; umbra does not do that.)
+ */
+void exit_prepare_entry(struct vcpu *v)
+{
+	uint32_t *count;
+
+	if (v->in_l2 && __atomic_load_n(&v->nmi_pending_l1, __ATOMIC_RELAXED) && nested_ops &&
+	    nested_ops->l1_nmi_exiting(v)) {
+		uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+		bool blocked = (vmcs_read32(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
+			       (intr & INTERRUPTIBILITY_MOV_SS) ||
+			       ((intr & INTERRUPTIBILITY_NMI) && !nested_ops->l1_virtual_nmis(v));
+
+		if (blocked) {
+			nmi_window();
+			return;
+		}
+		nmi_take(&v->nmi_pending_l1);
+		nested_ops->nmi_exit(v); /* vmcs01 is current now: L1 is about to run */
 	}
+	count = v->in_l2 ? &v->nmi_pending_l2 : &v->nmi_pending_l1;
+	if (!__atomic_load_n(count, __ATOMIC_RELAXED))
+		return;
+	if (!nmi_injectable()) {
+		nmi_window();
+		return;
+	}
+	if (!nmi_take(count))
+		return;
+	vmcs_write32(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | (INTR_TYPE_NMI << 8) | VEC_NMI);
+	if (vmcs_read32(GUEST_ACTIVITY_STATE) == ACTIVITY_HLT)
+		vmcs_write32(GUEST_ACTIVITY_STATE, ACTIVITY_ACTIVE);
 }
 
 void exit_entry_failed(struct vcpu *v, int r)

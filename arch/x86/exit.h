@@ -47,6 +47,12 @@ struct nested_ops {
 	 * in VMX root operation, SDM Vol. 3C 23.8 and 25.2).
 	 */
 	bool (*init_signal)(struct vcpu *v);
+	/* L2 runs and L1 asked for NMI exiting: a guest's NMI now is L1's (SDM Vol. 3C 25.2). */
+	bool (*l1_nmi_exiting)(struct vcpu *v);
+	/* ... and L1 uses virtual NMIs for L2 (bit 3 of L2's interruptibility is then virtual). */
+	bool (*l1_virtual_nmis)(struct vcpu *v);
+	/* Reflect an NMI exit to L1 (reason 0, NMI), L2 stopped where vmcs02 holds it. */
+	void (*nmi_exit)(struct vcpu *v);
 	/* MOV to CR0/CR4 by L1: false when VMX operation forbids the value (#GP). */
 	bool (*cr_write_allowed)(struct vcpu *v, unsigned int cr, uint64_t value);
 	/*
@@ -72,6 +78,8 @@ extern const size_t exit_io_port_count;
  * to deliver at the next entry.
  */
 void exit_nmi(struct vcpu *v);
+/* umbra's part of an NMI (panic, shutdown: no return); true when it was umbra's INIT kick. */
+bool exit_nmi_is_umbras(struct vcpu *v);
 
 /* Before every VM entry: deliver what is pending (NMIs). */
 void exit_prepare_entry(struct vcpu *v);

@@ -71,7 +71,9 @@ struct vcpu {
 	volatile bool init_pending; /* INIT for this CPU while it ran the guest */
 	volatile bool kicked;       /* the next NMI is umbra's, not the guest's */
 	volatile uint32_t sipi;     /* 0x100 | vector when a SIPI is waiting */
-	uint32_t pending_nmis;      /* NMIs to deliver to the guest */
+	/* Guest NMIs waiting for their level (exit.c's exit_prepare_entry has the rule). */
+	uint32_t nmi_pending_l1;    /* L1's: injected into L1, or an NMI exit from L2 to L1 */
+	uint32_t nmi_pending_l2;    /* L2's (L1 let L2 have its NMIs): injected into L2 only */
 	uint8_t bochs_shutdown_pos; /* progress through "Shutdown" on port 0x8900 */
 	struct exit_stats stats;    /* exits while L1 ran */
 	struct exit_stats stats_l2; /* exits while L2 ran (reflected or handled by umbra) */

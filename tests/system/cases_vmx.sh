@@ -204,3 +204,59 @@ test_vmx_umbra_msr_store_abort() {
 	expect_not "TEST msr_store_abort\.unreachable" || return 1
 	expect_clean_exit 1
 }
+
+# --- events: NMIs and INIT (issue 9, items 6-9) ----------------------------------------
+
+SYSTEM_TESTS+=(
+	vmx_smp_init_nmi_diff_2cpu
+)
+
+# As vmx_smp_init_diff_2cpu with L1's NMI exiting on: umbra's INIT kick (an NMI) stays
+# umbra's and L1 sees the INIT exit; then a real NMI for that L2 is L1's NMI exit.
+test_vmx_smp_init_nmi_diff_2cpu() {
+	local bare_console elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "test=smp_init_nmi" || return 1
+	bare_console=$CONSOLE
+	expect "${GUEST_LINE}TEST smp_init_nmi.exit_to_l1 PASS" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.nmi_exit PASS" || return 1
+	boot_into umbra boot --emu bochs --cpus 2 --module "$elf=test=smp_init_nmi" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.exit_to_l1 PASS" || return 1
+	expect "${GUEST_LINE}TEST smp_init_nmi.nmi_exit PASS" || return 1
+	expect_clean_exit 0 || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
+SYSTEM_TESTS+=(
+	vmx_umbra_nmi_levels_1cpu
+)
+
+# L1 holds an NMI pending (blocked in its NMI handler) and launches an L2 with NMI
+# exiting: the NMI is an NMI exit to L1 at once, not an NMI for L2 (umbra keeps NMIs
+# per level). Under umbra only: Bochs keeps NMIs blocked across VM entry (nmi.c).
+test_vmx_umbra_nmi_levels_1cpu() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --module "$elf=test=nmi_levels" || return 1
+	expect "${GUEST_LINE}TEST umbra.nmi_pending_l1_exits PASS" || return 1
+	expect "${GUEST_LINE}TEST umbra.nmi_l1_count PASS" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect_clean_exit 0
+}
+
+SYSTEM_TESTS+=(
+	vmx_umbra_smp_shutdown_2cpu
+)
+
+# umbra shuts down (L1's hypercall on CPU 0) while CPU 1's L1 runs an L2 with NMI exiting:
+# umbra's stop NMI parks CPU 1 (its L1 sees no exit) and the run ends with umbra's report.
+test_vmx_umbra_smp_shutdown_2cpu() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 2 --module "$elf=test=smp_shutdown" || return 1
+	expect "${GUEST_LINE}INFO smp_shutdown: asking umbra to shut down" || return 1
+	expect_not "${GUEST_LINE}INFO smp_shutdown: cpu1's L1 saw exit" "CPU 1's L1 seeing umbra's stop NMI" || return 1
+	expect_not "${GUEST_LINE}TEST [^ ]+ FAIL" "a FAIL line" || return 1
+	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L2' "CPU 1's statistics" || return 1
+	expect_clean_exit 0
+}

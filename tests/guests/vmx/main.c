@@ -91,8 +91,16 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus);
 		report_finish();
 	}
-	if (mode_is(&args, "smp_init")) {
-		smp_init_run(acpi_ok ? &acpi : NULL);
+	if (mode_is(&args, "smp_init") || mode_is(&args, "smp_init_nmi")) {
+		smp_init_run(acpi_ok ? &acpi : NULL, mode_is(&args, "smp_init_nmi"));
+		report_finish();
+	}
+	if (mode_is(&args, "smp_shutdown")) {
+		smp_shutdown_run(acpi_ok ? &acpi : NULL);
+		report_finish();
+	}
+	if (mode_is(&args, "nmi_levels")) {
+		nmi_levels_run(acpi_ok ? &acpi : NULL);
 		report_finish();
 	}
 	if (mode_is(&args, "high_mem")) {

@@ -207,7 +207,14 @@ bool bench_handle_exit(struct l2_regs *regs);
 /* smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all at once. */
 struct acpi_info;
 void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus);
-/* smp.c: test=smp_init. An INIT sent to a CPU running an L2 reaches its L1 as a VM exit. */
-void smp_init_run(const struct acpi_info *acpi);
+/*
+ * smp.c: test=smp_init. An INIT sent to a CPU running an L2 reaches its L1 as a VM exit;
+ * test=smp_init_nmi (nmi_exiting): the same with L1's NMI exiting on, then an NMI exit.
+ */
+void smp_init_run(const struct acpi_info *acpi, bool nmi_exiting);
+/* smp.c: test=smp_shutdown (umbra only). umbra's shutdown parks a CPU whose L1 uses NMI exiting. */
+void smp_shutdown_run(const struct acpi_info *acpi);
+/* nmi.c: test=nmi_levels. An NMI pending for L1 as it enters L2 with NMI exiting is L1's exit. */
+void nmi_levels_run(const struct acpi_info *acpi);
 
 #endif

@@ -179,6 +179,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	shadow_init(caps, cfg->nested_shadow, cpu_count); /* VMCS shadowing for L1 */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
+	nvmx_msr_bitmap_init();                     /* after vm_init: umbra's MSR bitmap */
 	vm.guest_mem_limit = cfg->guest_mem;
 	vm.guest_map = &guest_map;
 	stats_on = cfg->stats;

@@ -91,6 +91,24 @@ bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write)
  * another vCPU) counts from L1's next entry. umbra's bits are always set:
  * L1's page is never vmcs02's.
  */
+/*
+ * The words of umbra's MSR bitmap with a bit set: a handful (the VMX
+ * capability MSRs, IA32_FEATURE_CONTROL, IA32_APIC_BASE, the x2APIC ICR),
+ * so the merge ORs those and copies the rest of L1's page as it is.
+ */
+static uint16_t umbra_words[PAGE_SIZE / sizeof(uint64_t)];
+static size_t umbra_word_count;
+
+void nvmx_msr_bitmap_init(void)
+{
+	const uint64_t *umbra = (const uint64_t *)vm.msr_bitmap;
+
+	umbra_word_count = 0;
+	for (size_t i = 0; i < PAGE_SIZE / sizeof(*umbra); i++)
+		if (umbra[i])
+			umbra_words[umbra_word_count++] = (uint16_t)i;
+}
+
 void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap)
 {
 	uint64_t *merged = (uint64_t *)n->msr_bitmap02;
@@ -98,8 +116,8 @@ void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap)
 
 	if (!guest_read_phys(l1_bitmap, merged, PAGE_SIZE))
 		memset(merged, 0xff, PAGE_SIZE); /* cannot happen (checked at entry): everything exits */
-	for (size_t i = 0; i < PAGE_SIZE / sizeof(*merged); i++)
-		merged[i] |= umbra[i];
+	for (size_t i = 0; i < umbra_word_count; i++)
+		merged[umbra_words[i]] |= umbra[umbra_words[i]];
 }
 
 /*

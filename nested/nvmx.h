@@ -78,6 +78,8 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch);
 bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write);
 /* vmcs02's MSR bitmap = L1's | umbra's, written into n->msr_bitmap02 (SDM Vol. 3C 24.6.9). */
 void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap);
+/* Once, after vm_init() built umbra's MSR bitmap: which of its words the merge ORs in. */
+void nvmx_msr_bitmap_init(void);
 
 /* nested/reflect.c */
 /*

@@ -33,6 +33,7 @@
 #define CR4_FSGSBASE BIT(16)
 #define CR4_PCIDE BIT(17)
 #define CR4_OSXSAVE BIT(18)
+#define CR4_PKE BIT(22)
 
 #define RFLAGS_CF BIT(0)
 #define RFLAGS_PF BIT(2)
@@ -84,6 +85,9 @@
 
 /* CPUID.1:ECX / EDX bits used by umbra. */
 #define CPUID_1_ECX_VMX BIT(5)
+#define CPUID_1_ECX_XSAVE BIT(26)
+#define CPUID_1_ECX_OSXSAVE BIT(27) /* CR4.OSXSAVE of the reader (SDM Vol. 2A CPUID) */
+#define CPUID_7_ECX_OSPKE BIT(4)    /* CR4.PKE of the reader */
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)

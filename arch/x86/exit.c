@@ -217,8 +217,20 @@ static enum exit_action handle_cpuid(struct vcpu *v, uint64_t q __unused)
 	uint32_t leaf = (uint32_t)v->regs.rax, sub = (uint32_t)v->regs.rcx;
 	struct cpuid_regs r = cpuid(leaf, sub);
 
+	/*
+	 * OSXSAVE and OSPKE mirror the CR4 of whoever executes CPUID: the CPU's
+	 * answer here is umbra's CR4 (which has OSXSAVE for XSETBV), not the
+	 * guest's (SDM Vol. 2A, CPUID, leaves 1 and 7).
+	 */
 	if (leaf == 1) {
 		r.ecx |= CPUID_1_ECX_VMX | CPUID_1_ECX_HYPERVISOR;
+		r.ecx &= ~CPUID_1_ECX_OSXSAVE;
+		if (vcpu_guest_cr4() & CR4_OSXSAVE)
+			r.ecx |= CPUID_1_ECX_OSXSAVE;
+	} else if (leaf == 7 && sub == 0) {
+		r.ecx &= ~CPUID_7_ECX_OSPKE;
+		if (vcpu_guest_cr4() & CR4_PKE)
+			r.ecx |= CPUID_7_ECX_OSPKE;
 	} else if (leaf == UMBRA_CPUID_LEAF_BASE) {
 		r = (struct cpuid_regs){ UMBRA_CPUID_LEAF_VERSION, UMBRA_CPUID_SIGNATURE_EBX,
 					 UMBRA_CPUID_SIGNATURE_ECX, UMBRA_CPUID_SIGNATURE_EDX };

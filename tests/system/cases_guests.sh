@@ -41,7 +41,7 @@ GUEST_BASIC_CHECKS=(
 	cpuid.vmx cpuid.vendor cpuid.long_mode
 	msr.feature_control msr.feature_control_write_gp msr.vmx_basic msr.vmx_basic_vmcs_size
 	msr.vmx_basic_revision msr.vmx_cr0_fixed0 msr.vmx_cr4_fixed0 msr.x2apic_in_xapic_gp
-	cr.vmxe_initial cr.vmxe_set cr.vmxe_clear cr.ne_set cr.ne_restore
+	cr.vmxe_initial cr.vmxe_set cr.vmxe_clear cr.ne_set cr.ne_restore cpuid.osxsave_follows_cr4
 	memmap.mb2 memmap.present memmap.available memmap.image memmap.no_overlap memmap.rsdp
 	memmap.acpi memmap.madt_cpus
 	smp.all_up

@@ -167,4 +167,22 @@ void check_control_regs(void)
 	write_cr0(cr0);
 	v = read_cr0();
 	check("cr.ne_restore", v == cr0, "CR0 %#lx after restoring %#lx", v, cr0);
+
+	/*
+	 * CPUID.1:ECX.OSXSAVE is the reader's CR4.OSXSAVE (SDM Vol. 2A CPUID),
+	 * set or clear, whatever the hypervisor below uses itself.
+	 */
+	if (cpuid(1, 0).ecx & CPUID_1_ECX_XSAVE) {
+		bool off, on;
+
+		write_cr4(cr4 & ~CR4_OSXSAVE);
+		off = !(cpuid(1, 0).ecx & CPUID_1_ECX_OSXSAVE);
+		write_cr4(cr4 | CR4_OSXSAVE);
+		on = cpuid(1, 0).ecx & CPUID_1_ECX_OSXSAVE;
+		write_cr4(cr4);
+		check("cpuid.osxsave_follows_cr4", off && on, "OSXSAVE with CR4.OSXSAVE clear: %s, set: %s",
+		      off ? "0" : "1", on ? "1" : "0");
+	} else {
+		report("cpuid.osxsave_follows_cr4", VERDICT_SKIP, "no XSAVE");
+	}
 }

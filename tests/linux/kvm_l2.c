@@ -24,6 +24,7 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define L2_MEM_SIZE 0x10000u   /* the one memory slot: [0, 64 KiB) */
@@ -443,11 +444,14 @@ static void case_mem(struct l2 *g)
 	verdict("mem", 1, "the L2 read 4 KiB user space wrote and wrote 4 KiB user space read back");
 }
 
-/* Bochs ends when the bytes of "Shutdown" reach its port 0x8900. */
+/* Bochs ends when the bytes of "Shutdown" reach its port 0x8900 (docs/linux.md). */
 static int bochs_shutdown(void)
 {
 	const char *s = "Shutdown";
 
+	/* The console's output is still in the UART driver's buffer: let it reach the port. */
+	fflush(stdout);
+	tcdrain(STDOUT_FILENO);
 	if (ioperm(BOCHS_SHUTDOWN_PORT, 1, 1) < 0) {
 		perror("ioperm");
 		return 1;

@@ -110,4 +110,8 @@ cp "$bzimage" "$out/bzImage"
 echo "$versions" >"$out/versions"
 rm -rf "$work"
 touch "$out/done"
+# Payloads of older sources or packages are ~80 MB each: keep only this one.
+for old in "$cache"/payload-*; do
+	[ "$old" = "$out" ] || rm -rf "$old"
+done
 echo "$out"

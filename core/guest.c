@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/percpu.h"
+#include "core/pvh.h"
 #include "core/shutdown.h"
 #include "core/string.h"
 #include "core/trace.h"
@@ -142,6 +143,14 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		log_err("guest: no free RAM to move the modules clear of the kernel");
 		return false;
 	}
+	/* The initrd is checked where it now lies, before anything is copied. */
+	if (img.kind == LOADER_PVH &&
+	    !pvh_check_modules(mods + 1, nmods - 1, &guest_map,
+			       nmods > 1 ? guest_phys_ptr(mods[1].start, mods[1].end - mods[1].start) : NULL,
+			       err, sizeof(err))) {
+		log_err("guest: cannot boot the PVH kernel: %s", err);
+		return false;
+	}
 
 	/* mb2_parse copied the command lines and the RSDP: GRUB's info may be overwritten now. */
 	if (!loader_copy(&img, guest_phys_ptr(mods[0].start, mods[0].end - mods[0].start),
@@ -168,9 +177,9 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		log_err("guest: boot information does not fit in %lu KiB", BOOT_INFO_SIZE >> 10);
 		return false;
 	}
-	log_info("guest: multiboot%s kernel [%#lx-%#lx), entry %#x, command line \"%s\", %zu module(s)",
-		 img.kind == LOADER_MULTIBOOT2 ? "2" : "", img.load_start, img.load_end, img.entry,
-		 kmod->cmdline ? kmod->cmdline : "", nmods - 1);
+	log_info("guest: %s kernel [%#lx-%#lx), entry %#x, command line \"%s\", %zu module(s)",
+		 img.kind == LOADER_PVH ? "PVH" : img.kind == LOADER_MULTIBOOT2 ? "multiboot2" : "multiboot",
+		 img.load_start, img.load_end, img.entry, kmod->cmdline ? kmod->cmdline : "", nmods - 1);
 
 	for (size_t i = 0; i < numbra; i++)
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };

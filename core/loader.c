@@ -2,6 +2,7 @@
 /* L1 loader: find the multiboot header, check the ELF, place it, build the boot info. */
 #include "core/loader.h"
 #include "core/format.h"
+#include "core/pvh.h"
 #include "core/string.h"
 
 #define MB1_HEADER_MAGIC 0x1badb002u
@@ -139,9 +140,9 @@ static bool find_multiboot(const uint8_t *p, size_t size, struct loader_image *o
 
 		if (magic != MB2_HEADER_MAGIC || magic + arch + len + rd32(p + off + 12) != 0)
 			continue;
+		out->kind = LOADER_MULTIBOOT2; /* set first: a bad header is not "no header" */
 		if (arch != 0)
 			fail("multiboot2 header for architecture %u, not i386", arch);
-		out->kind = LOADER_MULTIBOOT2;
 		return check_mb2_header(p + off, len, size - off, out, has_entry, err, errlen);
 	}
 	for (size_t off = 0; off + 12 <= MIN(size, (size_t)MB1_SEARCH); off += 4) {
@@ -149,9 +150,9 @@ static bool find_multiboot(const uint8_t *p, size_t size, struct loader_image *o
 
 		if (magic != MB1_HEADER_MAGIC || magic + flags + rd32(p + off + 8) != 0)
 			continue;
+		out->kind = LOADER_MULTIBOOT1;
 		if (flags & 0xffff & ~MB1_UNDERSTOOD)
 			fail("multiboot header requires unknown features (flags %#x)", flags);
-		out->kind = LOADER_MULTIBOOT1;
 		return true;
 	}
 	fail("no multiboot or multiboot2 header in the first %u bytes", MB2_SEARCH);
@@ -186,8 +187,19 @@ bool loader_parse(const void *image, size_t size, struct loader_image *out, char
 	bool is64;
 
 	memset(out, 0, sizeof(*out));
-	if (!find_multiboot(p, size, out, &has_entry, err, errlen))
-		return false;
+	if (!find_multiboot(p, size, out, &has_entry, err, errlen)) {
+		/* No multiboot header at all (kind unset): a PVH kernel, such as Linux's vmlinux? */
+		enum pvh_note pvh = out->kind ? PVH_NOTE_NONE : pvh_find_entry(p, size, &out->entry, err, errlen);
+
+		if (pvh != PVH_NOTE_FOUND) {
+			if (!out->kind && pvh == PVH_NOTE_NONE)
+				fail("no multiboot or multiboot2 header in the first %u bytes and no PVH "
+				     "entry note", MB2_SEARCH);
+			return false;
+		}
+		out->kind = LOADER_PVH;
+		has_entry = true;
+	}
 	if (size < sizeof(struct elf32_ehdr) || memcmp(p, "\177ELF", 4) != 0)
 		fail("not an ELF file (only ELF multiboot kernels are supported)");
 	if (p[EI_DATA] != ELFDATA2LSB)
@@ -569,5 +581,7 @@ size_t loader_build_info(enum loader_kind kind, const struct loader_boot_info *b
 {
 	struct info_buf b = { buf, size, 0, buf_pa, false };
 
+	if (kind == LOADER_PVH)
+		return pvh_build_start_info(bi, buf, size, buf_pa);
 	return kind == LOADER_MULTIBOOT1 ? build_mb1(bi, &b) : build_mb2(bi, &b);
 }

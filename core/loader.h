@@ -13,6 +13,7 @@
 enum loader_kind {
 	LOADER_MULTIBOOT1 = 1,
 	LOADER_MULTIBOOT2 = 2,
+	LOADER_PVH = 3, /* an ELF kernel with a PVH entry note and no multiboot header (core/pvh.h) */
 };
 
 struct loader_segment {

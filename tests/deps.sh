@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages a target needs, only those missing.
-# usage: tests/deps.sh build|bochs|qemu|unit|tools|all
+# usage: tests/deps.sh build|bochs|qemu|unit|tools|linux|all
 set -euo pipefail
 
 pkgs_build="gcc make binutils nasm grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools"
@@ -9,6 +9,9 @@ pkgs_bochs="bochs bochsbios vgabios"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_unit="libcmocka-dev"
 pkgs_tools="python3 python3-matplotlib" # tools/umbra-stat (make bench's tables and charts, its tests)
+# The Linux/KVM test payload (tests/linux/payload.sh): the kernel and busybox are
+# downloaded with apt-get download and unpacked under build/, not installed.
+pkgs_linux="cpio xz-utils gzip libc6-dev gcc"
 
 want=""
 for what in "$@"; do
@@ -18,7 +21,8 @@ for what in "$@"; do
 	qemu) want="$want $pkgs_build $pkgs_qemu" ;;
 	unit) want="$want gcc make $pkgs_unit" ;;
 	tools) want="$want $pkgs_tools" ;;
-	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit $pkgs_tools" ;;
+	linux) want="$want $pkgs_linux" ;;
+	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit $pkgs_tools $pkgs_linux" ;;
 	*) echo "deps.sh: unknown group '$what'" >&2; exit 2 ;;
 	esac
 done

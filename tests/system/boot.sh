@@ -17,6 +17,9 @@
 #   --stream          copy the serial console to stdout while it runs
 #   --iso-only        build DIR/boot.iso and stop (for real machines)
 #   --multiboot1      boot the kernel with GRUB's multiboot (1) commands
+#   --linux FILE      boot FILE (a bzImage) with GRUB's linux command instead of a
+#                     multiboot2 kernel; --cmdline is then Linux's command line
+#   --initrd FILE     with --linux: the initrd, through GRUB's initrd command
 # Exit status: 0 when the emulator ended by itself, 124 on timeout, 1 on setup errors.
 # The verdict of a boot is read from serial.log, never from the emulator's status.
 set -euo pipefail
@@ -27,6 +30,7 @@ root=$(cd "$here/../.." && pwd)
 memory="" emu=bochs cpus=1 megs=256 cmdline="" out="$root/build/run" timeout=120 stream=0 iso_only=0 mb="multiboot2" mod="module2"
 kernel="$root/build/umbra.elf"
 modules=()
+linux="" initrd=""
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--emu) emu=$2; shift 2 ;;
@@ -41,11 +45,20 @@ while [ $# -gt 0 ]; do
 	--stream) stream=1; shift ;;
 	--iso-only) iso_only=1; shift ;;
 	--multiboot1) mb=multiboot mod=module; shift ;;
+	--linux) linux=$2; shift 2 ;;
+	--initrd) initrd=$2; shift 2 ;;
 	*) echo "boot.sh: unknown option $1" >&2; exit 1 ;;
 	esac
 done
 
-[ -f "$kernel" ] || { echo "boot.sh: $kernel not found (run make first)" >&2; exit 1; }
+if [ -n "$linux" ]; then
+	[ -f "$linux" ] || { echo "boot.sh: $linux not found" >&2; exit 1; }
+	[ -z "$initrd" ] || [ -f "$initrd" ] || { echo "boot.sh: $initrd not found" >&2; exit 1; }
+	[ ${#modules[@]} -eq 0 ] || { echo "boot.sh: --module needs a multiboot kernel, not --linux" >&2; exit 1; }
+else
+	[ -z "$initrd" ] || { echo "boot.sh: --initrd needs --linux" >&2; exit 1; }
+	[ -f "$kernel" ] || { echo "boot.sh: $kernel not found (run make first)" >&2; exit 1; }
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rm -rf "$out/iso" "$out/serial.log" "$out/emulator.log" "$out/bochs.log"
@@ -60,7 +73,16 @@ mkdir -p "$out/iso/boot/grub"
 	echo "terminal_input serial console"
 	echo "terminal_output serial console"
 	echo "menuentry \"umbra\" {"
-	echo "	$mb /boot/kernel.elf $cmdline"
+	if [ -n "$linux" ]; then
+		cp "$linux" "$out/iso/boot/linux"
+		echo "	linux /boot/linux $cmdline"
+		if [ -n "$initrd" ]; then
+			cp "$initrd" "$out/iso/boot/initrd"
+			echo "	initrd /boot/initrd"
+		fi
+	else
+		echo "	$mb /boot/kernel.elf $cmdline"
+	fi
 	i=0
 	for m in "${modules[@]+"${modules[@]}"}"; do
 		file=${m%%=*}
@@ -73,7 +95,7 @@ mkdir -p "$out/iso/boot/grub"
 	echo "	boot"
 	echo "}"
 } > "$out/iso/boot/grub/grub.cfg"
-cp "$kernel" "$out/iso/boot/kernel.elf"
+[ -n "$linux" ] || cp "$kernel" "$out/iso/boot/kernel.elf"
 grub-mkrescue -o "$out/boot.iso" "$out/iso" >"$out/grub-mkrescue.log" 2>&1 || {
 	echo "boot.sh: grub-mkrescue failed, see $out/grub-mkrescue.log" >&2
 	exit 1

@@ -1,0 +1,101 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# System tests with Debian's Linux/KVM as the L1: the payload of tests/linux/payload.sh.
+#
+# linux_kvm_bare_1cpu boots the bzImage through GRUB's linux/initrd commands straight
+# on Bochs (Bochs's VMX is KVM's), loads kvm_intel with ept=0 unrestricted_guest=0
+# vpid=0 and runs tests/linux/kvm_l2.c. UMBRA_TEST_LINUX_MATRIX=1 adds the same with
+# kvm_intel's default parameters (another ~1.5 min). A test skips only when a Debian
+# package of the payload is unavailable.
+
+SYSTEM_TESTS+=(
+	linux_kvm_bare_1cpu
+)
+if [ "${UMBRA_TEST_LINUX_MATRIX:-0}" = 1 ]; then
+	SYSTEM_TESTS+=(linux_kvm_bare_defaults_1cpu)
+fi
+# Linux as L1 under umbra (the PVH loader). Opt-in until umbra's CPUID answers
+# CPUID.1:ECX.OSXSAVE from the guest's CR4 (docs/linux.md): today busybox's first
+# XGETBV raises #UD and init dies.
+if [ "${UMBRA_TEST_LINUX_UMBRA:-0}" = 1 ]; then
+	SYSTEM_TESTS+=(linux_kvm_umbra_1cpu)
+fi
+
+# Every case kvm_l2 runs, in its order.
+LINUX_KVM_CASES=(create hlt mem io_in mmio io_out cpuid)
+# Linux's clock runs at Bochs's TSC rate only when told it; loglevel=5 keeps warnings;
+# a panic reboots at once by triple fault, which umbra reports and ends the run on
+# (directly on Bochs the machine resets and boots again until the timeout). docs/linux.md.
+LINUX_CMDLINE="console=ttyS0 tsc_early_khz=200000 loglevel=5 panic=-1 reboot=t"
+# Kernel boot (~84 s from the bzImage), KVM module loads and the L2 loops, with margin.
+LINUX_BOOT_TIMEOUT=420
+
+# linux_payload: the payload directory in $PAYLOAD; returns 77 with the reason when a
+# Debian package is unavailable, 1 when it cannot be built for another reason.
+linux_payload() {
+	local out status=0
+	out=$("$root/tests/linux/payload.sh" "$build" 2>"$logs/$TEST_NAME/payload.err") || status=$?
+	if [ $status -ne 0 ]; then
+		echo "payload: $(tail -n 1 "$logs/$TEST_NAME/payload.err")"
+		[ $status -eq 77 ] && return 77
+		return 1
+	fi
+	PAYLOAD=$out
+}
+
+# linux_bare KVM_INTEL_PARAMS LABEL: the payload's bzImage straight on Bochs.
+linux_bare() {
+	local params=$1 label=$2
+	linux_payload || return $?
+	BOOT_TIMEOUT=$LINUX_BOOT_TIMEOUT boot --emu bochs --cpus 1 --megs 256 \
+		--linux "$PAYLOAD/bzImage" --initrd "$PAYLOAD/initrd.gz" \
+		--cmdline "$LINUX_CMDLINE umbra.kvm_intel=${params// /,} umbra.label=$label" || return 1
+}
+
+# check_kvm_l2_run [PARAM=VALUE...]: kvm_intel loaded with those parameters (as its
+# /sys/module/kvm_intel/parameters show them), every case passed, SUMMARY clean.
+check_kvm_l2_run() {
+	local p c
+	expect '^INFO kvm_intel loaded' "kvm_intel loaded (INFO kvm_intel loaded)" || return 1
+	for p in "$@"; do
+		expect "^INFO kvm_intel loaded.* $p( |\$)" "kvm_intel parameter $p" || return 1
+	done
+	expect_not '^TEST [^ ]+ FAIL' "a FAIL line" || return 1
+	for c in "${LINUX_KVM_CASES[@]}"; do
+		expect "^TEST kvm_l2\.$c PASS" "TEST kvm_l2.$c PASS" || return 1
+	done
+	expect_count "${#LINUX_KVM_CASES[@]}" '^TEST kvm_l2\.' || return 1
+	expect "^SUMMARY passed=${#LINUX_KVM_CASES[@]} failed=0 skipped=0\$" \
+		"SUMMARY passed=${#LINUX_KVM_CASES[@]} failed=0 skipped=0" || return 1
+	expect '^BENCH kvm_l1\.cpuid\.cycles_per_l2_exit\.[a-z_]+ [0-9]+ cycles$' "the CPUID BENCH line" || return 1
+	expect '^BENCH kvm_l1\.io\.cycles_per_l2_exit\.[a-z_]+ [0-9]+ cycles$' "the I/O BENCH line" || return 1
+	expect_not 'Kernel panic|BUG:|Oops' "a kernel panic or oops" || return 1
+}
+
+test_linux_kvm_bare_1cpu() {
+	linux_bare "ept=0 unrestricted_guest=0 vpid=0" bare || return $?
+	check_kvm_l2_run ept=N unrestricted_guest=N vpid=N
+}
+
+test_linux_kvm_bare_defaults_1cpu() {
+	linux_bare "" bare_defaults || return $?
+	check_kvm_l2_run ept=Y unrestricted_guest=Y
+}
+
+# linux_umbra KVM_INTEL_PARAMS LABEL: umbra with the payload's vmlinux as its L1 (PVH)
+# and the initramfs as the next module; 512 MiB, as vmlinux alone is 66 MB.
+linux_umbra() {
+	local params=$1 label=$2
+	linux_payload || return $?
+	BOOT_TIMEOUT=$LINUX_BOOT_TIMEOUT boot --emu bochs --cpus 1 --megs 512 --kernel "$build/umbra.elf" \
+		--module "$PAYLOAD/vmlinux=$LINUX_CMDLINE umbra.kvm_intel=${params// /,} umbra.label=$label" \
+		--module "$PAYLOAD/initrd.gz" || return 1
+}
+
+test_linux_kvm_umbra_1cpu() {
+	linux_umbra "ept=0 unrestricted_guest=0 vpid=0" shadow_on || return $?
+	expect '^\[cpu0\] guest: PVH kernel ' "umbra: guest: PVH kernel" || return 1
+	check_kvm_l2_run ept=N unrestricted_guest=N vpid=N || return 1
+	# Every L2 exit went to L1 (KVM): none handled by umbra behind KVM's back.
+	expect '^\[cpu0\] stats: cpu0 ([0-9]+) exits from L2, \1 reflected to L1' "all L2 exits reflected" || return 1
+	expect_clean_exit 0
+}

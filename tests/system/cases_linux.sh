@@ -1,23 +1,18 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # System tests with Debian's Linux/KVM as the L1: the payload of tests/linux/payload.sh.
 #
-# linux_kvm_bare_1cpu boots the bzImage through GRUB's linux/initrd commands straight
-# on Bochs (Bochs's VMX is KVM's), loads kvm_intel with ept=0 unrestricted_guest=0
-# vpid=0 and runs tests/linux/kvm_l2.c. UMBRA_TEST_LINUX_MATRIX=1 adds the same with
-# kvm_intel's default parameters (another ~1.5 min). A test skips only when a Debian
-# package of the payload is unavailable.
+# linux_kvm_diff_1cpu boots the bzImage through GRUB's linux/initrd commands straight
+# on Bochs (Bochs's VMX is KVM's, the reference), then the vmlinux as umbra's L1 (PVH),
+# both with kvm_intel ept=0 unrestricted_guest=0 vpid=0 running tests/linux/kvm_l2.c,
+# and compares the verdicts (~4 min). UMBRA_TEST_LINUX_MATRIX=1 adds each run alone and
+# KVM's default parameters bare. A test skips only when a Debian package of the payload
+# is unavailable.
 
 SYSTEM_TESTS+=(
-	linux_kvm_bare_1cpu
+	linux_kvm_diff_1cpu
 )
 if [ "${UMBRA_TEST_LINUX_MATRIX:-0}" = 1 ]; then
-	SYSTEM_TESTS+=(linux_kvm_bare_defaults_1cpu)
-fi
-# Linux as L1 under umbra (the PVH loader). Opt-in until umbra's CPUID answers
-# CPUID.1:ECX.OSXSAVE from the guest's CR4 (docs/linux.md): today busybox's first
-# XGETBV raises #UD and init dies.
-if [ "${UMBRA_TEST_LINUX_UMBRA:-0}" = 1 ]; then
-	SYSTEM_TESTS+=(linux_kvm_umbra_1cpu)
+	SYSTEM_TESTS+=(linux_kvm_bare_1cpu linux_kvm_umbra_1cpu linux_kvm_bare_defaults_1cpu)
 fi
 
 # Every case kvm_l2 runs, in its order.
@@ -89,6 +84,16 @@ linux_umbra() {
 	BOOT_TIMEOUT=$LINUX_BOOT_TIMEOUT boot --emu bochs --cpus 1 --megs 512 --kernel "$build/umbra.elf" \
 		--module "$PAYLOAD/vmlinux=$LINUX_CMDLINE umbra.kvm_intel=${params// /,} umbra.label=$label" \
 		--module "$PAYLOAD/initrd.gz" || return 1
+}
+
+# Debian's KVM directly on Bochs and under umbra: every kvm_l2 verdict the same.
+test_linux_kvm_diff_1cpu() {
+	local bare_console
+	linux_payload || return $? # 77: a Debian package is unavailable (SKIP)
+	boot_into bare test_linux_kvm_bare_1cpu || return 1
+	bare_console=$CONSOLE
+	boot_into umbra test_linux_kvm_umbra_1cpu || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
 }
 
 test_linux_kvm_umbra_1cpu() {

@@ -80,6 +80,7 @@ clean:
 
 help:
 	@echo "make run        build and boot umbra in Bochs (serial console on stdout)"
+	@echo "make run L1=linux   the same with Debian's Linux/KVM as L1 (docs/linux.md)"
 	@echo "make test       build and run every test (unit + system); prints 'N passed, N failed'"
 	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
 	@echo "make unit       host unit tests only (ASan/UBSan)"

@@ -65,6 +65,23 @@ done
 run table_umbra_doubled --kernel "$build/doubled/umbra.elf" \
 	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
 
+# Debian's Linux/KVM as L1 (tests/linux/): kvm_l2's L2 exits, KVM directly on Bochs and under
+# umbra with shadowing on and off (~2 min a boot). BENCH_LINUX=0 leaves them out.
+linux_cmdline="console=ttyS0 tsc_early_khz=200000 loglevel=5 panic=-1 reboot=t umbra.kvm_intel=ept=0,unrestricted_guest=0,vpid=0"
+kvm_labels=()
+if [ "${BENCH_LINUX:-1}" = 1 ] && payload=$("$root/tests/linux/payload.sh" "$build" 2>"$out/payload.err"); then
+	run kvm_bare --linux "$payload/bzImage" --initrd "$payload/initrd.gz" --cmdline "$linux_cmdline umbra.label=bare"
+	for mode in shadow_on shadow_off; do
+		opt=""
+		[ $mode = shadow_off ] && opt="nested.shadow=off"
+		run "kvm_$mode" --megs 512 --cmdline "$opt" --module "$payload/vmlinux=$linux_cmdline umbra.label=$mode" \
+			--module "$payload/initrd.gz"
+	done
+	kvm_labels=(bare shadow_on shadow_off)
+else
+	echo "bench: no Linux/KVM figures ($(tail -n 1 "$out/payload.err" 2>/dev/null))" >&2
+fi
+
 bare=$(value cpuid.cycles_per_iteration.bare "$out/bare/console.txt")
 umbra=$(value cpuid.cycles_per_iteration.umbra "$out/umbra/console.txt")
 exits=$(value cpuid.l0_exits_per_iteration.umbra "$out/umbra/console.txt")
@@ -150,6 +167,11 @@ echo "BENCH nested_cpuid_table.l0_exits_per_roundtrip.shadow_off $texits_off exi
 echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_on_doubled_table $tdoubled cycles"
 echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on $tfields fields"
 echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on_doubled_table $tdoubled_fields fields"
+for label in "${kvm_labels[@]}"; do
+	for kind in cpuid io; do
+		echo "BENCH kvm_l1.$kind.cycles_per_l2_exit.$label $(value "kvm_l1.$kind.cycles_per_l2_exit.$label" "$out/kvm_$label/console.txt") cycles"
+	done
+done
 phases nested_cpuid prof_bench_nested_on shadow_on "$numbra"
 phases nested_cpuid prof_bench_nested_off shadow_off "$noff"
 phases nested_cpuid_table prof_bench_nested_table_on shadow_on "$tumbra"

@@ -31,6 +31,12 @@ candidate() {
 	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { if ($2 != "(none)") print $2 }'
 }
 
+# Package lists may be missing on a fresh machine (deps.sh updates them only when it
+# installs something): update them once before calling a package unavailable.
+if [ -z "$(candidate busybox-static)" ] && [ "$(id -u)" = 0 ]; then
+	apt-get update -qq >/dev/null 2>&1 || true
+fi
+
 # linux-image-amd64 is a metapackage: the image is the package it depends on.
 kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-/ { print $2; exit }')
 [ -n "$kpkg" ] || unavailable "Debian package linux-image-amd64 is unavailable (apt-cache knows no kernel image)"

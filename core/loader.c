@@ -413,15 +413,7 @@ bool loader_find_free(const struct guest_memmap *map, const struct loader_range 
 	return found;
 }
 
-/* A bump allocator over the caller's buffer. */
-struct info_buf {
-	uint8_t *base;
-	size_t size, used;
-	uint32_t pa;
-	bool overflow;
-};
-
-static void *take(struct info_buf *b, size_t len, size_t align)
+void *info_buf_take(struct info_buf *b, size_t len, size_t align)
 {
 	size_t at = ALIGN_UP(b->used, align);
 
@@ -434,20 +426,20 @@ static void *take(struct info_buf *b, size_t len, size_t align)
 	return b->base + at;
 }
 
-static uint32_t pa_of(const struct info_buf *b, const void *p)
+uint32_t info_buf_pa(const struct info_buf *b, const void *p)
 {
 	return b->pa + (uint32_t)((const uint8_t *)p - b->base);
 }
 
-static uint32_t put_string(struct info_buf *b, const char *s)
+uint32_t info_buf_put_string(struct info_buf *b, const char *s)
 {
 	size_t len = strlen(s ? s : "") + 1;
-	char *d = take(b, len, 1);
+	char *d = info_buf_take(b, len, 1);
 
 	if (!d)
 		return 0;
 	memcpy(d, s ? s : "", len);
-	return pa_of(b, d);
+	return info_buf_pa(b, d);
 }
 
 /* mem_lower/mem_upper (KiB): RAM at 0 up to 640 KiB, and contiguous RAM from 1 MiB. */
@@ -468,30 +460,30 @@ static void basic_meminfo(const struct guest_memmap *m, uint32_t *lower, uint32_
 /* Multiboot 0.6.96 3.3: the info structure and its tables. */
 static size_t build_mb1(const struct loader_boot_info *bi, struct info_buf *b)
 {
-	uint32_t *info = take(b, 88, 8);
+	uint32_t *info = info_buf_take(b, 88, 8);
 	uint32_t *mods, *mm;
 
 	if (!info)
 		return 0;
 	info[0] = BIT(0) | BIT(2) | BIT(6) | BIT(9); /* mem, cmdline, mmap, loader name */
 	basic_meminfo(bi->map, &info[1], &info[2]);
-	info[4] = put_string(b, bi->cmdline);
-	info[16] = put_string(b, bi->bootloader);
+	info[4] = info_buf_put_string(b, bi->cmdline);
+	info[16] = info_buf_put_string(b, bi->bootloader);
 	if (bi->nmodules) {
-		mods = take(b, 16 * bi->nmodules, 8);
+		mods = info_buf_take(b, 16 * bi->nmodules, 8);
 		if (!mods)
 			return 0;
 		for (size_t i = 0; i < bi->nmodules; i++) {
 			mods[4 * i] = bi->modules[i].start;
 			mods[4 * i + 1] = bi->modules[i].end;
-			mods[4 * i + 2] = put_string(b, bi->modules[i].cmdline);
+			mods[4 * i + 2] = info_buf_put_string(b, bi->modules[i].cmdline);
 		}
 		info[0] |= BIT(3);
 		info[5] = (uint32_t)bi->nmodules;
-		info[6] = pa_of(b, mods);
+		info[6] = info_buf_pa(b, mods);
 	}
 	/* Entries of 24 bytes: size (20), base, length, type. */
-	mm = take(b, 24 * bi->map->n, 8);
+	mm = info_buf_take(b, 24 * bi->map->n, 8);
 	if (!mm)
 		return 0;
 	for (size_t i = 0; i < bi->map->n; i++) {
@@ -504,13 +496,13 @@ static size_t build_mb1(const struct loader_boot_info *bi, struct info_buf *b)
 		memcpy(e + 20, &bi->map->e[i].type, 4);
 	}
 	info[11] = (uint32_t)(24 * bi->map->n);
-	info[12] = pa_of(b, mm);
+	info[12] = info_buf_pa(b, mm);
 	return b->overflow ? 0 : b->used;
 }
 
 static uint32_t *mb2_tag(struct info_buf *b, uint32_t type, size_t size)
 {
-	uint32_t *t = take(b, size, 8);
+	uint32_t *t = info_buf_take(b, size, 8);
 
 	if (t) {
 		t[0] = type;
@@ -531,7 +523,7 @@ static void mb2_string_tag(struct info_buf *b, uint32_t type, const char *s)
 /* Multiboot2 1.0 3.6: fixed part, then 8-byte aligned tags, then the end tag. */
 static size_t build_mb2(const struct loader_boot_info *bi, struct info_buf *b)
 {
-	uint32_t *head = take(b, 8, 8), *t;
+	uint32_t *head = info_buf_take(b, 8, 8), *t;
 
 	if (!head)
 		return 0;

@@ -99,6 +99,24 @@ struct loader_boot_info {
 };
 
 /*
+ * A bump allocator over a boot-information buffer that the guest finds at
+ * guest-physical pa: the multiboot information here, PVH's start info in
+ * core/pvh.c. take() hands out zeroed, aligned space (NULL and overflow
+ * set when it does not fit); put_string() copies a string and returns its
+ * guest-physical address (0 on overflow).
+ */
+struct info_buf {
+	uint8_t *base;
+	size_t size, used;
+	uint32_t pa;
+	bool overflow;
+};
+
+void *info_buf_take(struct info_buf *b, size_t len, size_t align);
+uint32_t info_buf_pa(const struct info_buf *b, const void *p);
+uint32_t info_buf_put_string(struct info_buf *b, const char *s);
+
+/*
  * Write the multiboot1 or multiboot2 information structure for the guest
  * into buf (size bytes), which the guest will find at guest-physical
  * address buf_pa. Strings and tables go into buf too. Returns the bytes

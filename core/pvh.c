@@ -157,50 +157,14 @@ bool pvh_check_modules(const struct loader_module *mods, size_t n, const struct 
 	return true;
 }
 
-/* A bump allocator over the caller's buffer (offsets, so the guest address is buf_pa + off). */
-struct pvh_buf {
-	uint8_t *base;
-	size_t size, used;
-	uint32_t pa;
-	bool overflow;
-};
-
-static void *take(struct pvh_buf *b, size_t len, size_t align)
-{
-	size_t at = ALIGN_UP(b->used, align);
-
-	if (at > b->size || len > b->size - at) {
-		b->overflow = true;
-		return NULL;
-	}
-	b->used = at + len;
-	memset(b->base + at, 0, len);
-	return b->base + at;
-}
-
-static uint64_t pa_of(const struct pvh_buf *b, const void *p)
-{
-	return b->pa + (uint64_t)((const uint8_t *)p - b->base);
-}
-
-static uint64_t put_string(struct pvh_buf *b, const char *s)
-{
-	size_t len = strlen(s ? s : "") + 1;
-	char *d = take(b, len, 1);
-
-	if (!d)
-		return 0;
-	memcpy(d, s ? s : "", len);
-	return pa_of(b, d);
-}
 
 /* ACPI 6.4 5.2.5.3: the RSDP sits on a 16-byte boundary. */
 #define RSDP_ALIGN 16
 
 size_t pvh_build_start_info(const struct loader_boot_info *bi, void *buf, size_t size, uint32_t buf_pa)
 {
-	struct pvh_buf b = { buf, size, 0, buf_pa, false };
-	struct hvm_start_info *si = take(&b, sizeof(*si), 8);
+	struct info_buf b = { buf, size, 0, buf_pa, false };
+	struct hvm_start_info *si = info_buf_take(&b, sizeof(*si), 8);
 	struct hvm_modlist_entry *mods = NULL;
 	struct hvm_memmap_table_entry *mm;
 
@@ -208,35 +172,35 @@ size_t pvh_build_start_info(const struct loader_boot_info *bi, void *buf, size_t
 		return 0;
 	si->magic = PVH_START_MAGIC;
 	si->version = PVH_START_VERSION;
-	si->cmdline_paddr = put_string(&b, bi->cmdline);
+	si->cmdline_paddr = info_buf_put_string(&b, bi->cmdline);
 	if (bi->nmodules) {
-		mods = take(&b, sizeof(*mods) * bi->nmodules, 8);
+		mods = info_buf_take(&b, sizeof(*mods) * bi->nmodules, 8);
 		if (!mods)
 			return 0;
 		for (size_t i = 0; i < bi->nmodules; i++) {
 			mods[i].paddr = bi->modules[i].start;
 			mods[i].size = bi->modules[i].end - bi->modules[i].start;
-			mods[i].cmdline_paddr = put_string(&b, bi->modules[i].cmdline);
+			mods[i].cmdline_paddr = info_buf_put_string(&b, bi->modules[i].cmdline);
 		}
 		si->nr_modules = (uint32_t)bi->nmodules;
-		si->modlist_paddr = pa_of(&b, mods);
+		si->modlist_paddr = info_buf_pa(&b, mods);
 	}
-	mm = take(&b, sizeof(*mm) * bi->map->n, 8);
+	mm = info_buf_take(&b, sizeof(*mm) * bi->map->n, 8);
 	if (!mm)
 		return 0;
 	for (size_t i = 0; i < bi->map->n; i++)
 		mm[i] = (struct hvm_memmap_table_entry){ .addr = bi->map->e[i].base,
 							  .size = bi->map->e[i].length,
 							  .type = bi->map->e[i].type };
-	si->memmap_paddr = pa_of(&b, mm);
+	si->memmap_paddr = info_buf_pa(&b, mm);
 	si->memmap_entries = (uint32_t)bi->map->n;
 	/* umbra has only GRUB's copy of the RSDP: the guest gets a copy of that, in low memory. */
 	if (bi->rsdp && bi->rsdp_len) {
-		void *r = take(&b, bi->rsdp_len, RSDP_ALIGN);
+		void *r = info_buf_take(&b, bi->rsdp_len, RSDP_ALIGN);
 
 		if (r) {
 			memcpy(r, bi->rsdp, bi->rsdp_len);
-			si->rsdp_paddr = pa_of(&b, r);
+			si->rsdp_paddr = info_buf_pa(&b, r);
 		}
 	}
 	return b.overflow ? 0 : b.used;

@@ -7,7 +7,10 @@
 boot() {
 	local out="$logs/$TEST_NAME"
 	SERIAL="$out/serial.log"
-	if ! "$root/tests/system/boot.sh" --out "$out" --timeout "${BOOT_TIMEOUT:-180}" "$@" \
+	# umbra of the build directory under test, unless the test names another kernel (a later
+	# --kernel wins in boot.sh).
+	if ! "$root/tests/system/boot.sh" --out "$out" --timeout "${BOOT_TIMEOUT:-180}" \
+		--kernel "$build/umbra.elf" "$@" \
 		>"$out/boot.out" 2>&1; then
 		echo "boot failed or timed out: $(tail -n 1 "$out/boot.out")"
 		return 1

@@ -53,28 +53,41 @@ static void platform_init(void)
 		info("no ACPI tables found: cannot power off");
 }
 
+/* One multiboot1 memory-map entry (size, base, length, type: 0.6.96 3.3). */
+struct mmap_entry {
+	uint64_t base, len;
+	uint32_t type;
+};
+
+/* Entry at *off into *out and *off past it; false at the end of the map. */
+static bool next_entry(const struct mb1_info *mbi, uint32_t *off, struct mmap_entry *out)
+{
+	const uint8_t *e = (const uint8_t *)(uint64_t)mbi->mmap_addr + *off;
+	uint32_t size;
+
+	if (*off + 24 > mbi->mmap_length)
+		return false;
+	memcpy(&size, e, 4);
+	memcpy(&out->base, e + 4, 8);
+	memcpy(&out->len, e + 12, 8);
+	memcpy(&out->type, e + 20, 4);
+	/* A size below 20 cannot hold the entry: this one is the last read. */
+	*off = size < 20 ? mbi->mmap_length : *off + size + 4;
+	return true;
+}
+
 /* Is [base, end) inside one available memory-map entry? */
 static bool in_available(const struct mb1_info *mbi, uint64_t base, uint64_t end, uint64_t *total)
 {
+	struct mmap_entry e;
 	bool found = false;
 
 	*total = 0;
-	for (uint32_t off = 0; off + 24 <= mbi->mmap_length;) {
-		const uint8_t *e = (const uint8_t *)(uint64_t)mbi->mmap_addr + off;
-		uint32_t size, type;
-		uint64_t b, l;
-
-		memcpy(&size, e, 4);
-		memcpy(&b, e + 4, 8);
-		memcpy(&l, e + 12, 8);
-		memcpy(&type, e + 20, 4);
-		if (type == MB1_MEM_AVAILABLE) {
-			*total += l;
-			found |= base >= b && end <= b + l;
+	for (uint32_t off = 0; next_entry(mbi, &off, &e);) {
+		if (e.type == MB1_MEM_AVAILABLE) {
+			*total += e.len;
+			found |= base >= e.base && end <= e.base + e.len;
 		}
-		if (size < 20)
-			break;
-		off += size + 4;
 	}
 	return found;
 }
@@ -82,21 +95,11 @@ static bool in_available(const struct mb1_info *mbi, uint64_t base, uint64_t end
 /* Is [at, at + 1) available RAM in the map (entries in any order, adjacent or not)? */
 static bool is_available(const struct mb1_info *mbi, uint64_t at)
 {
-	for (uint32_t off = 0; off + 24 <= mbi->mmap_length;) {
-		const uint8_t *e = (const uint8_t *)(uint64_t)mbi->mmap_addr + off;
-		uint32_t size, type;
-		uint64_t b, l;
+	struct mmap_entry e;
 
-		memcpy(&size, e, 4);
-		memcpy(&b, e + 4, 8);
-		memcpy(&l, e + 12, 8);
-		memcpy(&type, e + 20, 4);
-		if (type == MB1_MEM_AVAILABLE && at >= b && at - b < l)
+	for (uint32_t off = 0; next_entry(mbi, &off, &e);)
+		if (e.type == MB1_MEM_AVAILABLE && at >= e.base && at - e.base < e.len)
 			return true;
-		if (size < 20)
-			break;
-		off += size + 4;
-	}
 	return false;
 }
 

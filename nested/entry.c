@@ -141,6 +141,11 @@ static bool check_host_state(const struct vmcs12 *c)
 	return true;
 }
 
+/* L1's own state that vmcs02's derived fields take when vmcs12 does not give them. */
+struct l1_derive_inputs {
+	uint64_t efer, pat, dr7, debugctl;
+};
+
 static struct l1_derive_inputs read_l1_derive_inputs(void)
 {
 	/* vmcs01 is current: L1's state as of its VMLAUNCH/VMRESUME. */

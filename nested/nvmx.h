@@ -11,11 +11,6 @@
 
 #define NVMX_NO_VMCS (~0ULL)
 
-/* L1's own state that vmcs02's derived fields take when vmcs12 does not give them. */
-struct l1_derive_inputs {
-	uint64_t efer, pat, dr7, debugctl;
-};
-
 struct nvmx {
 	bool vmxon;              /* L1 is in VMX operation */
 	uint64_t vmxon_ptr;      /* its VMXON region */

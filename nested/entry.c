@@ -299,6 +299,24 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 /* SDM Vol. 3C 26.8: exit qualification of a failed entry for a bad VMCS link pointer. */
 #define ENTRY_QUAL_LINK_POINTER 4
 
+/*
+ * SDM Vol. 3C 26.3.1.5: a VMCS link pointer other than all ones is 4 KiB
+ * aligned, within the physical-address width, not the current VMCS, and
+ * names memory whose first 4 bytes hold the VMCS revision identifier in
+ * bits 30:0 and the "VMCS shadowing" control in bit 31 (0: L1 is not
+ * offered shadowing). Memory that is not L1's fails the check.
+ */
+static bool link_pointer_ok(const struct nvmx *n, uint64_t link)
+{
+	uint32_t rev;
+
+	if (link == ~0ULL)
+		return true;
+	if (!IS_ALIGNED(link, PAGE_SIZE) || (link >> vm.phys_addr_bits) || link == n->current)
+		return false;
+	return guest_read_phys(link, &rev, sizeof(rev)) && rev == NVMX_VMCS_REVISION;
+}
+
 /* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */
 #define ACTIVITY_ACTIVE 0
 #define ACTIVITY_HLT 1
@@ -351,11 +369,11 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	}
 	/*
 	 * Guest-state checks the CPU cannot make on vmcs02 because umbra writes
-	 * those fields itself: the VMCS link pointer (no shadow VMCS for L1
-	 * yet, so it must be all ones). A failure is a failed VM entry with
-	 * reason 33 and qualification 4 (SDM Vol. 3C 26.3.1.5, 26.8).
+	 * those fields itself: the VMCS link pointer (link_pointer_ok()). A
+	 * failure is a failed VM entry with reason 33 and qualification 4
+	 * (SDM Vol. 3C 26.3.1.5, 26.8).
 	 */
-	if (VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER) != ~0ULL) {
+	if (!link_pointer_ok(n, VMCS12_GET(&n->vmcs12, VMCS_LINK_POINTER))) {
 		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, ENTRY_QUAL_LINK_POINTER);
 		return EXIT_RESUME;
 	}

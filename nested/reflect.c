@@ -44,7 +44,12 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	const struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
 	bool host64 = exit12 & HOST_ADDR_SPACE_SIZE;
-	uint64_t efer;
+	/*
+	 * 27.5.1: without "load IA32_EFER" / "load IA32_PAT", L1 continues
+	 * with the EFER (LMA and LME aside) and PAT L2 had: the current VMCS's
+	 * (vmcs02 saved them at the exit; vmcs01 when L2 never ran).
+	 */
+	uint64_t efer = vmcs_read64(GUEST_IA32_EFER), pat = vmcs_read64(GUEST_IA32_PAT);
 	uint32_t entry01;
 
 	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
@@ -59,7 +64,6 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	vmcs_write32(GUEST_SYSENTER_CS, VMCS12_GET(c, HOST_IA32_SYSENTER_CS));
 	vmcs_writenat(GUEST_SYSENTER_ESP, VMCS12_GET(c, HOST_IA32_SYSENTER_ESP));
 	vmcs_writenat(GUEST_SYSENTER_EIP, VMCS12_GET(c, HOST_IA32_SYSENTER_EIP));
-	efer = vmcs_read64(GUEST_IA32_EFER);
 	if (exit12 & LOAD_EFER) {
 		efer = VMCS12_GET(c, HOST_IA32_EFER);
 	} else {
@@ -68,8 +72,7 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 			efer |= EFER_LMA | EFER_LME;
 	}
 	vmcs_write64(GUEST_IA32_EFER, efer);
-	if (exit12 & LOAD_PAT)
-		vmcs_write64(GUEST_IA32_PAT, VMCS12_GET(c, HOST_IA32_PAT));
+	vmcs_write64(GUEST_IA32_PAT, (exit12 & LOAD_PAT) ? VMCS12_GET(c, HOST_IA32_PAT) : pat);
 	entry01 = vmcs_read32(VM_ENTRY_CONTROLS) & ~IA32E_MODE_GUEST;
 	vmcs_write32(VM_ENTRY_CONTROLS, entry01 | (host64 ? IA32E_MODE_GUEST : 0));
 
@@ -173,8 +176,13 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
 		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
-	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
-	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
+	/*
+	 * 24.8.3: a VM exit clears the valid bit of the VM-entry
+	 * interruption information; a failed VM entry (26.8) writes only the
+	 * exit reason and qualification and leaves it set.
+	 */
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+		VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);
 	load_exit_msrs(v, n);
 	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */

@@ -178,6 +178,60 @@ static void guest_state_case(const char *name, uint32_t field, uint64_t value, u
 	      vmcs_get(VM_EXIT_REASON), qual, ENTRY_FAIL_GUEST_STATE, want_qual);
 }
 
+/*
+ * SDM Vol. 3C 24.8.3, 26.8: a failed VM entry (invalid guest state) writes
+ * only the exit reason and qualification; the injected event's valid bit
+ * stays set (only VM exits clear it).
+ */
+static void check_failure_keeps_event(void)
+{
+	const char *name = "entry.failure_keeps_event";
+	uint64_t info;
+
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(VM_ENTRY_INTR_INFO, BIT(31) | (3u << 8) | 6u); /* #UD, a hardware exception */
+	vmwrite(GUEST_RFLAGS, 0);                               /* reserved bit 1 clear */
+	if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+		expect_entry(name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED, ENTRY_FAIL_GUEST_STATE, NULL,
+			     "an event with an invalid guest state");
+		return;
+	}
+	info = vmcs_get(VM_ENTRY_INTR_INFO);
+	check(name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE && (info & BIT(31)),
+	      "exit reason %#lx, VM_ENTRY_INTR_INFO %#lx after the failed entry, expected %#x and bit 31 set",
+	      vmcs_get(VM_EXIT_REASON), info, ENTRY_FAIL_GUEST_STATE);
+}
+
+/*
+ * SDM Vol. 3C 27.5.1: a VM exit without "load IA32_PAT" leaves PAT as L2
+ * had it: L2 entered with "load IA32_PAT" and a PAT whose entry 7 (unused
+ * by this guest's page tables) differs, so L1 must read that PAT after.
+ */
+static void check_pat_not_loaded(void)
+{
+	const char *name = "exits.pat_kept_without_load";
+	uint64_t pat0 = rdmsr(MSR_IA32_PAT), pat2, after;
+	enum vm_entry_result res;
+
+	if (!(suite.caps.entry.may_be_one & ENTRY_LOAD_PAT)) {
+		report(name, VERDICT_SKIP, "\"load IA32_PAT\" not allowed");
+		return;
+	}
+	if (!fresh_vmcs(name))
+		return;
+	pat2 = (pat0 & ~(0xffULL << 56)) | ((((pat0 >> 56) & 0xff) == 1 ? 0ULL : 1ULL) << 56);
+	vmwrite(VM_ENTRY_CONTROLS, vmcs_get(VM_ENTRY_CONTROLS) | ENTRY_LOAD_PAT);
+	vmwrite(VM_EXIT_CONTROLS, vmcs_get(VM_EXIT_CONTROLS) & ~LOAD_PAT);
+	vmwrite(GUEST_IA32_PAT, pat2);
+	res = vm_enter(&regs, LAUNCH);
+	after = rdmsr(MSR_IA32_PAT);
+	wrmsr(MSR_IA32_PAT, pat0);
+	check(name, res == VM_ENTRY_EXITED && vmcs_get(VM_EXIT_REASON) == EXIT_REASON_VMCALL && after == pat2,
+	      "L2 entered with PAT %#lx, exit reason %#lx: L1 reads PAT %#lx after the exit, expected %#lx",
+	      pat2, vmcs_get(VM_EXIT_REASON), after, pat2);
+}
+
 /* SDM Vol. 3C 24.4.2 and A.6: activity states and their IA32_VMX_MISC bits. */
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
 
@@ -254,6 +308,16 @@ void check_entry_failures(void)
 			 ENTRY_QUAL_DEFAULT, "GUEST_CR0 with PG=1 and PE=0");
 	guest_state_case("entry.guest_link_pointer_unaligned", VMCS_LINK_POINTER, PA(vmcs_a) + 8,
 			 ENTRY_QUAL_LINK_POINTER, "VMCS_LINK_POINTER with bits 11:0 set");
+	/* 26.3.1.5: a link pointer naming a VMCS of the right revision (bit 31 = shadowing, 0) is valid. */
+	entry_case("entry.guest_link_pointer_vmcs", VMCS_LINK_POINTER, PA(vmcs_a), VM_ENTRY_EXITED,
+		   EXIT_REASON_VMCALL, "VMCS_LINK_POINTER naming another VMCS (right revision)");
+	guest_state_case("entry.guest_link_pointer_current", VMCS_LINK_POINTER, PA(vmcs_b),
+			 ENTRY_QUAL_LINK_POINTER, "VMCS_LINK_POINTER naming the current VMCS");
+	guest_state_case("entry.guest_link_pointer_bad_revision", VMCS_LINK_POINTER,
+			 PA(vmcs_bad_revision), ENTRY_QUAL_LINK_POINTER,
+			 "VMCS_LINK_POINTER naming a region with a wrong revision identifier");
 	check_activity_states();
+	check_failure_keeps_event();
+	check_pat_not_loaded();
 	vmclear(PA(vmcs_b));
 }

@@ -9,7 +9,7 @@
 # directory tests/guests/NAME/ (its *.c) plus the shared sources below; add NAME
 # to GUESTS.
 
-GUESTS := basic mb1 vmx
+GUESTS := basic mb1 vmx fuzz
 # mb1 is a multiboot1 kernel: its own header instead of umbra's multiboot2 one.
 GUEST_EXCLUDE_mb1 := boot/header.asm
 GUEST_LOAD_ADDRESS := 0x1000000
@@ -33,6 +33,9 @@ GUEST_UMBRA_SRCS := boot/header.asm boot/entry.asm boot/trampoline.asm \
 GUEST_LIB_SRCS := $(wildcard tests/guests/lib/*.c)
 # More of umbra's sources for one guest: GUEST_EXTRA_SRCS_<name>.
 GUEST_EXTRA_SRCS_vmx := arch/x86/vmcs_fields.c arch/x86/vmx_caps.c arch/x86/mtrr.c
+# The fuzzer reuses the suite's VMCS set-up, L2 entry and guarded instructions.
+GUEST_EXTRA_SRCS_fuzz := $(GUEST_EXTRA_SRCS_vmx) tests/guests/vmx/vmcs_setup.c \
+	tests/guests/vmx/l2_entry.c tests/guests/vmx/guard.c
 
 .PHONY: guests
 guests: $(GUEST_ELFS)

@@ -35,6 +35,11 @@ void fault_catch_init(void)
 	idt_set_handler(VEC_INVALID_OPCODE, expected_fault);
 }
 
+void fault_catch_vector(uint8_t vector)
+{
+	idt_set_handler(vector, expected_fault);
+}
+
 struct fault_slot *fault_arm(void)
 {
 	struct fault_slot *s = &slots[cpu_index()];

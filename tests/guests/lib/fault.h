@@ -7,12 +7,14 @@
 
 struct fault_record {
 	bool hit;            /* the instruction faulted */
-	uint8_t vector;      /* 13 (#GP) or 6 (#UD) */
+	uint8_t vector;      /* 13 (#GP), 6 (#UD), or one fault_catch_vector() added */
 	uint64_t error_code;
 };
 
 /* BSP, after idt_init(): route #GP and #UD here. Any other fault stays fatal. */
 void fault_catch_init(void);
+/* Also catch vector (e.g. #PF, #SS) at guarded instructions; elsewhere it stays fatal. */
+void fault_catch_vector(uint8_t vector);
 
 /*
  * For guarded instructions of one's own: fault_arm() returns this CPU's

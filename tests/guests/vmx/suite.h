@@ -138,6 +138,8 @@ bool proc_allows(uint32_t want);
  * VMCLEAR/VMPTRLD failed).
  */
 uint32_t vmcs_prepare(struct vmx_region *region, const void *rip, uint64_t rsp);
+/* VMWRITEs vmcs_prepare() issued since the caller last zeroed this (the fuzzer counts them). */
+extern uint32_t vmcs_setup_writes;
 #define L2_STACK_SIZE (2 * PAGE_SIZE)
 extern uint8_t l2_stack[L2_STACK_SIZE];
 #define L2_STACK_TOP ((uint64_t)l2_stack + L2_STACK_SIZE)

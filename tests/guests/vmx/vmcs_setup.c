@@ -289,9 +289,11 @@ static struct seg seg_from_gdt(const struct dtr *gdt, uint16_t sel)
 }
 
 static uint32_t failed_field;
+uint32_t vmcs_setup_writes;
 
 static void w(uint32_t field, uint64_t v)
 {
+	vmcs_setup_writes++;
 	if (vmwrite(field, v) != VMX_SUCCEED && !failed_field)
 		failed_field = field;
 }

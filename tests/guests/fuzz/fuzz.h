@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The differential VMX fuzzer's shared state: PRNG, capability view, records, steps. */
+#ifndef UMBRA_TESTS_GUESTS_FUZZ_FUZZ_H
+#define UMBRA_TESTS_GUESTS_FUZZ_FUZZ_H
+
+#include "core/types.h"
+#include "tests/guests/lib/fault.h"
+#include "tests/guests/vmx/suite.h"
+
+/* --- PRNG (splitmix64): one stream per seed, nothing else feeds it ------- */
+
+extern uint64_t fuzz_rng_state;
+
+static inline uint64_t rnd64(void)
+{
+	uint64_t z = (fuzz_rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n); n > 0. */
+static inline uint32_t rnd(uint32_t n)
+{
+	return (uint32_t)(rnd64() % n);
+}
+
+/* True with probability pct percent. */
+static inline bool chance(uint32_t pct)
+{
+	return rnd(100) < pct;
+}
+
+/* --- capability view (view.c) --------------------------------------------- */
+
+/*
+ * The capabilities a program is generated from: what this CPU reports,
+ * narrowed to the fixed view (FUZZ_VIEW_* in view.c) that both bare Bochs
+ * and umbra offer. Bits outside FUZZ_ANY_* are reserved everywhere.
+ */
+struct fuzz_view {
+	struct vmx_ctl pin, proc, proc2, exit, entry;
+	uint32_t never_pin, never_proc, never_proc2, never_exit, never_entry;
+	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint64_t misc;        /* the MISC bits the generator reads */
+	uint32_t phys_bits;
+	uint64_t digest;      /* FNV-1a over everything above */
+};
+
+extern struct fuzz_view view;
+
+/* From suite.caps (suite_init() read them): fill view and narrow suite.caps to it. */
+void view_init(void);
+
+/* --- records on port 0xE9 (record.c) -------------------------------------- */
+
+/* Step kinds, as the records name them. */
+enum step_kind {
+	K_VMXON, K_VMXOFF, K_VMCLEAR, K_VMPTRLD, K_VMPTRST, K_VMREAD, K_VMWRITE,
+	K_VMLAUNCH, K_VMRESUME, K_PREPARE, K_COUNT
+};
+
+/* A VMX instruction's result as recorded. */
+enum rec_result {
+	R_SUCCEED = 0, R_FAIL_INVALID = 1, R_FAIL_VALID = 2, R_FELL_THROUGH = 3,
+	R_FAULT = 4, R_EXIT = 5,
+};
+
+struct record {
+	enum step_kind kind;
+	enum rec_result result;
+	uint32_t err;          /* VM_INSTRUCTION_ERROR after VMfailValid */
+	uint8_t vector;        /* after R_FAULT */
+	uint64_t error_code;   /* after R_FAULT */
+	uint64_t arg;          /* operand: field encoding, region index, ... */
+	uint64_t value;        /* VMREAD's value, VMPTRST's pointer, ... */
+	bool has_value;
+	struct exit_info exit; /* after R_EXIT */
+	uint32_t intr_err, idt_err, insn_info;
+	const void *stored;    /* after R_EXIT: the VM-exit MSR-store list (16-byte entries) */
+	uint32_t stored_count; /* its entries the exit stored */
+};
+
+extern uint64_t fuzz_seed, fuzz_step;
+/* undefined=1: also generate what the SDM leaves undefined (ops.c); never compared. */
+extern bool fuzz_undefined;
+#define FUZZ_PAST_RAM 0x40000000ULL /* 1 GiB: beyond both machines' RAM */
+extern uint64_t fuzz_vmx_count; /* VMX instructions executed (this boot) */
+
+bool e9_present(void);
+void rec_printf(const char *fmt, ...) __printf(1, 2);
+void rec_emit(const struct record *r);
+
+/* --- steps (ops.c) and L2 (l2.c) ------------------------------------------ */
+
+struct fuzz_state {
+	bool vmx_on;
+	uint64_t current;       /* VMPTRST's view: VMCS_NONE or an address */
+	bool exited;            /* the last entry came back as a VM exit */
+	struct l2_regs regs;
+};
+
+extern struct fuzz_state fs;
+
+void ops_seed_begin(void);
+void ops_step(void);
+void ops_seed_end(void);
+
+/* l2.c */
+void l2_init(void);                     /* once: L2's IDT and bitmaps' pages */
+void l2_seed_begin(void);               /* per seed: bitmaps' and lists' contents */
+void l2_prepare(uint32_t region);       /* K_PREPARE: vmcs_prepare and L2's code, then mutate */
+void l2_mutate(void);                   /* a few VMWRITEs near the valid boundary */
+void l2_enter(bool launch);             /* K_VMLAUNCH/K_VMRESUME, its exit, maybe RIP += length */
+
+/* The pool of regions a program points VMX instructions at (ops.c). */
+#define POOL_COUNT 4
+extern struct vmx_region *const pool[POOL_COUNT];
+uint64_t gen_vmcs_addr(void);
+uint32_t gen_field(void);
+uint64_t gen_value(uint32_t field);
+/* VMWRITE one field, counted and recorded as a K_VMWRITE step. */
+void step_vmwrite(uint32_t field, uint64_t value);
+
+#endif

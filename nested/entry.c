@@ -394,15 +394,17 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		nvmx_merge_msr_bitmap(n, VMCS12_GET(&n->vmcs12, MSR_BITMAP));
 	/*
 	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
-	 * the CPU. Done before the CPU checks vmcs02's guest state, so a list
-	 * that fails wins over a guest state that would have failed too.
+	 * the CPU. The SDM checks the guest state (26.3) before it loads the
+	 * list: when the list fails, vmcs02 gets a one-entry list that always
+	 * fails, so that the CPU's guest-state checks still come first. Exit
+	 * reason 33 then means the guest state failed; 34 that it passed, and
+	 * nvmx_l2_exit() reports L1's failing entry instead.
 	 */
 	msr_bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_ADDR),
 				     VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT));
-	if (msr_bad) {
-		nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
-		return EXIT_RESUME;
-	}
+	n->msr_load_failed = msr_bad;
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, msr_bad ? nvmx_failing_msr_list : 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, msr_bad ? 1 : 0);
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

@@ -10,6 +10,8 @@
 #include "nested/vmx_msrs.h"
 
 static struct nvmx nvmx_state[MAX_CPUS];
+uint64_t nvmx_failing_msr_list;
+#define FAILING_MSR_INDEX 0x174 /* IA32_SYSENTER_CS: any MSR, the reserved bits make it fail */
 
 struct nvmx *nvmx_of(struct vcpu *v)
 {
@@ -181,6 +183,12 @@ void nvmx_init(void)
 		if (!nvmx_state[i].msr_bitmap02)
 			panic("nested: no memory for vmcs02's MSR bitmaps");
 	}
+	/* Entry 0: IA32_SYSENTER_CS with reserved bits 63:32 set, which no CPU loads. */
+	nvmx_failing_msr_list = mem_alloc_pages(1);
+	if (!nvmx_failing_msr_list)
+		panic("nested: no memory for the failing MSR-load list");
+	((uint32_t *)nvmx_failing_msr_list)[0] = FAILING_MSR_INDEX;
+	((uint32_t *)nvmx_failing_msr_list)[1] = 1;
 	nvmx_policy_init();
 	nested_ops = &ops;
 }

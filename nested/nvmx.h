@@ -20,6 +20,11 @@ struct nvmx {
 	uint64_t vmcs02_for;     /* the vmcs12 vmcs02 was last launched for */
 	bool pending_launch;     /* VMLAUNCH: mark launched once the entry succeeded */
 	/*
+	 * The entry (from 1) of L1's VM-entry MSR-load list that failed, while
+	 * the CPU checks L2's guest state first (nested/entry.c); 0 otherwise.
+	 */
+	uint32_t msr_load_failed;
+	/*
 	 * vmcs12 fields L1 changed since vmcs02 was last written (by slot); a
 	 * VMRESUME rewrites only those when it can (nested/entry.c).
 	 */
@@ -83,6 +88,8 @@ void nvmx_msr_bitmap_init(void);
  * its host state with its VM-exit MSR-load list applied.
  */
 void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual);
+/* A VM-entry MSR-load list of one entry that always fails (SDM 26.4: bits 63:32 set). */
+extern uint64_t nvmx_failing_msr_list;
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
 bool nvmx_init_signal(struct vcpu *v);

@@ -46,14 +46,21 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	bool host64 = exit12 & HOST_ADDR_SPACE_SIZE;
 	/*
 	 * 27.5.1: without "load IA32_EFER" / "load IA32_PAT", L1 continues
-	 * with the EFER (LMA and LME aside) and PAT L2 had: the current VMCS's
-	 * (vmcs02 saved them at the exit; vmcs01 when L2 never ran).
+	 * with the EFER (LMA and LME aside) and PAT L2 had, which vmcs02
+	 * saved at the exit. A failed entry (26.8) never gave L2 its state:
+	 * then they are L1's own, in vmcs01.
 	 */
-	uint64_t efer = vmcs_read64(GUEST_IA32_EFER), pat = vmcs_read64(GUEST_IA32_PAT);
+	bool l2_ran = !(VMCS12_GET(c, VM_EXIT_REASON) & EXIT_REASON_ENTRY_FAILURE);
+	uint64_t efer = l2_ran ? vmcs_read64(GUEST_IA32_EFER) : 0;
+	uint64_t pat = l2_ran ? vmcs_read64(GUEST_IA32_PAT) : 0;
 	uint32_t entry01;
 
 	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
 		panic("vmx: VMPTRLD of vmcs01 failed");
+	if (!l2_ran) {
+		efer = vmcs_read64(GUEST_IA32_EFER);
+		pat = vmcs_read64(GUEST_IA32_PAT);
+	}
 	v->in_l2 = false;
 
 	vcpu_set_cr0(VMCS12_GET(c, HOST_CR0));
@@ -251,6 +258,14 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
+		uint32_t msr_bad = n->msr_load_failed;
+
+		n->msr_load_failed = 0;
+		if (msr_bad && basic == EXIT_REASON_MSR_LOADING) {
+			/* The guest state passed; L1's list failed at entry msr_bad (nested/entry.c). */
+			nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
+			return true;
+		}
 		/* L2's guest state failed the CPU's checks: L1 sees the failed entry (SDM 26.8). */
 		reflect(v, n, reason);
 		return true;

@@ -204,6 +204,62 @@ static void check_failure_keeps_event(void)
 }
 
 /*
+ * SDM Vol. 3C 26.3 before 26.4: the guest state is checked before the
+ * VM-entry MSR-load list is loaded, so an invalid guest state and a failing
+ * list give exit reason 33, not 34.
+ */
+static void check_guest_state_before_msr_load(void)
+{
+	static struct {
+		uint32_t index, reserved;
+		uint64_t value;
+	} list[1] __aligned(16) = { { 0x174, 1, 0 } }; /* reserved bits 63:32 set: fails */
+	const char *name = "entry.guest_state_before_msr_load";
+
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)list);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmwrite(GUEST_RFLAGS, 0); /* reserved bit 1 clear */
+	if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+		expect_entry(name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED, ENTRY_FAIL_GUEST_STATE, NULL,
+			     "an invalid guest state and a failing MSR-load list");
+		return;
+	}
+	check(name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE,
+	      "an invalid guest state and a failing MSR-load list: exit reason %#lx, expected %#x",
+	      vmcs_get(VM_EXIT_REASON), ENTRY_FAIL_GUEST_STATE);
+}
+
+/*
+ * SDM Vol. 3C 26.3.1.1: with "load IA32_EFER", reserved EFER bits are an
+ * invalid guest state; L1 then continues with its own EFER (26.8), which a
+ * check of L1's EFER after the failed entry shows.
+ */
+static void check_guest_efer_reserved(void)
+{
+	const char *name = "entry.guest_efer_reserved";
+	uint64_t efer = rdmsr(MSR_EFER);
+
+	if (!(suite.caps.entry.may_be_one & ENTRY_LOAD_EFER)) {
+		report(name, VERDICT_SKIP, "\"load IA32_EFER\" not allowed");
+		return;
+	}
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(VM_ENTRY_CONTROLS, vmcs_get(VM_ENTRY_CONTROLS) | ENTRY_LOAD_EFER);
+	vmwrite(GUEST_IA32_EFER, efer | BIT(1)); /* reserved */
+	if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+		expect_entry(name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED, ENTRY_FAIL_GUEST_STATE, NULL,
+			     "GUEST_IA32_EFER with reserved bit 1");
+		return;
+	}
+	check(name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE && rdmsr(MSR_EFER) == efer,
+	      "GUEST_IA32_EFER with reserved bit 1: exit reason %#lx, L1's EFER %#lx after it, expected %#x and %#lx",
+	      vmcs_get(VM_EXIT_REASON), rdmsr(MSR_EFER), ENTRY_FAIL_GUEST_STATE, efer);
+}
+
+/*
  * SDM Vol. 3C 27.5.1: a VM exit without "load IA32_PAT" leaves PAT as L2
  * had it: L2 entered with "load IA32_PAT" and a PAT whose entry 7 (unused
  * by this guest's page tables) differs, so L1 must read that PAT after.
@@ -318,6 +374,8 @@ void check_entry_failures(void)
 			 "VMCS_LINK_POINTER naming a region with a wrong revision identifier");
 	check_activity_states();
 	check_failure_keeps_event();
+	check_guest_state_before_msr_load();
+	check_guest_efer_reserved();
 	check_pat_not_loaded();
 	vmclear(PA(vmcs_b));
 }

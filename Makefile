@@ -86,6 +86,7 @@ help:
 	@echo "make unit       host unit tests only (ASan/UBSan)"
 	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
 	@echo "make bench      benchmarks (BENCH lines): guest loops bare on Bochs and under umbra"
+	@echo "make fuzz SEEDS=n STEPS=m   differential VMX fuzzing, bare Bochs vs umbra (docs/fuzzing.md)"
 	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"
 	@echo "make run-kvm    boot under KVM with nested VMX (Intel hosts)"
 	@echo "options: CPUS=n MEGS=n CMDLINE='umbra options' GUEST=elf GUEST_CMDLINE='...' V=1"

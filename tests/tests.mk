@@ -6,7 +6,7 @@ MEGS ?= 256
 CMDLINE ?=
 TIMEOUT ?= 300
 
-.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm bench
+.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm bench fuzz
 
 deps-build:
 	$(Q)tests/deps.sh build
@@ -50,6 +50,15 @@ run: deps-bochs
 		$(if $(GUEST),--module "$(GUEST)=$(GUEST_CMDLINE)") \
 		--out $(BUILD)/run --timeout $(TIMEOUT) --stream
 endif
+
+# make fuzz SEEDS=N STEPS=M: a differential VMX fuzzing campaign (docs/fuzzing.md), bare Bochs
+# against umbra; ends with "FUZZ seeds=N steps=M vmx_instructions=K divergences=D ...".
+SEEDS ?= 100
+STEPS ?= 300
+FIRST_SEED ?= 1
+fuzz: deps-bochs
+	$(Q)$(MAKE) --no-print-directory kernel guests
+	$(Q)tests/fuzz/campaign.sh --build $(BUILD) --seeds $(SEEDS) --steps $(STEPS) --first $(FIRST_SEED)
 
 bench: deps-bochs
 	$(Q)$(MAKE) --no-print-directory kernel guests

@@ -10,8 +10,9 @@
 # Ends with exactly one line:
 #   FUZZ seeds=N steps=M vmx_instructions=K divergences=D umbra_crashes=C hangs=H
 # (crash: a PANIC, a "guest stopped" report or a Bochs panic in the umbra run, or an umbra
-# stream that ends early; hang: a boot that timed out, bare or umbra). Exit status 0 when
-# D, C and H are all 0. Details per chunk are in OUT/chunk-S/ (compare.txt, both boots' logs).
+# stream that ends early; hang: a boot that timed out, bare or umbra), preceded by a
+# FUZZ-BARE line when the bare reference itself died. Exit status 0 when D, C and H are 0
+# and the reference never died. Details per chunk are in OUT/chunk-S/ (compare.txt, both boots' logs).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -41,7 +42,7 @@ py=/usr/bin/python3
 [ -x "$py" ] || py=python3
 mkdir -p "$out"
 
-vmx=0 div=0 crashes=0 hangs=0
+vmx=0 div=0 crashes=0 hangs=0 bare_crashes=0
 s=$first
 end=$((first + seeds))
 while [ $s -lt $end ]; do
@@ -54,6 +55,11 @@ while [ $s -lt $end ]; do
 		--out "$dir/bare" --timeout "$timeout" >"$dir.bare.out" 2>&1 || status=$?
 	if [ $status = 124 ]; then
 		hangs=$((hangs + 1)); echo "HANG bare $args ($dir/bare)"
+	elif grep -q 'PANIC' "$dir/bare/serial.log" 2>/dev/null ||
+		! grep -q '^F seeds=' "$dir/bare/emulator.log" 2>/dev/null; then
+		# The reference itself died: a program the generator must not make (docs/fuzzing.md).
+		bare_crashes=$((bare_crashes + 1))
+		echo "BARE-CRASH $args: $(grep -m1 'PANIC' "$dir/bare/serial.log" 2>/dev/null || echo 'record stream ended early') ($dir/bare)"
 	fi
 	status=0
 	"$root/tests/system/boot.sh" --emu bochs --cpus 1 --kernel "$build/umbra.elf" \
@@ -73,7 +79,7 @@ while [ $s -lt $end ]; do
 	summary=$(grep '^COMPARE ' "$dir/compare.txt" || true)
 	if [ -z "$summary" ]; then
 		echo "NOCOMPARE $args: $(tail -n 1 "$dir/compare.txt")"
-		hangs=$((hangs + 0))
+		bare_crashes=$((bare_crashes + 1))
 	else
 		d=$(sed -nE 's/.* divergences=([0-9]+).*/\1/p' <<<"$summary")
 		n=$(sed -nE 's/.* vmx_instructions=([0-9]+).*/\1/p' <<<"$summary")
@@ -84,5 +90,6 @@ while [ $s -lt $end ]; do
 	fi
 	s=$((s + k))
 done
+[ $bare_crashes = 0 ] || echo "FUZZ-BARE crashes=$bare_crashes (the reference run died: a generator defect)"
 echo "FUZZ seeds=$seeds steps=$steps vmx_instructions=$vmx divergences=$div umbra_crashes=$crashes hangs=$hangs"
-[ $div = 0 ] && [ $crashes = 0 ] && [ $hangs = 0 ]
+[ $div = 0 ] && [ $crashes = 0 ] && [ $hangs = 0 ] && [ $bare_crashes = 0 ]

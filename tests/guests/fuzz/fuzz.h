@@ -120,7 +120,10 @@ extern struct vmx_region *const pool[POOL_COUNT];
 uint64_t gen_vmcs_addr(void);
 uint32_t gen_field(void);
 uint64_t gen_value(uint32_t field);
-/* VMWRITE one field, counted and recorded as a K_VMWRITE step. */
-void step_vmwrite(uint32_t field, uint64_t value);
+/*
+ * VMWRITE one field, counted and recorded as a K_VMWRITE step; may_fault lets
+ * the memory form use a bad operand address (#GP/#PF: nothing written).
+ */
+void step_vmwrite(uint32_t field, uint64_t value, bool may_fault);
 
 #endif

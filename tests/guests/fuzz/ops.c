@@ -224,6 +224,23 @@ uint32_t gen_field(void)
 }
 
 /*
+ * Exit-information fields the SDM defines only for some exits (27.2.1-27.2.5):
+ * after other exits their content is undefined, so VMREAD's value of them is
+ * not recorded (its outcome is).
+ */
+static bool value_defined(uint32_t field)
+{
+	switch (field) {
+	case VM_EXIT_INSTRUCTION_LEN: case VMX_INSTRUCTION_INFO: case GUEST_LINEAR_ADDRESS:
+	case VM_EXIT_INTR_ERROR_CODE: case IDT_VECTORING_ERROR_CODE: case IO_RCX:
+	case IO_RSI: case IO_RDI: case IO_RIP:
+		return false;
+	default:
+		return true;
+	}
+}
+
+/*
  * Fields whose value decides what L1 finds after a VM exit, or what memory
  * the CPU touches: host state, the MSR lists, the bitmaps and the link
  * pointer. A random value there can load a broken L1 (a host SS selector
@@ -264,7 +281,10 @@ uint64_t gen_value(uint32_t field)
 			return cur ^ BIT(48 + rnd(15)); /* non-canonical or a reserved CR bit */
 		}
 	}
-	if (VMCS_FIELD_HIGH_ACCESS(field) || VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY)
+	/* Exit information: its current value may be undefined (value_defined()). */
+	if (VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY)
+		return VMCS_FIELD_WIDTH(field) == VMCS_WIDTH_NATURAL ? rnd64() : rnd64() & 0xffffffff;
+	if (VMCS_FIELD_HIGH_ACCESS(field))
 		return c < 50 ? rnd64() & 0xffffffff : cur;
 	switch (VMCS_FIELD_WIDTH(field)) {
 	case VMCS_WIDTH_16:
@@ -329,23 +349,6 @@ static void step_vmxoff(void)
 	rec_emit(&r);
 }
 
-/*
- * Exit-information fields the SDM defines only for some exits (27.2.1-27.2.5):
- * after other exits their content is undefined, so VMREAD's value of them is
- * not recorded (its outcome is).
- */
-static bool value_defined(uint32_t field)
-{
-	switch (field) {
-	case VM_EXIT_INSTRUCTION_LEN: case VMX_INSTRUCTION_INFO: case GUEST_LINEAR_ADDRESS:
-	case VM_EXIT_INTR_ERROR_CODE: case IDT_VECTORING_ERROR_CODE: case IO_RCX:
-	case IO_RSI: case IO_RDI: case IO_RIP:
-		return false;
-	default:
-		return true;
-	}
-}
-
 static void step_vmread(uint64_t field64)
 {
 	struct record r = { .kind = K_VMREAD, .arg = field64 };
@@ -368,7 +371,7 @@ static void step_vmread(uint64_t field64)
 	rec_emit(&r);
 }
 
-void step_vmwrite(uint32_t field, uint64_t value)
+void step_vmwrite(uint32_t field, uint64_t value, bool may_fault)
 {
 	struct record r = { .kind = K_VMWRITE, .arg = field, .value = value, .has_value = true };
 	struct fault_record f;
@@ -379,7 +382,7 @@ void step_vmwrite(uint32_t field, uint64_t value)
 	if (chance(75)) {
 		done = g_vmwrite_reg(field, value, &res, &f);
 	} else {
-		p = gen_operand_ptr();
+		p = may_fault ? gen_operand_ptr() : &operand;
 		operand = value;
 		done = g_vmwrite_mem(field, p, &res, &f);
 	}
@@ -457,7 +460,7 @@ void ops_step(void)
 	else if (c < 55) {
 		uint64_t f = gen_field64();
 
-		step_vmwrite((uint32_t)f, gen_value((uint32_t)f));
+		step_vmwrite((uint32_t)f, gen_value((uint32_t)f), true);
 	} else if (c < 64)
 		l2_prepare(rnd(POOL_COUNT));
 	else if (c < 74)

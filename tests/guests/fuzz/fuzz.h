@@ -120,6 +120,8 @@ extern struct vmx_region *const pool[POOL_COUNT];
 uint64_t gen_vmcs_addr(void);
 uint32_t gen_field(void);
 uint64_t gen_value(uint32_t field);
+/* A control word near cur: an allowed bit toggled, a reserved one set or a required one cleared. */
+uint32_t gen_ctl(uint32_t field, uint32_t cur);
 /*
  * VMWRITE one field, counted and recorded as a K_VMWRITE step; may_fault lets
  * the memory form use a bad operand address (#GP/#PF: nothing written).

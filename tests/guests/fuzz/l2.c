@@ -248,6 +248,17 @@ static uint32_t mutate_ctl(uint32_t cur, const struct vmx_ctl *c, uint32_t never
 	return cur;
 }
 
+uint32_t gen_ctl(uint32_t field, uint32_t cur)
+{
+	switch (field) {
+	case PIN_BASED_VM_EXEC_CONTROL: return mutate_ctl(cur, &view.pin, view.never_pin);
+	case CPU_BASED_VM_EXEC_CONTROL: return mutate_ctl(cur, &view.proc, view.never_proc);
+	case SECONDARY_VM_EXEC_CONTROL: return mutate_ctl(cur, &view.proc2, view.never_proc2);
+	case VM_EXIT_CONTROLS: return mutate_ctl(cur, &view.exit, view.never_exit);
+	default: return mutate_ctl(cur, &view.entry, view.never_entry);
+	}
+}
+
 /* An event for VM-entry injection (SDM Vol. 3C 24.8.3), near the 26.2.1.3 checks. */
 static void mutate_event(void)
 {
@@ -267,9 +278,13 @@ static void mutate_event(void)
 	w(VM_ENTRY_INTR_INFO, info);
 	if (info & INTR_DELIVER_ERR)
 		w(VM_ENTRY_EXCEPTION_ERROR_CODE, chance(80) ? rnd(0x10000) : rnd64() & 0xffffffff);
-	/* Software events need a length 1..15; 0 is valid only where MISC bit 30 says (not in the view). */
+	/*
+	 * Software events need a length 1..15 (26.2.1.3); 0 is valid only where
+	 * MISC bit 30 says, which Bochs sets and umbra does not: outside the view.
+	 */
 	if (type >= 4)
-		w(VM_ENTRY_INSTRUCTION_LEN, chance(85) ? 1 + rnd(15) : chance(50) ? 0 : 16);
+		w(VM_ENTRY_INSTRUCTION_LEN, chance(85) ? 1 + rnd(15) :
+					    (view.misc & VMX_MISC_INJECT_ZERO_LEN) && chance(50) ? 0 : 16);
 	if (chance(15)) /* the HLT activity state: an injected event wakes it */
 		w(GUEST_ACTIVITY_STATE, 1);
 }
@@ -281,11 +296,14 @@ void l2_mutate(void)
 	if (fs.current == VMCS_NONE)
 		return;
 	switch (c) {
-	case 0: w(PIN_BASED_VM_EXEC_CONTROL, mutate_ctl((uint32_t)vmcs_get(PIN_BASED_VM_EXEC_CONTROL), &view.pin, view.never_pin)); break;
-	case 1: case 2: w(CPU_BASED_VM_EXEC_CONTROL, mutate_ctl((uint32_t)vmcs_get(CPU_BASED_VM_EXEC_CONTROL), &view.proc, view.never_proc)); break;
-	case 3: w(SECONDARY_VM_EXEC_CONTROL, mutate_ctl((uint32_t)vmcs_get(SECONDARY_VM_EXEC_CONTROL), &view.proc2, view.never_proc2)); break;
-	case 4: w(VM_EXIT_CONTROLS, mutate_ctl((uint32_t)vmcs_get(VM_EXIT_CONTROLS), &view.exit, view.never_exit)); break;
-	case 5: w(VM_ENTRY_CONTROLS, mutate_ctl((uint32_t)vmcs_get(VM_ENTRY_CONTROLS), &view.entry, view.never_entry)); break;
+	case 0: case 1: case 2: case 3: case 4: case 5: {
+		static const uint32_t ctls[] = { PIN_BASED_VM_EXEC_CONTROL, CPU_BASED_VM_EXEC_CONTROL,
+						 CPU_BASED_VM_EXEC_CONTROL, SECONDARY_VM_EXEC_CONTROL,
+						 VM_EXIT_CONTROLS, VM_ENTRY_CONTROLS };
+
+		w(ctls[c], gen_ctl(ctls[c], (uint32_t)vmcs_get(ctls[c])));
+		break;
+	}
 	case 6: w(EXCEPTION_BITMAP, rnd64() & 0xffffffff); break;
 	case 7: w(PAGE_FAULT_ERROR_CODE_MASK, rnd(32)); w(PAGE_FAULT_ERROR_CODE_MATCH, rnd(32)); break;
 	case 8: w(CR0_GUEST_HOST_MASK, chance(50) ? CR0_TS : rnd64() & 0xffffffff);

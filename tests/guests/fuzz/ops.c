@@ -267,6 +267,22 @@ uint64_t gen_value(uint32_t field)
 	uint64_t cur = vmcs_get(field);
 	uint32_t c = rnd(100);
 
+	/*
+	 * Fields bound by the capability view: the control words change only
+	 * as gen_ctl() says; the injected event, its length and the activity
+	 * state only through l2.c's rules (no type 7, no length 0, no
+	 * shutdown or wait-for-SIPI).
+	 */
+	switch (field) {
+	case PIN_BASED_VM_EXEC_CONTROL: case CPU_BASED_VM_EXEC_CONTROL: case SECONDARY_VM_EXEC_CONTROL:
+	case VM_EXIT_CONTROLS: case VM_ENTRY_CONTROLS:
+		return gen_ctl(field, (uint32_t)cur);
+	case VM_ENTRY_INTR_INFO: case VM_ENTRY_INSTRUCTION_LEN: case GUEST_ACTIVITY_STATE:
+		return cur;
+	default:
+		break;
+	}
+
 	if (field_steers_l1(field)) {
 		if (c < 60 || VMCS_FIELD_HIGH_ACCESS(field))
 			return cur;

@@ -77,6 +77,9 @@ static bool check_controls(const struct vmcs12 *c)
 		if (type == 1 || (type == 2 && vector != 2) || (type == 3 && vector > 31) ||
 		    (type == 7 && !other_ok) || has_err != needs_err || (info & 0x7ffff000))
 			return false;
+		/* With an error code, bits 31:16 of the VM-entry exception error code are 0. */
+		if (has_err && (VMCS12_GET(c, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff0000u))
+			return false;
 		if ((type == 4 || type == 5 || type == 6) &&
 		    (VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) == 0 || VMCS12_GET(c, VM_ENTRY_INSTRUCTION_LEN) > 15))
 			return false;

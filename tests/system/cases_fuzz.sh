@@ -40,7 +40,7 @@ test_fuzz_diff_1cpu() {
 	elf=$(guest_elf fuzz 2>&1) || { echo "$elf"; return 1; }
 	args="seed=$FUZZ_TEST_FIRST seeds=$FUZZ_TEST_SEEDS steps=$FUZZ_TEST_STEPS"
 	boot_into bare boot --emu bochs --cpus 1 --kernel "$elf" --cmdline "$args" || return 1
-	expect "${GUEST_LINE}INFO fuzz: seed=$FUZZ_TEST_FIRST seeds=$FUZZ_TEST_SEEDS .* records on port 0xe9\$" \
+	expect "${GUEST_LINE}INFO fuzz: seed=$FUZZ_TEST_FIRST seeds=$FUZZ_TEST_SEEDS steps=$FUZZ_TEST_STEPS undefined=0, records on port 0xe9\$" \
 		"the fuzz guest writing records to port 0xe9" || return 1
 	expect_not 'PANIC' || return 1
 	bare="$logs/$TEST_NAME/bare/emulator.log"

@@ -83,8 +83,14 @@ struct record {
 };
 
 extern uint64_t fuzz_seed, fuzz_step;
-/* undefined=1: also generate what the SDM leaves undefined (ops.c); never compared. */
-extern bool fuzz_undefined;
+/*
+ * undefined=N: also generate what the SDM leaves undefined (ops.c), never in
+ * a compared campaign: bit 0 VMCS/VMXON pointers past RAM, bit 1 I/O and MSR
+ * bitmaps and the VM-entry MSR-load list past RAM.
+ */
+#define FUZZ_UNDEFINED_POINTERS BIT(0)
+#define FUZZ_UNDEFINED_STRUCTURES BIT(1)
+extern uint32_t fuzz_undefined;
 #define FUZZ_PAST_RAM 0x40000000ULL /* 1 GiB: beyond both machines' RAM */
 extern uint64_t fuzz_vmx_count; /* VMX instructions executed (this boot) */
 

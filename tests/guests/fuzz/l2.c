@@ -209,7 +209,7 @@ void l2_prepare(uint32_t region)
 	w(IO_BITMAP_A, (uint64_t)io_bitmap_a);
 	w(IO_BITMAP_B, (uint64_t)io_bitmap_b);
 	w(MSR_BITMAP, (uint64_t)msr_bitmap);
-	if (fuzz_undefined && chance(20)) /* bitmaps and lists outside RAM: undefined (ops.c) */
+	if ((fuzz_undefined & FUZZ_UNDEFINED_STRUCTURES) && chance(20)) /* bitmaps and lists outside RAM: undefined (ops.c) */
 		w(((const uint32_t[]){ IO_BITMAP_A, IO_BITMAP_B, MSR_BITMAP, VM_ENTRY_MSR_LOAD_ADDR })[rnd(4)],
 		  FUZZ_PAST_RAM);
 	w(VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)entry_load);

@@ -118,9 +118,9 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	platform_init(magic, info_addr);
 	a = parse_args(mbi.cmdline);
 	e9 = e9_present();
-	fuzz_undefined = a.undefined != 0;
-	info("fuzz: seed=%lu seeds=%lu steps=%lu%s, records on %s", a.seed, a.seeds, a.steps,
-	     fuzz_undefined ? " undefined=1" : "", e9 ? "port 0xe9" : "COM1");
+	fuzz_undefined = (uint32_t)a.undefined;
+	info("fuzz: seed=%lu seeds=%lu steps=%lu undefined=%u, records on %s", a.seed, a.seeds,
+	     a.steps, fuzz_undefined, e9 ? "port 0xe9" : "COM1");
 	if (suite_init()) {
 		view_init();
 		info("fuzz: capability view digest %#lx", view.digest);

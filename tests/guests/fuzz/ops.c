@@ -12,8 +12,9 @@
  * The SDM leaves VMCS regions and the structures they point to undefined
  * outside write-back RAM (SDM Vol. 3C 24.11.4, IA32_VMX_BASIC[53:50]):
  * Bochs reads all ones there and drops writes, umbra refuses them with
- * VMfail. Such pointers are generated only with undefined=1 on the
- * command line (fuzz_undefined), never in a compared campaign. Memory
+ * VMfail. Such pointers are generated only with undefined=1 (and
+ * structures with undefined=2) on the command line (fuzz_undefined),
+ * never in a compared campaign. Memory
  * operands (the m64 holding a pointer, VMREAD's and VMWRITE's memory forms) are always in this image, or non-canonical
  * (#GP), or above 4 GiB (not mapped by the boot page tables: #PF): an
  * access to unbacked guest-physical memory is not an L1 VMX question.
@@ -25,7 +26,7 @@ static struct vmx_region vmcs_c;
 static struct vmx_region junk; /* random content: a random revision identifier */
 struct vmx_region *const pool[POOL_COUNT] = { &vmcs_a, &vmcs_b, &vmcs_c, &vmcs_scratch };
 struct fuzz_state fs;
-bool fuzz_undefined;
+uint32_t fuzz_undefined;
 
 /* Memory operands: the pointer or value a VMX instruction reads or writes. */
 static uint64_t operand;
@@ -138,7 +139,7 @@ uint64_t gen_vmcs_addr(void)
 	if (c < 87)
 		return PA(*pool[rnd(POOL_COUNT)]) | BIT(63);
 	if (c < 94)
-		return fuzz_undefined ? FUZZ_PAST_RAM + PAGE_SIZE * rnd(256) : PA(*pool[rnd(POOL_COUNT)]);
+		return (fuzz_undefined & FUZZ_UNDEFINED_POINTERS) ? FUZZ_PAST_RAM + PAGE_SIZE * rnd(256) : PA(*pool[rnd(POOL_COUNT)]);
 	return PA(junk);
 }
 

@@ -343,6 +343,20 @@ void check_entry_failures(void)
 	for (size_t i = 0; i < ARRAY_SIZE(ctl_words); i++)
 		check_control_word(&ctl_words[i]);
 
+	/*
+	 * SDM Vol. 3C 26.2.1.3: an injected #GP whose error code has bits 31:16
+	 * set is VMfailValid(7), even with a bad host state too (26.2.1 comes
+	 * before 26.2.2).
+	 */
+	if (fresh_vmcs("entry.event_error_code_reserved")) {
+		vmwrite(VM_ENTRY_INTR_INFO, BIT(31) | BIT(11) | (3u << 8) | 13u);
+		vmwrite(VM_ENTRY_EXCEPTION_ERROR_CODE, 0x10000);
+		vmwrite(HOST_CR4, read_cr4() & ~CR4_PAE);
+		expect_entry("entry.event_error_code_reserved", vm_enter(&regs, LAUNCH), VM_ENTRY_FAIL_VALID,
+			     VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL,
+			     "injected #GP with error code 0x10000 (bits 31:16 reserved) and HOST_CR4 without PAE");
+	}
+
 	/* SDM Vol. 3C 26.2.2-26.2.4: host state, VMfailValid(8). */
 	entry_case("entry.host_cr0_pg_clear", HOST_CR0, read_cr0() & ~CR0_PG, VM_ENTRY_FAIL_VALID,
 		   VMXERR_ENTRY_INVALID_HOST_STATE_FIELD, "HOST_CR0 without PG");

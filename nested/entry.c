@@ -343,8 +343,6 @@ static bool activity_state_ok(uint64_t state)
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
-	uint32_t msr_bad;
-
 	bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
 
 	shadow_to_vmcs12(v, n); /* L1's VMWRITEs that did not exit */
@@ -396,18 +394,16 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	if (VMCS12_GET(&n->vmcs12, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS)
 		nvmx_merge_msr_bitmap(n, VMCS12_GET(&n->vmcs12, MSR_BITMAP));
 	/*
-	 * SDM 26.4: L1's VM-entry MSR-load list, into vmcs02's guest area or
-	 * the CPU. The SDM checks the guest state (26.3) before it loads the
-	 * list: when the list fails, vmcs02 gets a one-entry list that always
-	 * fails, so that the CPU's guest-state checks still come first. Exit
+	 * SDM 26.4 comes after 26.3: L1's VM-entry MSR-load list is loaded
+	 * (into vmcs02's guest area or the CPU) only once the CPU has checked
+	 * L2's guest state, which the list's values must not hide. A non-empty
+	 * list first gives vmcs02 a one-entry list that always fails: exit
 	 * reason 33 then means the guest state failed; 34 that it passed, and
-	 * nvmx_l2_exit() reports L1's failing entry instead.
+	 * nvmx_l2_exit() loads L1's list and enters L2 again.
 	 */
-	msr_bad = nvmx_msr_list_load(VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_ADDR),
-				     VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT));
-	n->msr_load_failed = msr_bad;
-	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, msr_bad ? nvmx_failing_msr_list : 0);
-	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, msr_bad ? 1 : 0);
+	n->msr_list_probe = VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT) != 0;
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, n->msr_list_probe ? nvmx_failing_msr_list : 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, n->msr_list_probe ? 1 : 0);
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */

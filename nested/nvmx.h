@@ -20,10 +20,11 @@ struct nvmx {
 	uint64_t vmcs02_for;     /* the vmcs12 vmcs02 was last launched for */
 	bool pending_launch;     /* VMLAUNCH: mark launched once the entry succeeded */
 	/*
-	 * The entry (from 1) of L1's VM-entry MSR-load list that failed, while
-	 * the CPU checks L2's guest state first (nested/entry.c); 0 otherwise.
+	 * vmcs02 is entering with the one-entry list that always fails, so that
+	 * the CPU checks L2's guest state before L1's VM-entry MSR-load list is
+	 * loaded (nested/entry.c, nvmx_l2_exit()).
 	 */
-	uint32_t msr_load_failed;
+	bool msr_list_probe;
 	/*
 	 * vmcs12 fields L1 changed since vmcs02 was last written (by slot); a
 	 * VMRESUME rewrites only those when it can (nested/entry.c).

@@ -258,13 +258,19 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 
 	if (reason & EXIT_REASON_ENTRY_FAILURE) {
-		uint32_t msr_bad = n->msr_load_failed;
+		if (n->msr_list_probe) {
+			n->msr_list_probe = false;
+			vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+			vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, 0);
+			if (basic == EXIT_REASON_MSR_LOADING) {
+				/* L2's guest state passed (nested/entry.c): now L1's list, then L2 for real. */
+				uint32_t bad = nvmx_msr_list_load(VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR),
+								  VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT));
 
-		n->msr_load_failed = 0;
-		if (msr_bad && basic == EXIT_REASON_MSR_LOADING) {
-			/* The guest state passed; L1's list failed at entry msr_bad (nested/entry.c). */
-			nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, msr_bad);
-			return true;
+				if (bad)
+					nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, bad);
+				return true; /* else vcpu.c enters vmcs02 again while v->in_l2 */
+			}
 		}
 		/* L2's guest state failed the CPU's checks: L1 sees the failed entry (SDM 26.8). */
 		reflect(v, n, reason);

@@ -232,6 +232,34 @@ static void check_guest_state_before_msr_load(void)
 }
 
 /*
+ * The same order (26.3 before 26.4) when the list would repair the state:
+ * a non-canonical GUEST_SYSENTER_ESP fails the entry even though the list
+ * loads a canonical IA32_SYSENTER_ESP.
+ */
+static void check_guest_state_before_msr_values(void)
+{
+	static struct {
+		uint32_t index, reserved;
+		uint64_t value;
+	} list[1] __aligned(16) = { { 0x175, 0, 0xffffffff80000000ULL } }; /* IA32_SYSENTER_ESP */
+	const char *name = "entry.guest_state_before_msr_values";
+
+	if (!fresh_vmcs(name))
+		return;
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)list);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	vmwrite(GUEST_SYSENTER_ESP, 0x8000000000000000ULL); /* not canonical (26.3.1.1) */
+	if (vm_enter(&regs, LAUNCH) != VM_ENTRY_EXITED) {
+		expect_entry(name, VM_ENTRY_FELL_THROUGH, VM_ENTRY_EXITED, ENTRY_FAIL_GUEST_STATE, NULL,
+			     "a non-canonical GUEST_SYSENTER_ESP and a list loading a canonical one");
+		return;
+	}
+	check(name, vmcs_get(VM_EXIT_REASON) == ENTRY_FAIL_GUEST_STATE,
+	      "a non-canonical GUEST_SYSENTER_ESP and a list loading a canonical one: exit reason %#lx, expected %#x",
+	      vmcs_get(VM_EXIT_REASON), ENTRY_FAIL_GUEST_STATE);
+}
+
+/*
  * SDM Vol. 3C 26.3.1.1: with "load IA32_EFER", reserved EFER bits are an
  * invalid guest state; L1 then continues with its own EFER (26.8), which a
  * check of L1's EFER after the failed entry shows.
@@ -389,6 +417,7 @@ void check_entry_failures(void)
 	check_activity_states();
 	check_failure_keeps_event();
 	check_guest_state_before_msr_load();
+	check_guest_state_before_msr_values();
 	check_guest_efer_reserved();
 	check_pat_not_loaded();
 	vmclear(PA(vmcs_b));

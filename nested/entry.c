@@ -18,18 +18,23 @@ static bool ctl_ok(uint32_t msr, uint32_t value)
 	return (value & (uint32_t)cap) == (uint32_t)cap && !(value & ~(uint32_t)(cap >> 32));
 }
 
-/* A bitmap or list address: aligned, within the address width, and L1's memory. */
-static bool l1_page_ok(uint64_t addr, uint64_t len, uint64_t align)
+/*
+ * A bitmap or list address: aligned, and neither it nor its last byte
+ * beyond the physical-address width (SDM 26.2.1.1-26.2.1.3). That is all
+ * the CPU checks: an address that is not L1's RAM is accepted, and reads
+ * there give all ones, writes are dropped (guest_read_phys_or_ones()).
+ */
+static bool phys_range_ok(uint64_t addr, uint64_t len, uint64_t align)
 {
-	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> vm.phys_addr_bits) && guest_range_ok(addr, len);
+	return IS_ALIGNED(addr, align) && !(addr >> vm.phys_addr_bits) && !((addr + len - 1) >> vm.phys_addr_bits);
 }
 
-/* An MSR list: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
+/* An MSR list: 16-byte aligned, within the address width (SDM 26.2.1.2, 26.2.1.3). */
 static bool msr_list_ok(const struct vmcs12 *c, uint32_t count_field, uint32_t addr_field)
 {
 	uint64_t count = vmcs12_read(c, count_field);
 
-	return !count || l1_page_ok(vmcs12_read(c, addr_field), 16 * count, 16);
+	return !count || phys_range_ok(vmcs12_read(c, addr_field), 16 * count, 16);
 }
 
 /* SDM Vol. 3C 26.2.1: VM-execution, VM-exit and VM-entry control fields. */
@@ -51,10 +56,10 @@ static bool check_controls(const struct vmcs12 *c)
 		return false;
 	if (VMCS12_GET(c, CR3_TARGET_COUNT) > VMX_MISC_CR3_TARGETS(misc))
 		return false;
-	if ((proc & USE_IO_BITMAPS) && (!l1_page_ok(VMCS12_GET(c, IO_BITMAP_A), 4096, 4096) ||
-					!l1_page_ok(VMCS12_GET(c, IO_BITMAP_B), 4096, 4096)))
+	if ((proc & USE_IO_BITMAPS) && (!phys_range_ok(VMCS12_GET(c, IO_BITMAP_A), PAGE_SIZE, PAGE_SIZE) ||
+					!phys_range_ok(VMCS12_GET(c, IO_BITMAP_B), PAGE_SIZE, PAGE_SIZE)))
 		return false;
-	if ((proc & USE_MSR_BITMAPS) && !l1_page_ok(VMCS12_GET(c, MSR_BITMAP), 4096, 4096))
+	if ((proc & USE_MSR_BITMAPS) && !phys_range_ok(VMCS12_GET(c, MSR_BITMAP), PAGE_SIZE, PAGE_SIZE))
 		return false;
 	/* Virtual NMIs need NMI exiting; NMI-window exiting needs virtual NMIs. */
 	if (((pin & VIRTUAL_NMIS) && !(pin & NMI_EXITING)) ||
@@ -196,12 +201,12 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
  */
 static void load_pdptes(const struct vmcs12 *c)
 {
-	uint64_t pdpte[4] = { 0 };
+	uint64_t pdpte[4];
 
 	if (!(VMCS12_GET(c, GUEST_CR0) & CR0_PG) || !(VMCS12_GET(c, GUEST_CR4) & CR4_PAE) ||
 	    (VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST))
 		return;
-	guest_read_phys(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
+	guest_read_phys_or_ones(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
 	vmcs_write64(GUEST_PDPTE0, pdpte[0]);
 	vmcs_write64(GUEST_PDPTE1, pdpte[1]);
 	vmcs_write64(GUEST_PDPTE2, pdpte[2]);
@@ -240,6 +245,16 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 	return true;
 }
 
+/*
+ * The page the CPU reads for an L1 bitmap: L1's own when it is L1's RAM;
+ * otherwise, as memory that is not there reads, a page of all ones (every
+ * access exits), never umbra's memory or a device (docs/design.md).
+ */
+static uint64_t l1_bitmap_page(uint64_t gpa)
+{
+	return guest_range_ok(gpa, PAGE_SIZE) ? gpa : vm.ones_page;
+}
+
 /* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
 static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 {
@@ -268,9 +283,9 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		vmcs_write64(IO_BITMAP_A, vm.io_bitmap_a);
 		vmcs_write64(IO_BITMAP_B, vm.io_bitmap_b);
 	} else if (proc & USE_IO_BITMAPS) {
-		/* L1's memory is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
-		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
-		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
+		/* L1's RAM is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
+		vmcs_write64(IO_BITMAP_A, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_A)));
+		vmcs_write64(IO_BITMAP_B, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_B)));
 	}
 	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)

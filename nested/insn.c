@@ -127,16 +127,21 @@ static bool valid_vmcs_address(uint64_t addr)
 	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> vm.phys_addr_bits);
 }
 
-/* A VMCS operand: valid_vmcs_address() and a whole region of L1's memory. */
-static bool vmcs_operand_ok(uint64_t addr)
+/*
+ * A VMXON, VMCS or VMCLEAR operand's region, as the CPU sees it: L1's RAM,
+ * or (anywhere else, umbra's memory included) memory that is not there,
+ * which reads all ones and drops writes. The SDM (30.3) checks only the
+ * address itself; a region of all ones then fails the revision check of
+ * VMXON and VMPTRLD, and VMCLEAR succeeds with nothing to write.
+ */
+static void read_region(uint64_t addr, void *buf, size_t len)
 {
-	return valid_vmcs_address(addr) && guest_range_ok(addr, sizeof(struct vmcs12));
+	guest_read_phys_or_ones(addr, buf, len);
 }
 
-/* Region header (revision, magic) of an L1 VMCS; false when it is not L1's memory. */
-static bool read_region(uint64_t addr, void *buf, size_t len)
+static void write_region(uint64_t addr, const void *buf, size_t len)
 {
-	return guest_read_phys(addr, buf, len);
+	guest_write_phys_or_drop(addr, buf, len);
 }
 
 /* Write the current vmcs12 back to its region (VMCLEAR, VMPTRLD of another, VMXOFF). */
@@ -150,8 +155,8 @@ static void flush_current(struct vcpu *v, struct nvmx *n)
 	n->vmcs12.magic = VMCS12_MAGIC;
 	n->vmcs12.launch_state = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
 	/* The revision word is L1's: keep what it wrote. */
-	guest_read_phys(n->current, &n->vmcs12.revision, 4);
-	guest_write_phys(n->current, &n->vmcs12, sizeof(n->vmcs12));
+	read_region(n->current, &n->vmcs12.revision, 4);
+	write_region(n->current, &n->vmcs12, sizeof(n->vmcs12));
 	n->current = NVMX_NO_VMCS;
 }
 
@@ -188,7 +193,12 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	}
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!valid_vmcs_address(addr) || !read_region(addr, &rev, 4) || rev != NVMX_VMCS_REVISION) {
+	if (!valid_vmcs_address(addr)) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	read_region(addr, &rev, 4);
+	if (rev != NVMX_VMCS_REVISION) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
@@ -218,7 +228,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!vmcs_operand_ok(addr)) {
+	if (!valid_vmcs_address(addr)) {
 		nvmx_fail(v, VMXERR_VMCLEAR_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}
@@ -238,7 +248,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 			head.magic = VMCS12_MAGIC;
 		}
 		head.launch_state = 0;
-		guest_write_phys(addr, &head, sizeof(head));
+		write_region(addr, &head, sizeof(head));
 	}
 	if (n->vmcs02_for == addr)
 		n->vmcs02_for = NVMX_NO_VMCS;
@@ -253,7 +263,7 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!vmcs_operand_ok(addr)) {
+	if (!valid_vmcs_address(addr)) {
 		nvmx_fail(v, VMXERR_VMPTRLD_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}

@@ -78,8 +78,7 @@ bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write)
 	if (!(VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS) || byte < 0)
 		return true;
 	/* The bit as L1's memory holds it now, as the CPU would read it at the RDMSR/WRMSR. */
-	if (!guest_read_phys(VMCS12_GET(c, MSR_BITMAP) + (uint64_t)byte, &bits, 1))
-		return true;
+	guest_read_phys_or_ones(VMCS12_GET(c, MSR_BITMAP) + (uint64_t)byte, &bits, 1);
 	return (bits >> (msr & 7)) & 1;
 }
 
@@ -114,8 +113,7 @@ void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap)
 	uint64_t *merged = (uint64_t *)n->msr_bitmap02;
 	const uint64_t *umbra = (const uint64_t *)vm.msr_bitmap;
 
-	if (!guest_read_phys(l1_bitmap, merged, PAGE_SIZE))
-		memset(merged, 0xff, PAGE_SIZE); /* cannot happen (checked at entry): everything exits */
+	guest_read_phys_or_ones(l1_bitmap, merged, PAGE_SIZE); /* not L1's RAM: everything exits */
 	for (size_t i = 0; i < umbra_word_count; i++)
 		merged[umbra_words[i]] |= umbra[umbra_words[i]];
 }
@@ -203,8 +201,10 @@ uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count)
 	for (uint64_t i = 0; i < count; i++) {
 		struct msr_entry e;
 
-		if (i >= max || !guest_read_phys(addr + i * sizeof(e), &e, sizeof(e)) || e.reserved ||
-		    e.index == MSR_FS_BASE || e.index == MSR_GS_BASE || MSR_IS_X2APIC(e.index) ||
+		if (i >= max)
+			return (uint32_t)i + 1;
+		guest_read_phys_or_ones(addr + i * sizeof(e), &e, sizeof(e));
+		if (e.reserved || e.index == MSR_FS_BASE || e.index == MSR_GS_BASE || MSR_IS_X2APIC(e.index) ||
 		    e.index == MSR_IA32_SMM_MONITOR_CTL || e.index == MSR_IA32_SMBASE || !msr_set(e.index, e.value))
 			return (uint32_t)i + 1;
 	}
@@ -225,11 +225,13 @@ uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count)
 		struct msr_entry e;
 		uint64_t val;
 
-		if (i >= max || !guest_read_phys(addr + i * sizeof(e), &e, sizeof(e)) || e.reserved ||
-		    MSR_IS_X2APIC(e.index) || e.index == MSR_IA32_SMBASE || !msr_get(e.index, &val) ||
-		    !guest_write_phys(addr + i * sizeof(e) + __builtin_offsetof(struct msr_entry, value), &val,
-				      sizeof(val)))
+		if (i >= max)
 			return (uint32_t)i + 1;
+		guest_read_phys_or_ones(addr + i * sizeof(e), &e, sizeof(e));
+		if (e.reserved || MSR_IS_X2APIC(e.index) || e.index == MSR_IA32_SMBASE || !msr_get(e.index, &val))
+			return (uint32_t)i + 1;
+		guest_write_phys_or_drop(addr + i * sizeof(e) + __builtin_offsetof(struct msr_entry, value), &val,
+					 sizeof(val));
 	}
 	return 0;
 }

@@ -174,10 +174,12 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	vm.msr_bitmap = mem_alloc_pages(1);
 	vm.io_bitmap_a = mem_alloc_pages(1);
 	vm.io_bitmap_b = mem_alloc_pages(1);
-	if (!vm.msr_bitmap || !vm.io_bitmap_a || !vm.io_bitmap_b) {
+	vm.ones_page = mem_alloc_pages(1);
+	if (!vm.msr_bitmap || !vm.io_bitmap_a || !vm.io_bitmap_b || !vm.ones_page) {
 		log_err("vmx: out of memory for the MSR and I/O bitmaps");
 		return false;
 	}
+	memset((void *)vm.ones_page, 0xff, PAGE_SIZE);
 	/* Everything passes through but what umbra must own (exit.c says why). */
 	msr_intercept(MSR_IA32_FEATURE_CONTROL);
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)

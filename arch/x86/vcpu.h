@@ -87,6 +87,7 @@ struct vm {
 	struct vmx_controls ctl;
 	uint64_t eptp;
 	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
+	uint64_t ones_page; /* all ones: what the CPU reads where a guest names memory that is not there */
 	uint64_t cr0_mask, cr4_mask; /* guest/host masks: bits umbra owns */
 	struct ept_hole umbra_mem[4];   /* what the guest may never touch */
 	size_t umbra_mem_count;

@@ -10,6 +10,7 @@
 #include "drivers/power.h"
 #include "drivers/uart.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 #include "tests/guests/vmx/suite.h"
 
 /* The info structure cannot sensibly be larger than this. */
@@ -116,6 +117,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
+		suite.umbra_mem = umbra_mem_in_map(&mbi);
 		check_vmptrld();      /* groups, in a fixed order */
 		check_vmclear();      /* leaves no current VMCS */
 		check_vmrw();
@@ -127,6 +129,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_msr_bitmap();
 		check_debug_controls();
 		check_paging();
+		check_absent();       /* checks_absent.c: structures where no RAM is */
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */

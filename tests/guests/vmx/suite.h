@@ -29,6 +29,7 @@ struct suite {
 	uint32_t phys_bits;        /* width VMX accepts for region addresses */
 	uint64_t beyond_phys;      /* a page-aligned address just beyond that width */
 	bool vmx_on;               /* VMXON succeeded and VMXOFF has not run */
+	uint64_t umbra_mem;        /* umbra's memory as L1's memory map shows it (0: bare) */
 };
 
 extern struct suite suite;
@@ -178,6 +179,7 @@ void check_entry_msr_load(void); /* checks_msrlists.c */
 void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
 void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
+void check_absent(void);         /* checks_absent.c */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
 void check_msr_bitmap(void);     /* checks_msrbitmap.c */

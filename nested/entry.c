@@ -133,11 +133,13 @@ static bool check_host_state(const struct vmcs12 *c)
 	/* 26.2.3: the host address-space size follows the mode L1 is in. */
 	if (host64 != l1_long)
 		return false;
+	/* 26.2.3: on a CPU with Intel 64, these bases are canonical whatever the host's size. */
+	if (!is_canonical(VMCS12_GET(c, HOST_FS_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
+	    !is_canonical(VMCS12_GET(c, HOST_TR_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
+	    !is_canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+		return false;
 	if (host64) {
-		if (!(cr4 & CR4_PAE) || !is_canonical(VMCS12_GET(c, HOST_RIP)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_FS_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_TR_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+		if (!(cr4 & CR4_PAE) || !is_canonical(VMCS12_GET(c, HOST_RIP)))
 			return false;
 	} else if ((VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST) || (cr4 & CR4_PCIDE) ||
 		   (VMCS12_GET(c, HOST_RIP) >> 32)) {

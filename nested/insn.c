@@ -212,8 +212,15 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	return EXIT_SKIP_INSN;
 }
 
-static enum exit_action do_vmxoff(struct vcpu *v __unused, struct nvmx *n)
+static enum exit_action do_vmxoff(struct vcpu *v, struct nvmx *n)
 {
+	/*
+	 * There is no L2 after VMXOFF: an NMI still pending for one (it came
+	 * while L2 ran and had not been delivered when L2 exited) is what a
+	 * CPU's one NMI latch would then deliver to L1 (SDM Vol. 3A 6.7.1).
+	 */
+	if (__atomic_exchange_n(&v->nmi_pending_l2, 0, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&v->nmi_pending_l1, 1, __ATOMIC_RELAXED);
 	flush_current(v, n);
 	n->vmxon = false;
 	nvmx_cr_intercept(false);
@@ -305,11 +312,24 @@ static enum exit_action do_vmptrst(struct vcpu *v, struct nvmx *n, uint64_t qual
 	return EXIT_SKIP_INSN;
 }
 
+/*
+ * VMREAD's and VMWRITE's field-encoding register: all 64 bits in 64-bit
+ * mode (bits 63:32 set is an unsupported field, SDM 30.3), its low 32 bits
+ * elsewhere, where the operand size is 32 bits and the upper half of the
+ * register is not part of the operand.
+ */
+static uint64_t field_operand(struct vcpu *v, uint32_t info, size_t size)
+{
+	uint64_t field = vcpu_gpr(v, II_REG2(info));
+
+	return size == 8 ? field : (uint32_t)field;
+}
+
 static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	uint64_t field = field_operand(v, info, size), value, la;
 	int slot;
 
 	if (n->current == NVMX_NO_VMCS) {
@@ -323,6 +343,8 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	}
 	n->vmread_exits[slot]++;
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
+	if (size == 4)
+		value = (uint32_t)value; /* 32-bit operand: the field's low half (30.3) */
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
 	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
@@ -334,8 +356,8 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	uint64_t field = field_operand(v, info, size), value = 0, misc = 0, la;
 	int slot;
 
 	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */

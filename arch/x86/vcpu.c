@@ -187,6 +187,18 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	msr_intercept_write(MSR_X2APIC_ICR); /* INIT and SIPI are umbra's to deliver (vapic.h) */
 	/* The APIC stays where INIT/SIPI emulation and the read-only page expect it (vapic.c). */
 	msr_intercept_write(MSR_IA32_APIC_BASE);
+	/*
+	 * Intel PT is not the guest's (CPUID hides it, exit.c): its output
+	 * addresses are host-physical and skip EPT (SDM Vol. 3C 33.5.1), so
+	 * a guest that programmed it could trace into umbra's memory. Every
+	 * IA32_RTIT_* access exits and gets #GP, as on a CPU without PT.
+	 */
+	for (uint32_t msr = MSR_IA32_RTIT_OUTPUT_BASE; msr <= MSR_IA32_RTIT_OUTPUT_MASK_PTRS; msr++)
+		msr_intercept(msr);
+	for (uint32_t msr = MSR_IA32_RTIT_CTL; msr <= MSR_IA32_RTIT_CR3_MATCH; msr++)
+		msr_intercept(msr);
+	for (uint32_t msr = MSR_IA32_RTIT_ADDR0_A; msr <= MSR_IA32_RTIT_ADDR3_B; msr++)
+		msr_intercept(msr);
 	for (size_t i = 0; i < exit_io_port_count; i++)
 		io_intercept(exit_io_ports[i]);
 	return true;

@@ -275,6 +275,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_umbra_apic_base(to_x2apic); /* only under umbra; the smp group then shows it survived */
 	check_smp();
 	check_hypercalls(umbra_mem);  /* only under umbra */
+	check_umbra_intel_pt();       /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */
 }
 

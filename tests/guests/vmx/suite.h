@@ -107,7 +107,11 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(ud2, "ud2")                             \
 	X(rdtsc, "rdtsc")                         \
 	X(invlpg, "invlpg (%rax)")                \
-	X(mov_from_dr7, "mov %dr7, %rax")
+	X(mov_from_dr7, "mov %dr7, %rax")         \
+	X(sgdt, "sgdt -16(%rsp)")                 \
+	X(sldt, "sldt %ax")                       \
+	X(rdrand, "rdrand %eax")                  \
+	X(rdseed, "rdseed %eax")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -127,10 +131,13 @@ bool suite_init(void);
 /* Controls for L2: what the CPU forces on, plus want (when allowed). */
 uint32_t ctl_pin(uint32_t want);
 uint32_t ctl_proc(uint32_t want);
+uint32_t ctl_proc2(uint32_t want); /* secondary processor-based controls */
 uint32_t ctl_exit(uint32_t want);
 uint32_t ctl_entry(uint32_t want);
 /* Every bit of want may be 1 in the processor-based controls. */
 bool proc_allows(uint32_t want);
+/* The secondary controls exist and every bit of want may be 1 in them. */
+bool proc2_allows(uint32_t want);
 
 /*
  * VMCLEAR and VMPTRLD region, then fill it: L2 is a copy of L1 (64-bit,

@@ -211,6 +211,11 @@ uint32_t ctl_proc(uint32_t want)
 	return negotiate(&suite.caps.proc, want);
 }
 
+uint32_t ctl_proc2(uint32_t want)
+{
+	return negotiate(&suite.caps.proc2, want);
+}
+
 uint32_t ctl_exit(uint32_t want)
 {
 	return negotiate(&suite.caps.exit, want);
@@ -224,6 +229,11 @@ uint32_t ctl_entry(uint32_t want)
 bool proc_allows(uint32_t want)
 {
 	return vmx_ctl_allows(&suite.caps.proc, want);
+}
+
+bool proc2_allows(uint32_t want)
+{
+	return proc_allows(SECONDARY_CONTROLS) && vmx_ctl_allows(&suite.caps.proc2, want);
 }
 
 /* --- L1's own state, copied into the VMCS -------------------------------- */

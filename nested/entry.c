@@ -61,6 +61,9 @@ static bool check_controls(const struct vmcs12 *c)
 		return false;
 	if ((proc & USE_MSR_BITMAPS) && !phys_range_ok(VMCS12_GET(c, MSR_BITMAP), PAGE_SIZE, PAGE_SIZE))
 		return false;
+	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
+	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
+		return false;
 	/* Virtual NMIs need NMI exiting; NMI-window exiting needs virtual NMIs. */
 	if (((pin & VIRTUAL_NMIS) && !(pin & NMI_EXITING)) ||
 	    ((proc & NMI_WINDOW_EXITING) && !(pin & VIRTUAL_NMIS)))
@@ -257,6 +260,24 @@ static uint64_t l1_bitmap_page(uint64_t gpa)
 	return guest_range_ok(gpa, PAGE_SIZE) ? gpa : vm.ones_page;
 }
 
+/*
+ * L2 with "enable VPID": vmcs02 runs with this vCPU's NVMX_VPID02, which
+ * holds the translations of one of L1's VPIDs at a time. When it starts
+ * serving another, its old translations go (SDM 28.3.3.3: a VPID's cached
+ * translations are what that VPID's software may see). Without "enable
+ * VPID" vmcs02 has none either, and the CPU flushes VPID 0 at every entry
+ * and exit as it would for L1's L2 (28.3.3.1). L1's own VPID (vmcs01's) is
+ * never touched: L1 keeps its translations across L2 round trips.
+ */
+static void map_vpid(struct vcpu *v, struct nvmx *n, uint16_t vpid12)
+{
+	vmcs_write16(VIRTUAL_PROCESSOR_ID, NVMX_VPID02(v));
+	if (n->vpid02_owner != vpid12) {
+		nvmx_flush_vpid02(v);
+		n->vpid02_owner = vpid12;
+	}
+}
+
 /* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
 static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 {
@@ -295,6 +316,8 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, vm.eptp);
+	if (proc2 & ENABLE_VPID)
+		map_vpid(v, n, (uint16_t)VMCS12_GET(c, VIRTUAL_PROCESSOR_ID));
 	/*
 	 * vm.ctl saves and loads the debug controls: L2 starts with the DR7 and
 	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug

@@ -2,7 +2,9 @@
 /* L1's VMX instructions, emulated as the SDM's pseudocode says (Vol. 3C 30.3). */
 #include "arch/x86/cpu.h"
 #include "arch/x86/guest_mem.h"
+#include "arch/x86/vmx_caps.h"
 #include "core/log.h"
+#include "core/panic.h"
 #include "core/string.h"
 #include "nested/nvmx.h"
 #include "nested/operand.h"
@@ -204,6 +206,7 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	}
 	n->vmxon = true;
 	n->vmxon_ptr = addr;
+	n->vpid02_owner = 0; /* the next L2 with a VPID starts from a flushed vmcs02 VPID */
 	n->current = NVMX_NO_VMCS;
 	n->vmcs02_for = NVMX_NO_VMCS;
 	launched_init(&n->launched);
@@ -413,6 +416,58 @@ static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 	return nvmx_enter_l2(v, launch);
 }
 
+void nvmx_flush_vpid02(struct vcpu *v)
+{
+	bool single = vm.caps.ept_vpid & VPID_CAP_INVVPID_SINGLE;
+
+	if (invvpid(single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, NVMX_VPID02(v), 0) != VMX_SUCCEED)
+		panic("vmx: INVVPID of vmcs02's VPID %u failed", NVMX_VPID02(v));
+}
+
+/* INVVPID's 128-bit descriptor (SDM Vol. 3C 30.3, Figure 30-2). */
+struct invvpid_desc {
+	uint64_t vpid; /* bits 15:0; 63:16 reserved, must be 0 */
+	uint64_t linear_address;
+};
+
+/*
+ * SDM Vol. 3C 30.3, INVVPID: the type from a register (64 bits in 64-bit
+ * mode, else 32), the descriptor from memory. A type IA32_VMX_EPT_VPID_CAP
+ * does not list, reserved descriptor bits, VPID 0 for a type other than
+ * all-context, or a non-canonical address for individual-address is
+ * VMfailValid(28). Every valid INVVPID flushes vmcs02's VPID: it holds the
+ * translations of one of L1's VPIDs (map_vpid() in nested/entry.c), and
+ * invalidating more than asked is allowed (28.3.3.3); the next entry's VPID
+ * mapping drops what another VPID cached.
+ */
+static enum exit_action do_invvpid(struct vcpu *v, uint64_t qual)
+{
+	static const uint64_t type_cap[4] = { VPID_CAP_INVVPID_ADDR, VPID_CAP_INVVPID_SINGLE, VPID_CAP_INVVPID_ALL,
+					      VPID_CAP_INVVPID_SINGLE_NONGLOBAL };
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t type = vcpu_gpr(v, II_REG2(info)), cap = 0, la;
+	struct invvpid_desc d;
+
+	if (!long_mode_64())
+		type = (uint32_t)type;
+	/* The type is checked before the descriptor is read. */
+	vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (type > INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS || !(cap & type_cap[type])) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	if (!operand_address(v, info, qual, sizeof(d), &la) || !access_linear(v, la, &d, sizeof(d), false))
+		return EXIT_RESUME;
+	if ((d.vpid >> 16) || (type != INVVPID_ALL_CONTEXT && !(uint16_t)d.vpid) ||
+	    (type == INVVPID_INDIVIDUAL_ADDRESS && !is_canonical(d.linear_address))) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	nvmx_flush_vpid02(v);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
 /*
  * SDM Vol. 3C 30.3, VMCALL in VMX root operation: #GP(0) at CPL > 0, else,
  * with the dual-monitor treatment never active, VMfail(1). Outside VMX
@@ -449,7 +504,8 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID || reason == EXIT_REASON_VMFUNC) {
+	if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_VMFUNC ||
+	    (reason == EXIT_REASON_INVVPID && !vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &(uint64_t){ 0 }))) {
 		/* Not offered to L1 (IA32_VMX_PROCBASED_CTLS2 says so): as on a CPU without them. */
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
@@ -468,6 +524,7 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 	case EXIT_REASON_VMREAD: return do_vmread(v, n, qual);
 	case EXIT_REASON_VMWRITE: return do_vmwrite(v, n, qual);
 	case EXIT_REASON_VMLAUNCH: return do_launch(v, n, true);
+	case EXIT_REASON_INVVPID: return do_invvpid(v, qual);
 	case EXIT_REASON_VMRESUME: return do_launch(v, n, false);
 	default:
 		guest_stop(v, "VMX instruction exit %u not emulated", reason);

@@ -49,7 +49,7 @@ enum nvmx_policy_flag {
  */
 #define NVMX_FIELD_POLICIES(X)                                             \
 	/* 16-bit control fields */                                         \
-	X(VIRTUAL_PROCESSOR_ID, NP_NOT_OFFERED)                             \
+	X(VIRTUAL_PROCESSOR_ID, NP_CONTROL_MERGED)                          \
 	X(POSTED_INTR_NOTIFICATION_VECTOR, NP_NOT_OFFERED)                  \
 	X(EPTP_INDEX, NP_NOT_OFFERED)                                       \
 	/* 16-bit guest-state fields */                                     \

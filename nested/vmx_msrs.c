@@ -2,6 +2,7 @@
 /* Virtual IA32_VMX_* MSRs: real capabilities narrowed to what umbra emulates (SDM Vol. 3C App. A). */
 #include "nested/vmx_msrs.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 
 /*
@@ -24,6 +25,15 @@
 	(SAVE_DEBUG_CONTROLS | HOST_ADDR_SPACE_SIZE | ACK_INTR_ON_EXIT | SAVE_PAT | LOAD_PAT | \
 	 SAVE_EFER | LOAD_EFER)
 #define NVMX_ENTRY_EMULATED (LOAD_DEBUG_CONTROLS | IA32E_MODE_GUEST | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
+
+/*
+ * VPID for L2 (nested/entry.c maps L1's VPIDs onto one of umbra's per
+ * vCPU) with INVVPID of every type the CPU has (nested/insn.c). No EPT
+ * capability bits: EPT is not offered to L1 yet.
+ */
+#define NVMX_VPID_CAP_EMULATED                                                               \
+	(VPID_CAP_INVVPID | VPID_CAP_INVVPID_ADDR | VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL | \
+	 VPID_CAP_INVVPID_SINGLE_NONGLOBAL)
 
 /* SDM Vol. 3C A.2: the "default1" bits the non-TRUE MSRs report as must-be-one. */
 #define PIN_DEFAULT1 0x00000016u
@@ -70,14 +80,23 @@ void vmx_msrs_init(const struct vmx_caps *real)
 	set(MSR_IA32_VMX_PROCBASED_CTLS, ctl_msr(&real->proc, NVMX_PROC_EMULATED, PROC_DEFAULT1));
 	set(MSR_IA32_VMX_EXIT_CTLS, ctl_msr(&real->exit, NVMX_EXIT_EMULATED, EXIT_DEFAULT1));
 	set(MSR_IA32_VMX_ENTRY_CTLS, ctl_msr(&real->entry, NVMX_ENTRY_EMULATED, ENTRY_DEFAULT1));
-	set(MSR_IA32_VMX_PROCBASED_CTLS2, ctl_msr(&real->proc2, NVMX_PROC2_EMULATED, 0));
+	uint32_t proc2 = NVMX_PROC2_EMULATED;
+	uint64_t vpid_cap = real->ept_vpid & NVMX_VPID_CAP_EMULATED;
+
+	/* VPID needs INVVPID with a type that flushes a whole VPID (A.10; KVM asks for one). */
+	if ((real->proc2.may_be_one & ENABLE_VPID) && (vpid_cap & VPID_CAP_INVVPID) &&
+	    (vpid_cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))) {
+		proc2 |= ENABLE_VPID;
+		set(MSR_IA32_VMX_EPT_VPID_CAP, vpid_cap);
+	}
+	set(MSR_IA32_VMX_PROCBASED_CTLS2, ctl_msr(&real->proc2, proc2, 0));
 	set(MSR_IA32_VMX_MISC, real->misc & (NVMX_MISC_EMULATED | 0x1f | (0x1ffULL << 16) | (7ULL << 25)));
 	set(MSR_IA32_VMX_CR0_FIXED0, real->cr0_fixed0);
 	set(MSR_IA32_VMX_CR0_FIXED1, real->cr0_fixed1);
 	set(MSR_IA32_VMX_CR4_FIXED0, real->cr4_fixed0);
 	set(MSR_IA32_VMX_CR4_FIXED1, real->cr4_fixed1);
 	set(MSR_IA32_VMX_VMCS_ENUM, real->vmcs_enum);
-	/* No EPT, VPID or VM functions for L1 yet: those MSRs do not exist (SDM A.10, A.11). */
+	/* No EPT or VM functions for L1 yet (IA32_VMX_EPT_VPID_CAP has VPID bits only, A.10; no A.11). */
 }
 
 bool vmx_msr_read(uint32_t msr, uint64_t *value)

@@ -184,6 +184,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	for (size_t i = 0; i < numbra; i++)
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
 	vmx_msrs_init(caps);
+	vmx_msrs_report();                          /* what L1 is offered, decoded */
 	nvmx_init();                                /* L1's VMX instructions, L2 exits */
 	shadow_init(caps, cfg->nested_shadow, cpu_count); /* VMCS shadowing for L1 */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))

@@ -110,3 +110,34 @@ bool vmx_msr_read(uint32_t msr, uint64_t *value)
 	*value = msrs[msr - MSR_IA32_VMX_BASIC];
 	return true;
 }
+
+static struct vmx_ctl ctl_of(uint32_t msr)
+{
+	uint64_t v = msrs[msr - MSR_IA32_VMX_BASIC];
+
+	return (struct vmx_ctl){ .must_be_one = (uint32_t)v, .may_be_one = (uint32_t)(v >> 32) };
+}
+
+void vmx_msrs_report(void)
+{
+	uint64_t fc = 0;
+	struct vmx_caps l1 = {
+		.basic = msrs[MSR_IA32_VMX_BASIC - MSR_IA32_VMX_BASIC],
+		.pin = ctl_of(MSR_IA32_VMX_TRUE_PINBASED_CTLS),
+		.proc = ctl_of(MSR_IA32_VMX_TRUE_PROCBASED_CTLS),
+		.proc2 = ctl_of(MSR_IA32_VMX_PROCBASED_CTLS2),
+		.exit = ctl_of(MSR_IA32_VMX_TRUE_EXIT_CTLS),
+		.entry = ctl_of(MSR_IA32_VMX_TRUE_ENTRY_CTLS),
+		.misc = msrs[MSR_IA32_VMX_MISC - MSR_IA32_VMX_BASIC],
+		.cr0_fixed0 = msrs[MSR_IA32_VMX_CR0_FIXED0 - MSR_IA32_VMX_BASIC],
+		.cr0_fixed1 = msrs[MSR_IA32_VMX_CR0_FIXED1 - MSR_IA32_VMX_BASIC],
+		.cr4_fixed0 = msrs[MSR_IA32_VMX_CR4_FIXED0 - MSR_IA32_VMX_BASIC],
+		.cr4_fixed1 = msrs[MSR_IA32_VMX_CR4_FIXED1 - MSR_IA32_VMX_BASIC],
+		.vmcs_enum = msrs[MSR_IA32_VMX_VMCS_ENUM - MSR_IA32_VMX_BASIC],
+	};
+
+	vmx_msr_read(MSR_IA32_FEATURE_CONTROL, &fc);
+	l1.feature_control = fc;
+	vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &l1.ept_vpid);
+	vmx_caps_report_as("nested: L1 VMX", &l1);
+}

@@ -61,6 +61,9 @@ static bool check_controls(const struct vmcs12 *c)
 		return false;
 	if ((proc & USE_MSR_BITMAPS) && !phys_range_ok(VMCS12_GET(c, MSR_BITMAP), PAGE_SIZE, PAGE_SIZE))
 		return false;
+	/* 26.2.1.2: "save VMX-preemption timer value" needs the timer active. */
+	if ((exit & SAVE_PREEMPTION_TIMER) && !(pin & PREEMPTION_TIMER))
+		return false;
 	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
 	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
 		return false;
@@ -192,6 +195,13 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
 		vmcs_writenat(GUEST_DR7, l1->dr7);
 		vmcs_write64(GUEST_IA32_DEBUGCTL, l1->debugctl);
 	}
+	/*
+	 * Each entry from L1 starts the VMX-preemption timer at vmcs12's value
+	 * (SDM 26.7.4); vmcs02 always saves what is left at exit (build_vmcs02),
+	 * so exits umbra handles itself do not restart it.
+	 */
+	if (VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER)
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)VMCS12_GET(c, VMX_PREEMPTION_TIMER_VALUE));
 	/* L2 reads L1's shadow for L1's bits, its own value for the rest. */
 	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
 					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
@@ -323,7 +333,9 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug
 	 * controls", else L1's, SDM 26.3.2.1), and umbra always has L2's on exit.
 	 */
-	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT));
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT) |
+					       ((VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER) ?
+							SAVE_PREEMPTION_TIMER : 0));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
 	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);

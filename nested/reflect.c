@@ -157,6 +157,9 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
 		if (exit12 & SAVE_PAT)
 			VMCS12_SET(c, GUEST_IA32_PAT, vmcs_read64(GUEST_IA32_PAT));
+		/* 27.3.2: the timer's value goes back only with "save VMX-preemption timer value". */
+		if (exit12 & SAVE_PREEMPTION_TIMER)
+			VMCS12_SET(c, VMX_PREEMPTION_TIMER_VALUE, vmcs_read32(VMX_PREEMPTION_TIMER_VALUE));
 		if (exit12 & SAVE_DEBUG_CONTROLS) {
 			VMCS12_SET(c, GUEST_DR7, vmcs_readnat(GUEST_DR7));
 			VMCS12_SET(c, GUEST_IA32_DEBUGCTL, vmcs_read64(GUEST_IA32_DEBUGCTL));

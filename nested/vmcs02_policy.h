@@ -165,7 +165,7 @@ enum nvmx_policy_flag {
 	X(GUEST_ACTIVITY_STATE, NP_GUEST_CHECKED)                           \
 	X(GUEST_SMBASE, NP_NOT_OFFERED)                                     \
 	X(GUEST_SYSENTER_CS, NP_GUEST_AS_IS)                                \
-	X(VMX_PREEMPTION_TIMER_VALUE, NP_NOT_OFFERED)                       \
+	X(VMX_PREEMPTION_TIMER_VALUE, NP_GUEST_DERIVED)                     \
 	/* 32-bit host-state field */                                       \
 	X(HOST_IA32_SYSENTER_CS, NP_HOST_STATE)                             \
 	/* natural-width control fields */                                  \

@@ -11,7 +11,7 @@
  * The nested-VMX work widens these masks as features land; nothing
  * here is promised before it is emulated.
  */
-#define NVMX_PIN_EMULATED (EXT_INT_EXITING | NMI_EXITING | VIRTUAL_NMIS)
+#define NVMX_PIN_EMULATED (EXT_INT_EXITING | NMI_EXITING | VIRTUAL_NMIS | PREEMPTION_TIMER)
 #define NVMX_PROC_EMULATED                                                                  \
 	(INTR_WINDOW_EXITING | USE_TSC_OFFSETTING | HLT_EXITING | INVLPG_EXITING |          \
 	 MWAIT_EXITING | RDPMC_EXITING | RDTSC_EXITING | CR3_LOAD_EXITING |                 \
@@ -23,7 +23,7 @@
 	 RDSEED_EXITING)
 #define NVMX_EXIT_EMULATED                                                                  \
 	(SAVE_DEBUG_CONTROLS | HOST_ADDR_SPACE_SIZE | ACK_INTR_ON_EXIT | SAVE_PAT | LOAD_PAT | \
-	 SAVE_EFER | LOAD_EFER)
+	 SAVE_EFER | LOAD_EFER | SAVE_PREEMPTION_TIMER)
 #define NVMX_ENTRY_EMULATED (LOAD_DEBUG_CONTROLS | IA32E_MODE_GUEST | ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
 
 /*

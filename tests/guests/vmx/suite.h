@@ -112,7 +112,8 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(sldt, "sldt %ax")                       \
 	X(rdrand, "rdrand %eax")                  \
 	X(rdseed, "rdseed %eax")                  \
-	X(load_rax, "mov (%rax), %rbx")
+	X(load_rax, "mov (%rax), %rbx")           \
+	X(forever, "1: jmp 1b")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -189,6 +190,7 @@ void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
 void check_absent(void);         /* checks_absent.c */
 void check_vpid(void);           /* checks_vpid.c */
+void check_timer(void);          /* checks_timer.c */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
 void check_msr_bitmap(void);     /* checks_msrbitmap.c */

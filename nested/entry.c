@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/string.h"
+#include "nested/ept12.h"
 #include "nested/nvmx.h"
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
@@ -63,6 +64,16 @@ static bool check_controls(const struct vmcs12 *c)
 		return false;
 	/* 26.2.1.2: "save VMX-preemption timer value" needs the timer active. */
 	if ((exit & SAVE_PREEMPTION_TIMER) && !(pin & PREEMPTION_TIMER))
+		return false;
+	/* 26.2.1.1: the EPTP L1 gives (memory type, walk length, A/D, reserved bits); unrestricted guest needs EPT. */
+	if (proc2 & ENABLE_EPT) {
+		struct ept12_caps caps;
+
+		ept02_caps12(&caps);
+		if (!ept12_eptp_valid(&caps, VMCS12_GET(c, EPT_POINTER)))
+			return false;
+	}
+	if ((proc2 & UNRESTRICTED_GUEST) && !(proc2 & ENABLE_EPT))
 		return false;
 	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
 	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
@@ -217,7 +228,11 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
 static void load_pdptes(const struct vmcs12 *c)
 {
 	uint64_t pdpte[4];
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 
+	/* With EPT in vmcs12 as well, the PDPTEs are vmcs12's fields, copied as they are (26.3.2.4). */
+	if ((proc & SECONDARY_CONTROLS) && (VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) & ENABLE_EPT))
+		return;
 	if (!(VMCS12_GET(c, GUEST_CR0) & CR0_PG) || !(VMCS12_GET(c, GUEST_CR4) & CR4_PAE) ||
 	    (VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST))
 		return;
@@ -324,8 +339,13 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	if (proc & USE_MSR_BITMAPS)
 		vmcs_write64(MSR_BITMAP, nvmx_of(v)->msr_bitmap02);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
+	/*
+	 * L2 runs on umbra's EPT for L1 (L2's guest-physical is L1's), or, when
+	 * L1 gives it an EPT of its own, on the shadow EPT that composes the two
+	 * (nested/ept02.c).
+	 */
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
-	vmcs_write64(EPT_POINTER, vm.eptp);
+	vmcs_write64(EPT_POINTER, (proc2 & ENABLE_EPT) ? ept02_eptp(&n->ept02, VMCS12_GET(c, EPT_POINTER)) : vm.eptp);
 	if (proc2 & ENABLE_VPID)
 		map_vpid(v, n, (uint16_t)VMCS12_GET(c, VIRTUAL_PROCESSOR_ID));
 	/*

@@ -6,6 +6,7 @@
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/string.h"
+#include "nested/ept12.h"
 #include "nested/nvmx.h"
 #include "nested/operand.h"
 #include "nested/vmx_msrs.h"
@@ -416,12 +417,60 @@ static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 	return nvmx_enter_l2(v, launch);
 }
 
+/* INVEPT exists for L1 when IA32_VMX_EPT_VPID_CAP lists it (SDM A.10, bit 20). */
+static bool ept_offered(void)
+{
+	uint64_t cap = 0;
+
+	return vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap) && (cap & EPT_CAP_INVEPT);
+}
+
 void nvmx_flush_vpid02(struct vcpu *v)
 {
 	bool single = vm.caps.ept_vpid & VPID_CAP_INVVPID_SINGLE;
 
 	if (invvpid(single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, NVMX_VPID02(v), 0) != VMX_SUCCEED)
 		panic("vmx: INVVPID of vmcs02's VPID %u failed", NVMX_VPID02(v));
+}
+
+/* INVEPT's 128-bit descriptor (SDM Vol. 3C 30.3, Figure 30-1). */
+struct invept_desc {
+	uint64_t eptp;
+	uint64_t reserved;
+};
+
+/*
+ * SDM Vol. 3C 30.3, INVEPT: a type IA32_VMX_EPT_VPID_CAP does not list
+ * (bits 25, 26), or for single-context an EPTP that would fail the VM-entry
+ * checks, is VMfailValid(28). Single-context drops the shadow EPT built
+ * from that EPTP on this vCPU, all-context every shadow EPT of it; as on a
+ * CPU, other vCPUs keep theirs until L1 runs INVEPT there too.
+ */
+static enum exit_action do_invept(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t type = vcpu_gpr(v, II_REG2(info)), cap = 0, la;
+	struct ept12_caps caps;
+	struct invept_desc d;
+
+	if (!long_mode_64())
+		type = (uint32_t)type;
+	vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (!((type == INVEPT_SINGLE_CONTEXT && (cap & EPT_CAP_INVEPT_SINGLE)) ||
+	      (type == INVEPT_ALL_CONTEXT && (cap & EPT_CAP_INVEPT_ALL)))) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	if (!operand_address(v, info, qual, sizeof(d), &la) || !access_linear(v, la, &d, sizeof(d), false))
+		return EXIT_RESUME;
+	ept02_caps12(&caps);
+	if (type == INVEPT_SINGLE_CONTEXT && !ept12_eptp_valid(&caps, d.eptp)) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	ept02_invept(&n->ept02, type == INVEPT_ALL_CONTEXT, d.eptp);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
 }
 
 /* INVVPID's 128-bit descriptor (SDM Vol. 3C 30.3, Figure 30-2). */
@@ -504,7 +553,7 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_VMFUNC ||
+	if (reason == EXIT_REASON_VMFUNC || (reason == EXIT_REASON_INVEPT && !ept_offered()) ||
 	    (reason == EXIT_REASON_INVVPID && !vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &(uint64_t){ 0 }))) {
 		/* Not offered to L1 (IA32_VMX_PROCBASED_CTLS2 says so): as on a CPU without them. */
 		inject_exception(VEC_UD, false, 0);
@@ -525,6 +574,7 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 	case EXIT_REASON_VMWRITE: return do_vmwrite(v, n, qual);
 	case EXIT_REASON_VMLAUNCH: return do_launch(v, n, true);
 	case EXIT_REASON_INVVPID: return do_invvpid(v, qual);
+	case EXIT_REASON_INVEPT: return do_invept(v, n, qual);
 	case EXIT_REASON_VMRESUME: return do_launch(v, n, false);
 	default:
 		guest_stop(v, "VMX instruction exit %u not emulated", reason);

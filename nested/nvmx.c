@@ -180,6 +180,8 @@ void nvmx_init(void)
 		nvmx_state[i].msr_bitmap02 = mem_alloc_pages(1);
 		if (!nvmx_state[i].msr_bitmap02)
 			panic("nested: no memory for vmcs02's MSR bitmaps");
+		if (!ept02_init(&nvmx_state[i].ept02))
+			panic("nested: no memory for the shadow EPT pool (%u pages per vCPU)", EPT02_POOL_PAGES);
 	}
 	nvmx_policy_init();
 	nested_ops = &ops;

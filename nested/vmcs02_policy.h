@@ -85,7 +85,7 @@ enum nvmx_policy_flag {
 	X(APIC_ACCESS_ADDR, NP_NOT_OFFERED)                                 \
 	X(POSTED_INTR_DESC_ADDR, NP_NOT_OFFERED)                            \
 	X(VM_FUNCTION_CONTROL, NP_NOT_OFFERED)                              \
-	X(EPT_POINTER, NP_NOT_OFFERED)                                      \
+	X(EPT_POINTER, NP_CONTROL_MERGED)                                   \
 	X(EOI_EXIT_BITMAP0, NP_NOT_OFFERED)                                 \
 	X(EOI_EXIT_BITMAP1, NP_NOT_OFFERED)                                 \
 	X(EOI_EXIT_BITMAP2, NP_NOT_OFFERED)                                 \
@@ -105,10 +105,10 @@ enum nvmx_policy_flag {
 	X(GUEST_IA32_PAT, NP_GUEST_DERIVED)                                 \
 	X(GUEST_IA32_EFER, NP_GUEST_DERIVED)                                \
 	X(GUEST_IA32_PERF_GLOBAL_CTRL, NP_NOT_OFFERED)                      \
-	X(GUEST_PDPTE0, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE1, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE2, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE3, NP_NOT_OFFERED)                                     \
+	X(GUEST_PDPTE0, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE1, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE2, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE3, NP_GUEST_AS_IS)                                     \
 	X(GUEST_IA32_BNDCFGS, NP_NOT_OFFERED)                               \
 	/* 64-bit host-state fields */                                      \
 	X(HOST_IA32_PAT, NP_HOST_STATE)                                     \

@@ -28,12 +28,18 @@
 
 /*
  * VPID for L2 (nested/entry.c maps L1's VPIDs onto one of umbra's per
- * vCPU) with INVVPID of every type the CPU has (nested/insn.c). No EPT
- * capability bits: EPT is not offered to L1 yet.
+ * vCPU) with INVVPID of every type the CPU has (nested/insn.c), and EPT
+ * for L2 (nested/ept02.c: shadow EPTs): 4-level, UC and WB, 2 MiB and
+ * 1 GiB pages, execute-only, INVEPT single- and all-context, as the CPU
+ * has them. No accessed/dirty flags, 5-level walks, #VE or mode-based
+ * execute: the shadow EPT does not emulate them.
  */
 #define NVMX_VPID_CAP_EMULATED                                                               \
 	(VPID_CAP_INVVPID | VPID_CAP_INVVPID_ADDR | VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL | \
 	 VPID_CAP_INVVPID_SINGLE_NONGLOBAL)
+#define NVMX_EPT_CAP_EMULATED                                                                \
+	(EPT_CAP_EXEC_ONLY | EPT_CAP_PWL4 | EPT_CAP_UC | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | \
+	 EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)
 
 /* SDM Vol. 3C A.2: the "default1" bits the non-TRUE MSRs report as must-be-one. */
 #define PIN_DEFAULT1 0x00000016u
@@ -82,13 +88,22 @@ void vmx_msrs_init(const struct vmx_caps *real)
 	set(MSR_IA32_VMX_ENTRY_CTLS, ctl_msr(&real->entry, NVMX_ENTRY_EMULATED, ENTRY_DEFAULT1));
 	uint32_t proc2 = NVMX_PROC2_EMULATED;
 	uint64_t vpid_cap = real->ept_vpid & NVMX_VPID_CAP_EMULATED;
+	uint64_t ept_cap = real->ept_vpid & NVMX_EPT_CAP_EMULATED, cap = 0;
 
 	/* VPID needs INVVPID with a type that flushes a whole VPID (A.10; KVM asks for one). */
 	if ((real->proc2.may_be_one & ENABLE_VPID) && (vpid_cap & VPID_CAP_INVVPID) &&
 	    (vpid_cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL))) {
 		proc2 |= ENABLE_VPID;
-		set(MSR_IA32_VMX_EPT_VPID_CAP, vpid_cap);
+		cap |= vpid_cap;
 	}
+	/* EPT needs a 4-level walk, write-back tables and INVEPT (umbra's shadow EPT uses all three). */
+	if ((real->proc2.may_be_one & ENABLE_EPT) && (ept_cap & EPT_CAP_PWL4) && (ept_cap & EPT_CAP_WB) &&
+	    (ept_cap & EPT_CAP_INVEPT) && (ept_cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+		proc2 |= ENABLE_EPT | UNRESTRICTED_GUEST;
+		cap |= ept_cap;
+	}
+	if (cap)
+		set(MSR_IA32_VMX_EPT_VPID_CAP, cap);
 	set(MSR_IA32_VMX_PROCBASED_CTLS2, ctl_msr(&real->proc2, proc2, 0));
 	set(MSR_IA32_VMX_MISC, real->misc & (NVMX_MISC_EMULATED | 0x1f | (0x1ffULL << 16) | (7ULL << 25)));
 	set(MSR_IA32_VMX_CR0_FIXED0, real->cr0_fixed0);
@@ -96,7 +111,7 @@ void vmx_msrs_init(const struct vmx_caps *real)
 	set(MSR_IA32_VMX_CR4_FIXED0, real->cr4_fixed0);
 	set(MSR_IA32_VMX_CR4_FIXED1, real->cr4_fixed1);
 	set(MSR_IA32_VMX_VMCS_ENUM, real->vmcs_enum);
-	/* No EPT or VM functions for L1 yet (IA32_VMX_EPT_VPID_CAP has VPID bits only, A.10; no A.11). */
+	/* No VM functions for L1 (no IA32_VMX_VMFUNC, A.11). */
 }
 
 bool vmx_msr_read(uint32_t msr, uint64_t *value)

@@ -552,7 +552,7 @@ static enum exit_action handle_task_switch(struct vcpu *v, uint64_t q __unused)
  * that can happen during event delivery and that umbra keeps look: NMIs and
  * EPT violations (SDM Vol. 3C 27.2.4); a handler's own injection wins.
  */
-static void exit_reinject_event(uint32_t basic)
+void exit_reinject_event(uint32_t basic)
 {
 	struct event_exit e = { 0 };
 	struct event_entry in;

@@ -85,6 +85,14 @@ static uint8_t table_mem_type(void *ctx __unused, uint64_t base, uint64_t len)
 	return mtrr_range_type(&mtrrs, base, len);
 }
 
+uint64_t vm_ept01_leaf(uint64_t gpa)
+{
+	static const struct ept_builder walker = { .table_virt = table_virt };
+	uint64_t size;
+
+	return ept_lookup(&walker, vm.eptp & EPT_ADDR_MASK, gpa, &size);
+}
+
 static void bitmap_set(uint64_t page, uint32_t bit)
 {
 	((uint8_t *)page)[bit / 8] |= 1u << (bit % 8);

@@ -134,4 +134,7 @@ void vcpu_reset_to_init(struct vcpu *v);
 struct vcpu *this_vcpu(void);
 struct vcpu *vcpu_of(uint32_t index);
 
+/* umbra's EPT for L1 (vm.eptp): the leaf entry mapping gpa, 0 when none does (umbra's memory, beyond the map). */
+uint64_t vm_ept01_leaf(uint64_t gpa);
+
 #endif

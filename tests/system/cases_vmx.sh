@@ -80,9 +80,9 @@ test_vmx_umbra_1cpu() {
 	# umbra ran L2 and reflected its exits to L1.
 	expect '^\[cpu0\] stats: cpu0 [0-9]+ exits from L2, [1-9][0-9]* reflected to L1' \
 		"umbra's L2 exit statistics" || return 1
-	# The capabilities L1 is offered, decoded at boot (docs/nested-vmx.md): VPID and the
-	# cheap secondary exits, no EPT or unrestricted guest yet.
-	expect '^\[cpu0\] nested: L1 VMX: EPT no, VPID yes, unrestricted guest no' || return 1
+	# The capabilities L1 is offered, decoded at boot (docs/nested-vmx.md): EPT, VPID and the
+	# unrestricted guest, and the cheap secondary exits.
+	expect '^\[cpu0\] nested: L1 VMX: EPT yes, VPID yes, unrestricted guest yes' || return 1
 	expect '^\[cpu0\] nested: L1 VMX: secondary:.* descriptor-table exiting' || return 1
 	expect '^\[cpu0\] nested: L1 VMX: EPT/VPID 0x[0-9a-f]+: .*INVVPID yes' || return 1
 	expect_clean_exit 0

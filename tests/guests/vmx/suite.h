@@ -113,7 +113,8 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(rdrand, "rdrand %eax")                  \
 	X(rdseed, "rdseed %eax")                  \
 	X(load_rax, "mov (%rax), %rbx")           \
-	X(forever, "1: jmp 1b")
+	X(forever, "1: jmp 1b")                   \
+	X(store_rbx, "mov %rbx, (%rax)")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -159,6 +160,7 @@ uint64_t vmcs_get(uint32_t field);
 struct exit_info {
 	uint32_t reason, intr_info, idt_vectoring, len;
 	uint64_t qualification, rip;
+	uint64_t gpa, gla; /* guest-physical and guest-linear address (EPT exits) */
 };
 void exit_info_read(struct exit_info *e);
 
@@ -191,6 +193,7 @@ void check_paging(void);         /* checks_paging.c */
 void check_absent(void);         /* checks_absent.c */
 void check_vpid(void);           /* checks_vpid.c */
 void check_timer(void);          /* checks_timer.c */
+void check_ept(void);            /* checks_ept.c */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
 void check_msr_bitmap(void);     /* checks_msrbitmap.c */

@@ -425,6 +425,8 @@ void exit_info_read(struct exit_info *e)
 	e->idt_vectoring = (uint32_t)vmcs_get(IDT_VECTORING_INFO);
 	e->len = (uint32_t)vmcs_get(VM_EXIT_INSTRUCTION_LEN);
 	e->rip = vmcs_get(GUEST_RIP);
+	e->gpa = vmcs_get(GUEST_PHYSICAL_ADDRESS); /* 0 where the field does not exist (no EPT) */
+	e->gla = vmcs_get(GUEST_LINEAR_ADDRESS);
 }
 
 const char *entry_str(enum vm_entry_result res, char *buf, size_t len)

@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* ept group: L2 on an EPT of L1's: translations, violations, misconfigurations, INVEPT (SDM Vol. 3C 29.3). */
+#include "arch/x86/cpu.h"
+#include "core/types.h" /* arch/x86/exit_reasons.h does not include it */
+#include "arch/x86/ept.h"
+#include "arch/x86/exit_reasons.h"
+#include "arch/x86/mtrr.h"
+#include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx_controls.h"
+#include "core/string.h"
+#include "tests/guests/lib/report.h"
+#include "tests/guests/vmx/suite.h"
+
+#define PTE_P BIT(0)
+#define PTE_RW BIT(1)
+#define PTE_PS BIT(7)
+/* L1's paging: an unused PML4 slot maps L2's linear window onto GPA2 (for L2 only; L1 never uses it). */
+#define PML4_SLOT 5
+#define L2_LINEAR ((uint64_t)PML4_SLOT << 39)
+/*
+ * L2's guest-physical window: PML4 entry 1 of L1's EPT (512 GiB up), where
+ * nothing of L1's is. GPA2_4K is one 4 KiB page of it, GPA2_2M a 2 MiB
+ * page, GPA2_BASE itself a 1 GiB page.
+ */
+#define GPA2_BASE ((uint64_t)1 << 39)
+#define GPA2_2M (GPA2_BASE + (uint64_t)GiB(1))
+#define GPA2_4K (GPA2_BASE + (uint64_t)GiB(2))
+#define OFFSET 8 /* the quadword L2 reads in a page: page_x[1] */
+#define EPT_WB ((uint64_t)MEM_TYPE_WB << EPT_MEMTYPE_SHIFT)
+#define EPTP_OF(e) ((uint64_t)(e) | MEM_TYPE_WB | EPTP_WALK_LENGTH_4)
+
+/* EPT-violation qualification bits (SDM Vol. 3C Table 27-7). */
+#define Q_READ BIT(0)
+#define Q_WRITE BIT(1)
+#define Q_PERMS(p) ((uint64_t)(p) << 3)
+#define Q_LINEAR BIT(7)
+#define Q_FINAL BIT(8)
+
+/*
+ * An EPT of L1's for L2: L1's first GiB identity-mapped with 2 MiB pages
+ * (L2's code, stack and page tables are L1's), and the window: PDPT entry
+ * 0 (GPA2_BASE, 1 GiB: a leaf or nothing), entry 1 (a PD whose entry 0 is
+ * GPA2_2M), entry 2 (a PD -> a PT whose entry 0 is GPA2_4K).
+ */
+struct ept12 {
+	uint64_t pml4[512], pdpt_low[512], pd_low[512];
+	uint64_t pdpt_high[512], pd_2m[512], pd_4k[512], pt_4k[512];
+} __aligned(PAGE_SIZE);
+
+static struct ept12 ept_a, ept_b;
+static uint64_t pdpt[512] __aligned(PAGE_SIZE), pd[512] __aligned(PAGE_SIZE), pt[512] __aligned(PAGE_SIZE);
+static uint64_t page_a[512] __aligned(PAGE_SIZE), page_b[512] __aligned(PAGE_SIZE);
+
+static void ept12_init(struct ept12 *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->pml4[0] = (uint64_t)e->pdpt_low | EPT_RWX;
+	e->pml4[1] = (uint64_t)e->pdpt_high | EPT_RWX;
+	e->pdpt_low[0] = (uint64_t)e->pd_low | EPT_RWX;
+	for (uint64_t i = 0; i < 512; i++)
+		e->pd_low[i] = (i << 21) | EPT_RWX | EPT_WB | EPT_LARGE_PAGE;
+	e->pdpt_high[1] = (uint64_t)e->pd_2m | EPT_RWX;
+	e->pdpt_high[2] = (uint64_t)e->pd_4k | EPT_RWX;
+	e->pd_4k[0] = (uint64_t)e->pt_4k | EPT_RWX;
+}
+
+/* L1's page tables: L2's linear page i -> guest-physical gpa (4 KiB). */
+static void map_l2_linear(unsigned int i, uint64_t gpa)
+{
+	uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffULL);
+
+	pdpt[0] = (uint64_t)pd | PTE_P | PTE_RW;
+	pd[0] = (uint64_t)pt | PTE_P | PTE_RW;
+	pt[i] = (gpa & ~0xfffULL) | PTE_P | PTE_RW;
+	pml4[PML4_SLOT] = (uint64_t)pdpt | PTE_P | PTE_RW;
+}
+
+static enum vmx_result invept_raw(uint64_t type, uint64_t eptp)
+{
+	struct {
+		uint64_t eptp, reserved;
+	} desc = { eptp, 0 };
+	bool cf, zf;
+
+	__asm__ volatile("invept %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "m"(desc), "r"(type) : "memory");
+	return VMX_ASM_RESULT(cf, zf);
+}
+
+/*
+ * After L1 changes its EPTs: translations cached from them may remain until
+ * INVEPT (SDM 28.3.3.4), so the checks invalidate as a correct L1 must.
+ */
+static void ept_changed(void)
+{
+	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)
+		invept_raw(INVEPT_ALL_CONTEXT, 0);
+	else
+		invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
+}
+
+/* A fresh L2 at stub on eptp with RAX = la: the exit, false (reported) when the entry failed. */
+static bool run_on_ept(const char *name, const void *stub, uint64_t eptp, uint64_t la, struct l2_regs *regs,
+		       struct exit_info *e)
+{
+	enum vm_entry_result res;
+	char buf[48];
+
+	if (vmcs_prepare(&vmcs_b, stub, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return false;
+	}
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
+	vmwrite(EPT_POINTER, eptp);
+	l2_regs_default(regs);
+	regs->gpr[GPR_RAX] = la;
+	res = vm_enter(regs, 1);
+	if (res != VM_ENTRY_EXITED) {
+		report(name, VERDICT_FAIL, "VMLAUNCH: %s", entry_str(res, buf, sizeof(buf)));
+		vmclear(PA(vmcs_b));
+		return false;
+	}
+	exit_info_read(e);
+	vmclear(PA(vmcs_b));
+	return true;
+}
+
+/* L2 reads the quadword at linear la on eptp: the value, ~0 when it did not get to its VMCALL. */
+static uint64_t l2_read(const char *name, uint64_t eptp, uint64_t la)
+{
+	struct l2_regs regs;
+	struct exit_info e;
+
+	if (!run_on_ept(name, l2_load_rax, eptp, la, &regs, &e))
+		return ~0ULL;
+	if (e.reason != EXIT_REASON_VMCALL) {
+		report(name, VERDICT_FAIL, "exit reason %u (qualification %#lx), expected L2's VMCALL", e.reason,
+		       e.qualification);
+		return ~0ULL;
+	}
+	return regs.gpr[GPR_RBX];
+}
+
+/* Page sizes: L2 reads page_a's second quadword through a 4 KiB, 2 MiB and 1 GiB page of L1's EPT. */
+static void check_ept_page_sizes(void)
+{
+	uint64_t a = (uint64_t)page_a, got;
+
+	page_a[1] = 0xa1a1;
+	ept_a.pt_4k[0] = a | EPT_READ | EPT_WB;
+	map_l2_linear(0, GPA2_4K);
+	ept_changed();
+	got = l2_read("ept.page_4k", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
+	check("ept.page_4k", got == 0xa1a1, "L2 read %#lx through a 4 KiB page, expected 0xa1a1", got);
+
+	ept_a.pd_2m[0] = (a & ~(MiB(2) - 1)) | EPT_READ | EPT_WB | EPT_LARGE_PAGE;
+	map_l2_linear(1, GPA2_2M + (a & (MiB(2) - 1)));
+	ept_changed();
+	got = l2_read("ept.page_2m", EPTP_OF(&ept_a), L2_LINEAR + PAGE_SIZE + OFFSET);
+	check("ept.page_2m", got == 0xa1a1, "L2 read %#lx through a 2 MiB page, expected 0xa1a1", got);
+
+	if (!(suite.caps.ept_vpid & EPT_CAP_1G)) {
+		report("ept.page_1g", VERDICT_SKIP, "no 1 GiB EPT pages");
+		return;
+	}
+	ept_a.pdpt_high[0] = EPT_READ | EPT_WB | EPT_LARGE_PAGE; /* GPA2_BASE -> L1's first GiB */
+	map_l2_linear(2, GPA2_BASE + a);
+	ept_changed();
+	got = l2_read("ept.page_1g", EPTP_OF(&ept_a), L2_LINEAR + 2 * PAGE_SIZE + OFFSET);
+	check("ept.page_1g", got == 0xa1a1, "L2 read %#lx through a 1 GiB page, expected 0xa1a1", got);
+}
+
+/* An access ept_a's 4 KiB leaf refuses: exit reason want, qualification want_qual, GPA and linear exact. */
+static void expect_ept_exit(const char *name, const void *stub, uint64_t leaf, uint32_t want, uint64_t want_qual)
+{
+	struct l2_regs regs;
+	struct exit_info e;
+	uint64_t gpa, gla;
+
+	ept_a.pt_4k[0] = leaf;
+	map_l2_linear(0, GPA2_4K);
+	ept_changed();
+	if (!run_on_ept(name, stub, EPTP_OF(&ept_a), L2_LINEAR + OFFSET, &regs, &e))
+		return;
+	gpa = e.gpa;
+	gla = e.gla;
+	if (want == EXIT_REASON_EPT_VIOLATION)
+		check(name, e.reason == want && e.qualification == want_qual && gpa == GPA2_4K + OFFSET &&
+				    gla == L2_LINEAR + OFFSET,
+		      "leaf %#lx: exit reason %u qualification %#lx GPA %#lx linear %#lx; expected %u %#lx %#lx %#lx",
+		      leaf, e.reason, e.qualification, gpa, gla, want, want_qual, GPA2_4K + OFFSET,
+		      L2_LINEAR + OFFSET);
+	else /* 27.2.1: a misconfiguration's qualification is undefined; the GPA is the access's */
+		check(name, e.reason == want && gpa == GPA2_4K + OFFSET,
+		      "leaf %#lx: exit reason %u GPA %#lx; expected %u %#lx", leaf, e.reason, gpa, want,
+		      GPA2_4K + OFFSET);
+}
+
+static void check_ept_faults(void)
+{
+	uint64_t a = (uint64_t)page_a;
+
+	/* Violations (27.2.1): the access, what L1's entries allowed, linear address valid, the final access. */
+	expect_ept_exit("ept.not_present", l2_load_rax, 0, EXIT_REASON_EPT_VIOLATION, Q_READ | Q_LINEAR | Q_FINAL);
+	expect_ept_exit("ept.write_read_only", l2_store_rbx, a | EPT_READ | EPT_WB, EXIT_REASON_EPT_VIOLATION,
+			Q_WRITE | Q_PERMS(EPT_READ) | Q_LINEAR | Q_FINAL);
+	expect_ept_exit("ept.read_exec_only_not_allowed", l2_load_rax,
+			(suite.caps.ept_vpid & EPT_CAP_EXEC_ONLY) ? (a | EPT_EXEC | EPT_WB) : 0,
+			EXIT_REASON_EPT_VIOLATION,
+			Q_READ | ((suite.caps.ept_vpid & EPT_CAP_EXEC_ONLY) ? Q_PERMS(EPT_EXEC) : 0) | Q_LINEAR | Q_FINAL);
+	/* Misconfigurations (29.3.3.1): write without read, memory type 2, a reserved address bit. */
+	expect_ept_exit("ept.misconfig_write_only", l2_load_rax, a | EPT_WRITE | EPT_WB, EXIT_REASON_EPT_MISCONFIG, 0);
+	expect_ept_exit("ept.misconfig_memtype", l2_load_rax, a | EPT_RWX | (2ULL << EPT_MEMTYPE_SHIFT),
+			EXIT_REASON_EPT_MISCONFIG, 0);
+	expect_ept_exit("ept.misconfig_reserved_bit", l2_load_rax,
+			a | EPT_RWX | EPT_WB | (1ULL << (suite.phys_bits < 52 ? suite.phys_bits : 51)),
+			EXIT_REASON_EPT_MISCONFIG, 0);
+}
+
+/*
+ * A leaf L1 moves takes effect after INVEPT of that EPTP (28.3.3.4); two
+ * EPTs used in turn each keep their own translations (an L1 with two L2s).
+ */
+static void check_ept_invept_and_switch(void)
+{
+	uint64_t a = (uint64_t)page_a, b = (uint64_t)page_b, r1, r2, r3;
+
+	page_a[1] = 0xa1a1;
+	page_b[1] = 0xb1b1;
+	map_l2_linear(0, GPA2_4K);
+	ept_a.pt_4k[0] = a | EPT_RWX | EPT_WB;
+	ept_changed();
+	r1 = l2_read("ept.invept_single", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
+	ept_a.pt_4k[0] = b | EPT_RWX | EPT_WB;
+	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
+		invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
+	else
+		invept_raw(INVEPT_ALL_CONTEXT, 0);
+	r2 = l2_read("ept.invept_single", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
+	check("ept.invept_single", r1 == 0xa1a1 && r2 == 0xb1b1,
+	      "before: %#lx (expected 0xa1a1); after the leaf moved and INVEPT: %#lx (expected 0xb1b1)", r1, r2);
+
+	ept_a.pt_4k[0] = a | EPT_RWX | EPT_WB;
+	ept_b.pt_4k[0] = b | EPT_RWX | EPT_WB;
+	ept_changed();
+	r1 = l2_read("ept.eptp_switch", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
+	r2 = l2_read("ept.eptp_switch", EPTP_OF(&ept_b), L2_LINEAR + OFFSET);
+	r3 = l2_read("ept.eptp_switch", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
+	check("ept.eptp_switch", r1 == 0xa1a1 && r2 == 0xb1b1 && r3 == 0xa1a1,
+	      "EPT A, B, A: %#lx %#lx %#lx (expected 0xa1a1 0xb1b1 0xa1a1)", r1, r2, r3);
+}
+
+/* VM-entry checks on the EPTP (26.2.1.1) and INVEPT's operands (30.3). */
+static void check_ept_operands(void)
+{
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	const struct {
+		const char *name;
+		uint64_t eptp;
+	} bad[] = {
+		{ "ept.eptp_walk_length_3", (uint64_t)&ept_a | MEM_TYPE_WB | (2ULL << 3) },
+		{ "ept.eptp_memtype_wc", (uint64_t)&ept_a | MEM_TYPE_WC | EPTP_WALK_LENGTH_4 },
+		{ "ept.eptp_reserved_bit", EPTP_OF(&ept_a) | BIT(7) },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		if (vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) != 0) {
+			report(bad[i].name, VERDICT_FAIL, "VMCS set-up failed");
+			continue;
+		}
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
+		vmwrite(EPT_POINTER, bad[i].eptp);
+		l2_regs_default(&regs);
+		res = vm_enter(&regs, 1);
+		expect_entry(bad[i].name, res, VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL,
+			     "VMLAUNCH with an invalid EPTP");
+		vmclear(PA(vmcs_b));
+	}
+	/* Unrestricted guest without EPT is an invalid control (26.2.1.1). */
+	if (proc2_allows(UNRESTRICTED_GUEST) && vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) == 0) {
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(UNRESTRICTED_GUEST));
+		l2_regs_default(&regs);
+		res = vm_enter(&regs, 1);
+		expect_entry("ept.unrestricted_without_ept", res, VM_ENTRY_FAIL_VALID,
+			     VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL, "unrestricted guest, EPT off");
+		vmclear(PA(vmcs_b));
+	}
+	if (vmptrld(PA(vmcs_scratch)) != VMX_SUCCEED)
+		return;
+	expect_outcome("invept.type_0", outcome_of(invept_raw(0, EPTP_OF(&ept_a))), VMX_FAIL_VALID,
+		       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "INVEPT type 0 (none)");
+	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) {
+		expect_outcome("invept.single", outcome_of(invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a))),
+			       VMX_SUCCEED, 0, "single-context, a valid EPTP");
+		expect_outcome("invept.single_bad_eptp",
+			       outcome_of(invept_raw(INVEPT_SINGLE_CONTEXT, (uint64_t)&ept_a | MEM_TYPE_WB)),
+			       VMX_FAIL_VALID, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID,
+			       "single-context, EPTP with walk length 1");
+	}
+	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)
+		expect_outcome("invept.all", outcome_of(invept_raw(INVEPT_ALL_CONTEXT, 0)), VMX_SUCCEED, 0,
+			       "all-context");
+	vmclear(PA(vmcs_scratch));
+}
+
+void check_ept(void)
+{
+	uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffULL);
+	struct l2_regs regs;
+	struct exit_info e;
+
+	if (!proc2_allows(ENABLE_EPT) || !(suite.caps.ept_vpid & EPT_CAP_PWL4) ||
+	    !(suite.caps.ept_vpid & EPT_CAP_WB) || !(suite.caps.ept_vpid & EPT_CAP_2M)) {
+		report("ept.offered", VERDICT_SKIP, "no 4-level write-back EPT with 2 MiB pages");
+		return;
+	}
+	if (pml4[PML4_SLOT] & PTE_P) {
+		report("ept.offered", VERDICT_SKIP, "PML4 slot %d in use", PML4_SLOT);
+		return;
+	}
+	ept12_init(&ept_a);
+	ept12_init(&ept_b);
+	/* L2 on an EPT that maps L1's memory as it is: it runs and exits as without one. */
+	if (run_on_ept("ept.launch", l2_vmcall, EPTP_OF(&ept_a), 0, &regs, &e))
+		check("ept.launch", e.reason == EXIT_REASON_VMCALL, "L2 on L1's EPT: exit reason %u", e.reason);
+	check_ept_page_sizes();
+	check_ept_faults();
+	check_ept_invept_and_switch();
+	check_ept_operands();
+	pml4[PML4_SLOT] = 0;
+	__asm__ volatile("invlpg (%0)" ::"r"(L2_LINEAR) : "memory");
+}

@@ -4,15 +4,17 @@
 # linux_kvm_diff_1cpu boots the bzImage through GRUB's linux/initrd commands straight
 # on Bochs (Bochs's VMX is KVM's, the reference), then the vmlinux as umbra's L1 (PVH),
 # both with kvm_intel ept=0 unrestricted_guest=0 vpid=0 running tests/linux/kvm_l2.c,
-# and compares the verdicts (~4 min). UMBRA_TEST_LINUX_MATRIX=1 adds each run alone and
-# KVM's default parameters bare. A test skips only when a Debian package of the payload
-# is unavailable.
+# and compares the verdicts (~4 min); linux_kvm_defaults_diff_1cpu does the same with
+# KVM's defaults (EPT, unrestricted guest, VPID: its L2 on umbra's shadow EPT, ~4 min).
+# UMBRA_TEST_LINUX_MATRIX=1 adds each run alone. A test skips only when a Debian package
+# of the payload is unavailable.
 
 SYSTEM_TESTS+=(
 	linux_kvm_diff_1cpu
+	linux_kvm_defaults_diff_1cpu
 )
 if [ "${UMBRA_TEST_LINUX_MATRIX:-0}" = 1 ]; then
-	SYSTEM_TESTS+=(linux_kvm_bare_1cpu linux_kvm_umbra_1cpu linux_kvm_bare_defaults_1cpu)
+	SYSTEM_TESTS+=(linux_kvm_bare_1cpu linux_kvm_umbra_1cpu linux_kvm_bare_defaults_1cpu linux_kvm_umbra_defaults_1cpu)
 fi
 
 # Every case kvm_l2 runs, in its order.
@@ -103,4 +105,24 @@ test_linux_kvm_umbra_1cpu() {
 	# Every L2 exit went to L1 (KVM): none handled by umbra behind KVM's back.
 	expect '^\[cpu0\] stats: cpu0 ([0-9]+) exits from L2, \1 reflected to L1' "all L2 exits reflected" || return 1
 	expect_clean_exit 0
+}
+
+# KVM with its default parameters (EPT, unrestricted guest, VPID: docs/nested-vmx.md)
+# under umbra: its L2 runs on umbra's shadow EPT of KVM's EPT (nested/ept02.c).
+test_linux_kvm_umbra_defaults_1cpu() {
+	linux_umbra "" umbra_defaults || return $?
+	check_kvm_l2_run ept=Y unrestricted_guest=Y vpid=Y || return 1
+	# The exits umbra kept are shadow-EPT fills, not exits KVM asked for.
+	expect '^\[cpu0\] stats: cpu0 [0-9]+ exits from L2, [1-9][0-9]* reflected to L1' "L2 exits reflected" || return 1
+	expect_clean_exit 0
+}
+
+# The same kvm_l2 verdicts with KVM's defaults directly on Bochs and under umbra.
+test_linux_kvm_defaults_diff_1cpu() {
+	local bare_console
+	linux_payload || return $?
+	boot_into bare test_linux_kvm_bare_defaults_1cpu || return 1
+	bare_console=$CONSOLE
+	boot_into umbra test_linux_kvm_umbra_defaults_1cpu || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
 }

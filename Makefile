@@ -98,6 +98,7 @@ help:
 	@echo "make unit       host unit tests only (ASan/UBSan)"
 	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
 	@echo "make bench      benchmarks (BENCH lines): guest loops bare on Bochs and under umbra"
+	@echo "make coverage   VMX system tests on a COVERAGE=1 umbra (build/cov): gcov's table for nested/"
 	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"
 	@echo "make run-kvm    boot under KVM with nested VMX (Intel hosts)"
 	@echo "options: CPUS=n MEGS=n CMDLINE='umbra options' GUEST=elf GUEST_CMDLINE='...' V=1"

@@ -17,7 +17,7 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:?usage: tests/coverage/run.sh BUILD_DIR}
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
-if ! nm "$build/umbra.elf" 2>/dev/null | grep -qw gcov_dump; then
+if ! nm "$build/umbra.elf" 2>/dev/null | grep -w gcov_dump >/dev/null; then
 	echo "coverage: $build/umbra.elf is not a COVERAGE=1 build (make COVERAGE=1 BUILD=$build kernel)" >&2
 	exit 1
 fi

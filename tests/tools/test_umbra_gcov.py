@@ -257,6 +257,22 @@ class DumpFormat(unittest.TestCase):
         self.assertIn("1 dumps from 2 logs (1 without a dump, 0 bad), 1 .gcda files", out.getvalue())
         self.assertTrue(os.path.exists(self.obj))
 
+    def test_dumps_checked_against_the_build(self):
+        kernel = os.path.join(self.tmp, "kernel")
+        os.makedirs(kernel)
+        obj = os.path.join(kernel, "a.c.gcda")
+        with open(os.path.join(kernel, "a.c.gcno"), "wb") as f:
+            f.write(struct.pack("<3I", ug.GCOV_NOTE_MAGIC, 0x4232322A, 7))
+        log = self.log(make_dump([(obj, 7, [(1, [2])])]), "same.log")
+        _, n, errors = ug.merge([log], out=io.StringIO(), build=self.tmp)
+        self.assertEqual((n, errors), (1, []))
+        log = self.log(make_dump([(obj, 8, [(1, [2])])]), "rebuilt.log")
+        with self.assertRaisesRegex(ug.DumpError, "stamps differ"):
+            ug.merge([log], out=io.StringIO(), build=self.tmp)
+        log = self.log(make_dump([(self.obj, 7, [(1, [2])])]), "elsewhere.log")
+        with self.assertRaisesRegex(ug.DumpError, "another build directory"):
+            ug.merge([log], out=io.StringIO(), build=self.tmp)
+
     def test_uncovered_ranges_span_non_code_lines(self):
         e = {"lines": {1: 0, 2: 0, 4: 0, 5: 3, 7: 0, 9: 0, 10: 1}}
         self.assertEqual(ug.uncovered_ranges(e), [(1, 4), (7, 9)])

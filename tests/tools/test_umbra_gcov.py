@@ -254,7 +254,7 @@ class DumpFormat(unittest.TestCase):
         out = io.StringIO()
         merged, n, errors = ug.merge([self.tmp], out=out)
         self.assertEqual((n, errors), (1, []))
-        self.assertIn("1 dumps from 2 logs (1 without a dump, 0 bad), 1 .gcda files", out.getvalue())
+        self.assertIn("1 dumps in 2 log files (1 without a dump, 0 bad), 1 .gcda files", out.getvalue())
         self.assertTrue(os.path.exists(self.obj))
 
     def test_dumps_checked_against_the_build(self):

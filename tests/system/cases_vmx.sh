@@ -210,6 +210,20 @@ test_vmx_umbra_msr_store_abort() {
 	expect_clean_exit 1
 }
 
+# L1's EPT maps L2's page onto umbra's memory: L2's read never gets there; umbra stops the
+# guest with a report (nested/ept02.c) and ends cleanly.
+SYSTEM_TESTS+=(vmx_umbra_ept_umbra_mem)
+test_vmx_umbra_ept_umbra_mem() {
+	local elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot --emu bochs --cpus 1 --kernel "$build/umbra.elf" --module "$elf=test=ept_umbra_mem" || return 1
+	expect "${GUEST_LINE}INFO ept_umbra_mem: L2 reads" "the guest starting L2" || return 1
+	expect "guest stopped: L1's EPT maps L2's guest-physical 0x[0-9a-f]+ to 0x[0-9a-f]+, which is not L1's memory" \
+		"umbra's report" || return 1
+	expect_not "TEST ept_umbra_mem\.unreachable" || return 1
+	expect_clean_exit 1
+}
+
 # --- events: NMIs and INIT (issue 9, items 6-9) ----------------------------------------
 
 SYSTEM_TESTS+=(

@@ -333,3 +333,31 @@ void check_ept(void)
 	pml4[PML4_SLOT] = 0;
 	__asm__ volatile("invlpg (%0)" ::"r"(L2_LINEAR) : "memory");
 }
+
+/*
+ * test=ept_umbra_mem (umbra only): L1's EPT maps L2's page onto umbra's
+ * memory, as L1's memory map shows it reserved. L2's read must never reach
+ * it: umbra stops the guest with a report, as for L1's own access there.
+ */
+void ept_umbra_mem_run(uint64_t umbra_mem)
+{
+	struct l2_regs regs;
+	struct exit_info e;
+
+	if (!suite_init())
+		return;
+	write_cr4(read_cr4() | CR4_VMXE);
+	if (!umbra_mem || vmxon(PA(vmxon_region)) != VMX_SUCCEED || !proc2_allows(ENABLE_EPT)) {
+		report("ept_umbra_mem.setup", VERDICT_FAIL, "no umbra memory in the map (%#lx), VMXON failed or no EPT",
+		       umbra_mem);
+		return;
+	}
+	ept12_init(&ept_a);
+	ept_a.pt_4k[0] = (umbra_mem & ~0xfffULL) | EPT_RWX | EPT_WB;
+	map_l2_linear(0, GPA2_4K);
+	info("ept_umbra_mem: L2 reads guest-physical %#lx, which L1's EPT maps to umbra's %#lx",
+	     (uint64_t)GPA2_4K, umbra_mem);
+	run_on_ept("ept_umbra_mem.unreachable", l2_load_rax, EPTP_OF(&ept_a), L2_LINEAR, &regs, &e);
+	report("ept_umbra_mem.unreachable", VERDICT_FAIL, "L2 went on: exit reason %u, read %#lx", e.reason,
+	       regs.gpr[GPR_RBX]);
+}

@@ -7,8 +7,10 @@
 #include "arch/x86/mtrr.h"
 #include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
+#include "core/format.h"
 #include "core/string.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 #include "tests/guests/vmx/suite.h"
 
 #define PTE_P BIT(0)
@@ -360,4 +362,80 @@ void ept_umbra_mem_run(uint64_t umbra_mem)
 	run_on_ept("ept_umbra_mem.unreachable", l2_load_rax, EPTP_OF(&ept_a), L2_LINEAR, &regs, &e);
 	report("ept_umbra_mem.unreachable", VERDICT_FAIL, "L2 went on: exit reason %u, read %#lx", e.reason,
 	       regs.gpr[GPR_RBX]);
+}
+
+uint64_t ept_identity_eptp(void)
+{
+	ept12_init(&ept_a);
+	return EPTP_OF(&ept_a);
+}
+
+/* L2 for bench_ept_faults: RCX quadword reads, one per page from RAX up, then VMCALL. */
+extern const char l2_touch_pages[];
+__asm__(".pushsection .text\n"
+	"l2_touch_pages:\n\t"
+	"mov (%rax), %rbx\n\t"
+	"add $4096, %rax\n\t"
+	"dec %rcx\n\t"
+	"jnz l2_touch_pages\n\t"
+	"vmcall\n"
+	".popsection\n");
+
+#define FAULT_PAGES_MAX 512 /* one page table of L1's EPT and of its paging */
+static uint8_t fault_pages[FAULT_PAGES_MAX][PAGE_SIZE] __aligned(PAGE_SIZE);
+
+/*
+ * L2 reads N pages of the GPA2_4K window that L1's EPT does not map yet;
+ * L1 maps each on its EPT violation (as KVM faults guest memory in) and
+ * resumes L2. Under umbra each fault is L2's violation on the shadow EPT
+ * reflected to L1, L1's VMRESUME, and the shadow EPT's fill.
+ */
+void bench_ept_faults(uint64_t pages)
+{
+	bool umbra = under_umbra();
+	uint64_t t0, t1, x0, x1, faults = 0;
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint32_t reason = 0;
+	char name[64];
+
+	pages = MIN(pages, (uint64_t)FAULT_PAGES_MAX);
+	if (!suite_init())
+		return;
+	write_cr4(read_cr4() | CR4_VMXE);
+	if (vmxon(PA(vmxon_region)) != VMX_SUCCEED || !proc2_allows(ENABLE_EPT) ||
+	    vmcs_prepare(&vmcs_b, l2_touch_pages, L2_STACK_TOP) != 0) {
+		report("bench.ept_faults", VERDICT_FAIL, "VMXON, EPT or the VMCS set-up failed");
+		return;
+	}
+	ept12_init(&ept_a);
+	for (uint64_t i = 0; i < pages; i++)
+		map_l2_linear((unsigned int)i, GPA2_4K + i * PAGE_SIZE);
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
+	vmwrite(EPT_POINTER, EPTP_OF(&ept_a));
+	l2_regs_default(&regs);
+	regs.gpr[GPR_RAX] = L2_LINEAR;
+	regs.gpr[GPR_RCX] = pages;
+	x0 = bench_umbra_exits(umbra);
+	t0 = rdtsc();
+	for (res = vm_enter(&regs, 1); res == VM_ENTRY_EXITED; res = vm_enter(&regs, 0)) {
+		uint64_t i = (vmcs_get(GUEST_PHYSICAL_ADDRESS) - GPA2_4K) / PAGE_SIZE;
+
+		reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+		if (reason != EXIT_REASON_EPT_VIOLATION || i >= pages)
+			break;
+		ept_a.pt_4k[i] = (uint64_t)fault_pages[i] | EPT_READ | EPT_WB; /* not present -> present: no INVEPT */
+		faults++;
+	}
+	t1 = rdtsc();
+	x1 = bench_umbra_exits(umbra);
+	vmxoff();
+	if (!check("bench.ept_faults", res == VM_ENTRY_EXITED && reason == EXIT_REASON_VMCALL && faults == pages,
+		   "%lu EPT violations for %lu pages, last exit reason %u", faults, pages, reason))
+		return;
+	fmt_snprintf(name, sizeof(name), "nested_ept_fault.cycles_per_fault.%s", umbra ? "umbra" : "bare");
+	bench_line(name, t1 - t0, faults, "cycles");
+	if (umbra)
+		bench_line("nested_ept_fault.l0_exits_per_fault.umbra", x1 - x0 - 1, faults, "exits");
 }

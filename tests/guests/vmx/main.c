@@ -116,8 +116,13 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		msr_store_abort_run();
 		report_finish();
 	}
-	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table")) {
-		bench_nested(args.iterations, mode_is(&args, "bench_nested_table"));
+	if (mode_is(&args, "bench_ept_faults")) {
+		bench_ept_faults(args.iterations);
+		report_finish();
+	}
+	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table") ||
+	    mode_is(&args, "bench_nested_ept_vpid")) {
+		bench_nested(args.iterations, !mode_is(&args, "bench_nested"), mode_is(&args, "bench_nested_ept_vpid"));
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */

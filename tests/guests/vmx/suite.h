@@ -216,7 +216,13 @@ void msr_store_abort_run(void);
  * loop; L1 handles each exit as KVM would, executing CPUID itself or
  * answering from a table filled at start-up (from_table).
  */
-void bench_nested(uint64_t iterations, bool from_table);
+void bench_nested(uint64_t iterations, bool from_table, bool ept_vpid);
+/* checks_ept.c: an identity EPT of L1's (its first GiB, 2 MiB pages) as an EPTP, for benchmarks. */
+uint64_t ept_identity_eptp(void);
+/* bench.c: umbra's count of the exits it took (all CPUs), 0 when not under umbra. */
+uint64_t bench_umbra_exits(bool umbra);
+/* checks_ept.c: test=bench_ept_faults iterations=N: L2 touches N fresh pages L1 maps on EPT violations. */
+void bench_ept_faults(uint64_t pages);
 /* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */
 extern const char l2_bench_loop[];
 bool bench_handle_exit(struct l2_regs *regs);

@@ -8,6 +8,7 @@ SYSTEM_TESTS+=(
 	vmx_umbra_1cpu
 	vmx_diff_1cpu
 	vmx_smp_l2_diff_2cpu
+	vmx_smp_l2_ept_diff_2cpu
 	vmx_smp_init_diff_2cpu
 	vmx_noshadow_diff_1cpu
 	vmx_shadow_no_exits
@@ -101,12 +102,22 @@ test_vmx_diff_1cpu() {
 # Two L1 CPUs, each with its own VMXON region, VMCS and L2, running at the same time:
 # bare and under umbra, same verdicts, and umbra saw L2 exits on both CPUs.
 test_vmx_smp_l2_diff_2cpu() {
-	local bare_console elf
+	smp_l2_diff smp_l2
+}
+
+# The same with each L2 on an EPT of L1's and its own VPID: two shadow EPTs at once.
+test_vmx_smp_l2_ept_diff_2cpu() {
+	smp_l2_diff smp_l2_ept
+}
+
+# smp_l2_diff MODE: test=MODE with 2 CPUs bare and under umbra, the same verdicts.
+smp_l2_diff() {
+	local bare_console elf mode=$1
 	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
-	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "test=smp_l2 cpus=2" || return 1
+	boot_into bare boot --emu bochs --cpus 2 --kernel "$elf" --cmdline "test=$mode cpus=2" || return 1
 	bare_console=$CONSOLE
 	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0" || return 1
-	boot_into umbra boot --emu bochs --cpus 2 --module "$elf=test=smp_l2 cpus=2" || return 1
+	boot_into umbra boot --emu bochs --cpus 2 --module "$elf=test=$mode cpus=2" || return 1
 	expect "${GUEST_LINE}SUMMARY passed=[0-9]+ failed=0" || return 1
 	expect '^\[cpu0\] stats: cpu0 [0-9]+ exits from L2, [1-9][0-9]* reflected' "L2 exits on CPU 0" || return 1
 	expect '^\[cpu0\] stats: cpu1 [0-9]+ exits from L2, [1-9][0-9]* reflected' "L2 exits on CPU 1" || return 1

@@ -88,8 +88,8 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	platform_init(magic, info_addr);
 
 	args = parse_args(mbi.cmdline);
-	if (mode_is(&args, "smp_l2")) {
-		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus);
+	if (mode_is(&args, "smp_l2") || mode_is(&args, "smp_l2_ept")) {
+		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus, mode_is(&args, "smp_l2_ept"));
 		report_finish();
 	}
 	if (mode_is(&args, "smp_init") || mode_is(&args, "smp_init_nmi")) {

@@ -227,9 +227,12 @@ void bench_ept_faults(uint64_t pages);
 extern const char l2_bench_loop[];
 bool bench_handle_exit(struct l2_regs *regs);
 
-/* smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all at once. */
+/*
+ * smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all
+ * at once; test=smp_l2_ept (ept): each L2 on one EPT of L1's, VPID = CPU + 1.
+ */
 struct acpi_info;
-void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus);
+void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus, bool ept);
 /*
  * smp.c: test=smp_init. An INIT sent to a CPU running an L2 reaches its L1 as a VM exit;
  * test=smp_init_nmi (nmi_exiting): the same with L1's NMI exiting on, then an NMI exit.

@@ -184,8 +184,13 @@ static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own
 		VMCS12_SET(c, VM_EXIT_REASON, reason);
 		VMCS12_SET(c, EXIT_QUALIFICATION, qual);
 	}
-	/* 27.2.x: every VM exit clears the valid bit of VM-entry interruption information. */
-	VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
+	/*
+	 * 24.8.3: a VM exit clears the valid bit of the VM-entry interruption
+	 * information; a VM entry that failed loading guest state or MSRs
+	 * (26.8) leaves it as it was, as bare Bochs does.
+	 */
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+		VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
 	nvmx_load_l1_host_state(v, n);
 	load_exit_msrs(v, n);
 	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */

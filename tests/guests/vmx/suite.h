@@ -194,6 +194,7 @@ void check_absent(void);         /* checks_absent.c */
 void check_vpid(void);           /* checks_vpid.c */
 void check_timer(void);          /* checks_timer.c */
 void check_ept(void);            /* checks_ept.c */
+void check_events(void);         /* checks_events.c */
 void ept_umbra_mem_run(uint64_t umbra_mem); /* test=ept_umbra_mem: L1's EPT onto umbra's memory */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */

@@ -11,6 +11,9 @@
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
 
+/* SDM Vol. 3C 29.1.1: VTPR, the byte of the virtual-APIC page that holds the task priority. */
+#define VAPIC_TPR_OFFSET 0x80
+
 static bool ctl_ok(uint32_t msr, uint32_t value)
 {
 	uint64_t cap = 0;
@@ -75,6 +78,23 @@ static bool check_controls(const struct vmcs12 *c)
 	}
 	if ((proc2 & UNRESTRICTED_GUEST) && !(proc2 & ENABLE_EPT))
 		return false;
+	/*
+	 * 26.2.1.1, "use TPR shadow": the virtual-APIC address aligned and
+	 * within the width, TPR threshold bits 31:4 clear (no virtual-interrupt
+	 * delivery is offered), and bits 3:0 not above VTPR[7:4] (no
+	 * "virtualize APIC accesses" either): VTPR as the CPU reads it.
+	 */
+	if (proc & USE_TPR_SHADOW) {
+		uint64_t vapic = VMCS12_GET(c, VIRTUAL_APIC_PAGE_ADDR);
+		uint32_t threshold = VMCS12_GET(c, TPR_THRESHOLD);
+		uint8_t vtpr;
+
+		if (!phys_range_ok(vapic, PAGE_SIZE, PAGE_SIZE) || (threshold >> 4))
+			return false;
+		guest_read_phys_or_ones(vapic + VAPIC_TPR_OFFSET, &vtpr, 1);
+		if ((threshold & 0xf) > (vtpr >> 4u))
+			return false;
+	}
 	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
 	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
 		return false;
@@ -334,6 +354,17 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		/* L1's RAM is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
 		vmcs_write64(IO_BITMAP_A, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_A)));
 		vmcs_write64(IO_BITMAP_B, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_B)));
+	}
+	/*
+	 * L1's virtual-APIC page, where the CPU keeps L2's TPR: L1's RAM as it
+	 * is; anywhere else this vCPU's own page, so that L2's CR8 writes never
+	 * reach umbra's memory or a device (they stay in that page, L1 cannot
+	 * see them: docs/nested-vmx.md).
+	 */
+	if (proc & USE_TPR_SHADOW) {
+		uint64_t vapic = VMCS12_GET(c, VIRTUAL_APIC_PAGE_ADDR);
+
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, guest_range_ok(vapic, PAGE_SIZE) ? vapic : n->vapic_scratch);
 	}
 	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)

@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/panic.h"
 #include "core/percpu.h"
+#include "core/string.h"
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
 
@@ -180,6 +181,10 @@ void nvmx_init(void)
 		nvmx_state[i].msr_bitmap02 = mem_alloc_pages(1);
 		if (!nvmx_state[i].msr_bitmap02)
 			panic("nested: no memory for vmcs02's MSR bitmaps");
+		nvmx_state[i].vapic_scratch = mem_alloc_pages(1);
+		if (!nvmx_state[i].vapic_scratch)
+			panic("nested: no memory for the virtual-APIC scratch pages");
+		memset((void *)nvmx_state[i].vapic_scratch, 0xff, PAGE_SIZE); /* as memory that is not there */
 		if (!ept02_init(&nvmx_state[i].ept02))
 			panic("nested: no memory for the shadow EPT pool (%u pages per vCPU)", EPT02_POOL_PAGES);
 	}

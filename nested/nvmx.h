@@ -31,6 +31,7 @@ struct nvmx {
 	uint64_t msr_bitmap02;   /* vmcs02's MSR bitmap: L1's merged with umbra's (nested/entry.c) */
 	uint16_t vpid02_owner;   /* L1's VPID whose translations vmcs02's VPID holds; 0: none */
 	struct ept02_cache ept02; /* shadow EPTs for L2s on L1's EPT (nested/ept02.c) */
+	uint64_t vapic_scratch;  /* L2's virtual-APIC page when L1's is not L1's RAM */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */

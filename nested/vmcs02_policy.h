@@ -81,7 +81,7 @@ enum nvmx_policy_flag {
 	X(EXECUTIVE_VMCS_POINTER, NP_NOT_OFFERED)                           \
 	X(PML_ADDRESS, NP_NOT_OFFERED)                                      \
 	X(TSC_OFFSET, NP_CONTROL_MERGED)                                    \
-	X(VIRTUAL_APIC_PAGE_ADDR, NP_NOT_OFFERED)                           \
+	X(VIRTUAL_APIC_PAGE_ADDR, NP_CONTROL_MERGED)                        \
 	X(APIC_ACCESS_ADDR, NP_NOT_OFFERED)                                 \
 	X(POSTED_INTR_DESC_ADDR, NP_NOT_OFFERED)                            \
 	X(VM_FUNCTION_CONTROL, NP_NOT_OFFERED)                              \
@@ -129,7 +129,7 @@ enum nvmx_policy_flag {
 	X(VM_ENTRY_INTR_INFO, NP_CONTROL_AS_IS)                             \
 	X(VM_ENTRY_EXCEPTION_ERROR_CODE, NP_CONTROL_AS_IS)                  \
 	X(VM_ENTRY_INSTRUCTION_LEN, NP_CONTROL_AS_IS)                       \
-	X(TPR_THRESHOLD, NP_NOT_OFFERED)                                    \
+	X(TPR_THRESHOLD, NP_CONTROL_AS_IS)                                  \
 	X(SECONDARY_VM_EXEC_CONTROL, NP_CONTROL_MERGED)                     \
 	X(PLE_GAP, NP_NOT_OFFERED)                                          \
 	X(PLE_WINDOW, NP_NOT_OFFERED)                                       \

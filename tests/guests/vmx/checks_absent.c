@@ -39,7 +39,7 @@ static uint32_t run_l2(const char *name, const void *stub, uint32_t proc, uint32
 		report(name, VERDICT_FAIL, "VMCS set-up failed");
 		return 0;
 	}
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(proc));
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(proc) & ~(CR8_LOAD_EXITING | CR8_STORE_EXITING));
 	if (proc & USE_IO_BITMAPS) {
 		vmwrite(IO_BITMAP_A, (uint64_t)zero_bitmap);
 		vmwrite(IO_BITMAP_B, (uint64_t)zero_bitmap);
@@ -190,6 +190,18 @@ static void check_umbra_absent(void)
 	      ENTRY_FAIL_MSR_LOADING);
 	expect_outcome("umbra.absent_vmptrld", outcome_of(vmptrld(pa)), VMX_FAIL_VALID,
 		       VMXERR_VMPTRLD_INCORRECT_REVISION_ID, "VMPTRLD of umbra's memory");
+	vmclear(PA(vmcs_b));
+
+	/* A virtual-APIC page on umbra's memory: L2's CR8 reads the all-ones VTPR of umbra's stand-in page. */
+	if (!proc_allows(USE_TPR_SHADOW))
+		return;
+	l2_regs_default(&regs);
+	reason = run_l2("umbra.absent_virtual_apic", l2_mov_from_cr8,
+			USE_TPR_SHADOW, VIRTUAL_APIC_PAGE_ADDR, pa, &regs);
+	if (reason)
+		check("umbra.absent_virtual_apic", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RAX] == 0xf,
+		      "virtual-APIC page on umbra's memory at %#lx: exit reason %u, CR8 %#lx (expected 0xf)", pa,
+		      reason, regs.gpr[GPR_RAX]);
 	vmclear(PA(vmcs_b));
 }
 

@@ -143,6 +143,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_timer();        /* checks_timer.c */
 		check_ept();          /* checks_ept.c */
 		check_events();       /* checks_events.c */
+		check_tpr_shadow();   /* checks_tpr.c */
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */

@@ -114,7 +114,9 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(rdseed, "rdseed %eax")                  \
 	X(load_rax, "mov (%rax), %rbx")           \
 	X(forever, "1: jmp 1b")                   \
-	X(store_rbx, "mov %rbx, (%rax)")
+	X(store_rbx, "mov %rbx, (%rax)")          \
+	X(mov_to_cr8, "mov %rax, %cr8")           \
+	X(mov_from_cr8, "mov %cr8, %rax")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -195,6 +197,7 @@ void check_vpid(void);           /* checks_vpid.c */
 void check_timer(void);          /* checks_timer.c */
 void check_ept(void);            /* checks_ept.c */
 void check_events(void);         /* checks_events.c */
+void check_tpr_shadow(void);     /* checks_tpr.c */
 void ept_umbra_mem_run(uint64_t umbra_mem); /* test=ept_umbra_mem: L1's EPT onto umbra's memory */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */

@@ -308,6 +308,8 @@ static void check_ept_operands(void)
 	vmclear(PA(vmcs_scratch));
 }
 
+static void check_unrestricted_guest(void);
+
 void check_ept(void)
 {
 	uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffULL);
@@ -332,6 +334,7 @@ void check_ept(void)
 	check_ept_faults();
 	check_ept_invept_and_switch();
 	check_ept_operands();
+	check_unrestricted_guest();
 	pml4[PML4_SLOT] = 0;
 	__asm__ volatile("invlpg (%0)" ::"r"(L2_LINEAR) : "memory");
 }
@@ -438,4 +441,80 @@ void bench_ept_faults(uint64_t pages)
 	bench_line(name, t1 - t0, faults, "cycles");
 	if (umbra)
 		bench_line("nested_ept_fault.l0_exits_per_fault.umbra", x1 - x0 - 1, faults, "exits");
+}
+
+/* A 16-bit L2: AX = 0x1234, then VMCALL (the same bytes in every mode). */
+extern const char l2_real_mode[], l2_real_mode_vmcall[];
+__asm__(".pushsection .text\n"
+	".balign 16\n"
+	".code16\n"
+	"l2_real_mode:\n\t"
+	"movw $0x1234, %ax\n"
+	"l2_real_mode_vmcall:\n\t"
+	"vmcall\n\t"
+	".code64\n"
+	".popsection\n");
+
+#define AR_CODE_RX_ACCESSED 0x9b /* present, S, DPL 0, execute/read, accessed (SDM Vol. 3C 24.4.1) */
+#define AR_DATA_RW_ACCESSED 0x93
+#define REAL_MODE_LIMIT 0xffff
+
+/*
+ * Unrestricted guest: an L2 in real mode (CR0.PE = PG = 0) on an EPT of
+ * L1's, its segments at any base (26.3.1.2 needs no selector << 4 there).
+ */
+static void check_unrestricted_guest(void)
+{
+	const char *name = "ept.unrestricted_real_mode";
+	uint64_t code = (uint64_t)l2_real_mode & ~0xfULL, cr0;
+	static const uint32_t data_segs[] = { GUEST_SS_SELECTOR, GUEST_DS_SELECTOR, GUEST_ES_SELECTOR,
+					      GUEST_FS_SELECTOR, GUEST_GS_SELECTOR };
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	char buf[48];
+
+	if (!proc2_allows(ENABLE_EPT | UNRESTRICTED_GUEST)) {
+		report(name, VERDICT_SKIP, "no unrestricted guest");
+		return;
+	}
+	ept12_init(&ept_a);
+	if (vmcs_prepare(&vmcs_b, l2_real_mode, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT | UNRESTRICTED_GUEST));
+	vmwrite(EPT_POINTER, EPTP_OF(&ept_a));
+	vmwrite(VM_ENTRY_CONTROLS, ctl_entry(0)); /* not IA-32e mode */
+	cr0 = vmcs_get(GUEST_CR0) & ~(uint64_t)(CR0_PG | CR0_PE);
+	vmwrite(GUEST_CR0, cr0);
+	vmwrite(CR0_READ_SHADOW, cr0);
+	vmwrite(GUEST_CS_SELECTOR, 0);
+	vmwrite(GUEST_CS_BASE, code);
+	vmwrite(GUEST_CS_LIMIT, REAL_MODE_LIMIT);
+	vmwrite(GUEST_CS_AR_BYTES, AR_CODE_RX_ACCESSED);
+	for (size_t i = 0; i < ARRAY_SIZE(data_segs); i++) {
+		uint32_t idx = (data_segs[i] - GUEST_ES_SELECTOR) / 2;
+
+		vmwrite(data_segs[i], 0);
+		vmwrite(GUEST_ES_BASE + 2 * idx, data_segs[i] == GUEST_SS_SELECTOR ? (uint64_t)l2_stack : 0);
+		vmwrite(GUEST_ES_LIMIT + 2 * idx, REAL_MODE_LIMIT);
+		vmwrite(GUEST_ES_AR_BYTES + 2 * idx, AR_DATA_RW_ACCESSED);
+	}
+	vmwrite(GUEST_RIP, (uint64_t)l2_real_mode - code);
+	vmwrite(GUEST_RSP, L2_STACK_SIZE - 16);
+	l2_regs_default(&regs);
+	res = vm_enter(&regs, 1);
+	if (res != VM_ENTRY_EXITED) {
+		report(name, VERDICT_FAIL, "VMLAUNCH: %s", entry_str(res, buf, sizeof(buf)));
+	} else {
+		uint32_t reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+		uint64_t rip = vmcs_get(GUEST_RIP), want_rip = (uint64_t)l2_real_mode_vmcall - code;
+
+		check(name, reason == EXIT_REASON_VMCALL && (regs.gpr[GPR_RAX] & 0xffff) == 0x1234 && rip == want_rip &&
+				    !(vmcs_get(GUEST_CR0) & CR0_PE),
+		      "exit reason %u, AX %#lx, IP %#lx (expected %#lx), CR0 %#lx", reason, regs.gpr[GPR_RAX] & 0xffff,
+		      rip, want_rip, vmcs_get(GUEST_CR0));
+	}
+	vmclear(PA(vmcs_b));
 }

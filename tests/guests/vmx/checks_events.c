@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "core/types.h" /* arch/x86/exit_reasons.h does not include it */
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/string.h"
 #include "tests/guests/lib/report.h"
@@ -249,6 +250,41 @@ static void check_ext_int_if0(void)
 	vmclear(PA(vmcs_b));
 }
 
+/*
+ * L2 entered in the HLT activity state with an event injected: the event
+ * is delivered and L2 is active again (SDM 26.6.2, 26.7.1): its handler runs.
+ */
+static void check_hlt_wakeup(void)
+{
+	const char *name = "events.hlt_woken_by_injection";
+	struct l2_regs regs;
+	struct exit_info e;
+
+	if (!(suite.caps.misc & VMX_MISC_ACTIVITY_HLT)) {
+		report(name, VERDICT_SKIP, "activity state HLT not supported");
+		return;
+	}
+	if (vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	vmwrite(GUEST_IDTR_BASE, (uint64_t)l2_idt);
+	vmwrite(GUEST_IDTR_LIMIT, sizeof(l2_idt) - 1);
+	vmwrite(GUEST_ACTIVITY_STATE, ACTIVITY_HLT);
+	vmwrite(VM_ENTRY_INTR_INFO, EV_VALID | EV_TYPE(EV_HW_EXCEPTION) | VEC_UD);
+	l2_regs_default(&regs);
+	if (vm_enter(&regs, 1) != VM_ENTRY_EXITED) {
+		report(name, VERDICT_FAIL, "VMLAUNCH did not come back through HOST_RIP");
+	} else {
+		exit_info_read(&e);
+		check(name, e.reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RAX] == VEC_UD &&
+				    vmcs_get(GUEST_ACTIVITY_STATE) == 0,
+		      "halted L2, #UD injected: exit reason %u, handler of vector %#lx, activity state %lu", e.reason,
+		      regs.gpr[GPR_RAX], vmcs_get(GUEST_ACTIVITY_STATE));
+	}
+	vmclear(PA(vmcs_b));
+}
+
 void check_events(void)
 {
 	l2_idt_init();
@@ -257,4 +293,5 @@ void check_events(void)
 	check_ext_int_if0();
 	check_injection();
 	check_idt_vectoring();
+	check_hlt_wakeup();
 }

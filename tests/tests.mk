@@ -78,3 +78,11 @@ run-kvm: deps-qemu
 test: deps
 	$(Q)$(MAKE) --no-print-directory kernel unit guests
 	$(Q)tests/run_tests.sh $(BUILD)
+
+# make test-linux: the whole Linux/KVM matrix (tests/system/cases_linux.sh, docs/linux.md):
+# KVM directly on Bochs and under umbra, ept=0 and KVM's defaults, shadowing off, 2 CPUs
+# with an L2 on each (~40 min).
+.PHONY: test-linux
+test-linux: deps
+	$(Q)$(MAKE) --no-print-directory kernel guests
+	$(Q)UMBRA_TEST_LINUX_MATRIX=1 tests/run_tests.sh $(BUILD) linux_

@@ -66,5 +66,5 @@ run-kvm: deps-qemu
 		--out $(BUILD)/run-kvm --timeout $(TIMEOUT) --stream
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory kernel unit guests
+	$(Q)$(MAKE) --no-print-directory kernel unit guests fuzz-host-build
 	$(Q)tests/run_tests.sh $(BUILD)

@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Host fuzz harness: the multiboot2 information parser (core/mb2.c), and the boot info umbra rebuilds from it. */
+#define _GNU_SOURCE /* memmem */
+#include <string.h>
+
+#include "core/loader.h"
+#include "core/mb2.h"
+#include "tests/fuzz/host/fuzz.h"
+
+/*
+ * The input is the information structure GRUB would leave in memory. It is
+ * parsed from a heap copy of exactly its size, so that ASan flags any read
+ * past it; then, as core/guest.c does, the guest's memory map and multiboot2
+ * information are built from what was parsed, and umbra's own parser must
+ * read that back unchanged.
+ */
+
+/* umbra's footprint in the guest's map (core/mem.c gives the real one). */
+#define UMBRA_BASE 0x200000ull
+#define UMBRA_END 0x600000ull
+/* The boot-information area core/guest.c gives the guest (BOOT_INFO_PA, BOOT_INFO_SIZE). */
+#define INFO_PA 0x10000u
+#define INFO_SIZE 0x10000u
+
+static struct mb2_info info, back;
+static struct guest_memmap map;
+
+/* A string the parser kept: inside info->strings, terminated there, and present in the input. */
+static void check_kept_string(const struct mb2_info *in, const char *s, const uint8_t *buf, size_t len)
+{
+	size_t room;
+
+	if (!s)
+		return;
+	FUZZ_CHECK(s >= in->strings && s < in->strings + in->strings_used);
+	room = (size_t)(in->strings + in->strings_used - s);
+	FUZZ_CHECK(strnlen(s, room) < room);
+	FUZZ_CHECK(memmem(buf, len, s, strlen(s) + 1) != NULL);
+}
+
+static void check_parsed(const struct mb2_info *in, const uint8_t *buf, size_t size)
+{
+	FUZZ_CHECK(in->total_size >= 16 && in->total_size <= size);
+	FUZZ_CHECK(in->mmap_count <= MB2_MAX_MMAP);
+	FUZZ_CHECK(in->module_count <= MB2_MAX_MODULES);
+	FUZZ_CHECK(in->strings_used <= MB2_STRINGS_MAX);
+	check_kept_string(in, in->cmdline, buf, in->total_size);
+	check_kept_string(in, in->bootloader, buf, in->total_size);
+	for (size_t i = 0; i < in->module_count; i++) {
+		FUZZ_CHECK(in->modules[i].end >= in->modules[i].start);
+		check_kept_string(in, in->modules[i].cmdline, buf, in->total_size);
+	}
+	if (in->rsdp) {
+		/* ACPI 6.5 5.2.5.3: 20 bytes (1.0), 36 bytes (2.0+); the copy is capped. */
+		FUZZ_CHECK(in->rsdp == in->rsdp_copy);
+		FUZZ_CHECK(in->rsdp_tag == 14 || in->rsdp_tag == 15);
+		FUZZ_CHECK(in->rsdp_len >= (in->rsdp_tag == 15 ? 36u : 20u) && in->rsdp_len <= MB2_RSDP_MAX);
+		FUZZ_CHECK(memmem(buf, in->total_size, in->rsdp_copy, in->rsdp_len) != NULL);
+	} else {
+		FUZZ_CHECK(in->rsdp_len == 0 && in->rsdp_tag == 0);
+	}
+}
+
+/* The guest's map: non-empty, non-wrapping entries, and no RAM over umbra or past limit. */
+static void check_memmap(const struct guest_memmap *m, uint64_t limit)
+{
+	FUZZ_CHECK(m->n <= ARRAY_SIZE(m->e));
+	for (size_t i = 0; i < m->n; i++) {
+		const struct mb2_mmap_entry *e = &m->e[i];
+
+		FUZZ_CHECK(e->length > 0 && e->base + e->length > e->base);
+		if (e->type != MB2_MEM_AVAILABLE)
+			continue;
+		FUZZ_CHECK(e->base + e->length <= UMBRA_BASE || e->base >= UMBRA_END);
+		FUZZ_CHECK(!limit || e->base + e->length <= limit);
+	}
+	FUZZ_CHECK(!loader_range_is_ram(m, UMBRA_BASE, UMBRA_BASE + 1));
+	FUZZ_CHECK(!loader_range_is_ram(m, UMBRA_END - 1, UMBRA_END));
+}
+
+static bool same_string(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+/* What umbra gives its guest, read back with umbra's own parser. */
+static void check_round_trip(const struct mb2_info *in, const struct guest_memmap *m)
+{
+	struct loader_module mods[MB2_MAX_MODULES];
+	struct loader_boot_info bi = {
+		.cmdline = in->cmdline,
+		.bootloader = in->bootloader,
+		.map = m,
+		.modules = mods,
+		.nmodules = in->module_count,
+		.rsdp = in->rsdp,
+		.rsdp_len = in->rsdp_len,
+		.rsdp_tag = in->rsdp_tag,
+	};
+	uint8_t *out = malloc(INFO_SIZE);
+	size_t len;
+
+	for (size_t i = 0; i < in->module_count; i++)
+		mods[i] = (struct loader_module){ in->modules[i].start, in->modules[i].end,
+						  in->modules[i].cmdline };
+	/* multiboot1 and PVH have no parser in umbra: built for the bounds checks alone. */
+	FUZZ_CHECK(loader_build_info(LOADER_MULTIBOOT1, &bi, out, INFO_SIZE, INFO_PA) <= INFO_SIZE);
+	FUZZ_CHECK(loader_build_info(LOADER_PVH, &bi, out, INFO_SIZE, INFO_PA) <= INFO_SIZE);
+	len = loader_build_info(LOADER_MULTIBOOT2, &bi, out, INFO_SIZE, INFO_PA);
+	FUZZ_CHECK(len <= INFO_SIZE);
+	if (len) {
+		FUZZ_CHECK(mb2_parse(MB2_BOOTLOADER_MAGIC, out, len, &back) == MB2_OK);
+		FUZZ_CHECK(back.total_size == len);
+		FUZZ_CHECK(same_string(back.cmdline, in->cmdline));
+		FUZZ_CHECK(same_string(back.bootloader, in->bootloader));
+		FUZZ_CHECK(back.module_count == in->module_count);
+		for (size_t i = 0; i < in->module_count; i++) {
+			FUZZ_CHECK(back.modules[i].start == in->modules[i].start);
+			FUZZ_CHECK(back.modules[i].end == in->modules[i].end);
+			FUZZ_CHECK(same_string(back.modules[i].cmdline, in->modules[i].cmdline));
+		}
+		FUZZ_CHECK(back.mmap_count == MIN(m->n, (size_t)MB2_MAX_MMAP));
+		for (size_t i = 0; i < back.mmap_count; i++)
+			FUZZ_CHECK(back.mmap[i].base == m->e[i].base && back.mmap[i].length == m->e[i].length &&
+				   back.mmap[i].type == m->e[i].type);
+		FUZZ_CHECK(back.rsdp_len == in->rsdp_len && back.rsdp_tag == in->rsdp_tag);
+		FUZZ_CHECK(!in->rsdp || memcmp(back.rsdp, in->rsdp, in->rsdp_len) == 0);
+	}
+	free(out);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const struct loader_range umbra = { UMBRA_BASE, UMBRA_END };
+	uint8_t *buf = malloc(size ? size : 1); /* malloc's alignment covers 3.6.2's 8 bytes */
+	enum mb2_error err;
+	uint64_t limit;
+
+	memcpy(buf, data, size);
+	err = mb2_parse(MB2_BOOTLOADER_MAGIC, buf, size, &info);
+	FUZZ_CHECK(mb2_strerror(err) != NULL);
+	if (err == MB2_OK) {
+		check_parsed(&info, buf, size);
+		/* guest_mem= from the command line: none, or 64 MiB. */
+		limit = info.total_size & 8 ? 0 : 0x4000000ull;
+		loader_build_memmap(info.mmap, info.mmap_count, &umbra, 1, limit, &map);
+		check_memmap(&map, limit);
+		check_round_trip(&info, &map);
+	}
+	free(buf);
+	return 0;
+}

@@ -77,7 +77,7 @@ fi
 # One test per harness: FUZZ_SMOKE_RUNS executions with libFuzzer's seed fixed, from the
 # in-tree seeds and a fresh corpus, so that every run does the same. make fuzz-host is the
 # long campaign.
-FUZZ_SMOKE_RUNS=50000
+FUZZ_SMOKE_RUNS=30000
 run_fuzz_smoke() {
 	local src names=() out="$logs/fuzz-host.out" line name rest status n_fail=0
 	for src in "$root"/tests/fuzz/host/fuzz_*.c; do

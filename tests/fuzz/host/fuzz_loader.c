@@ -84,6 +84,24 @@ static void check_copy(const struct loader_image *li, const uint8_t *file, bool 
 	}
 }
 
+/* core/guest.c's stage_modules: where a module may go, clear of the segments and the boot info. */
+static void check_find_free(const struct loader_image *li, const struct guest_memmap *m,
+			    const struct loader_range *info)
+{
+	struct loader_range busy[LOADER_MAX_SEGMENTS + 1];
+	const uint64_t len = 0x10000;
+	uint64_t at;
+
+	for (size_t i = 0; i < li->nsegs; i++)
+		busy[i] = (struct loader_range){ li->segs[i].paddr, li->segs[i].paddr + li->segs[i].memsz };
+	busy[li->nsegs] = *info;
+	if (!loader_find_free(m, busy, li->nsegs + 1, len, PAGE_SIZE, 0x100000000ull, &at))
+		return;
+	FUZZ_CHECK(IS_ALIGNED(at, PAGE_SIZE) && loader_range_is_ram(m, at, at + len));
+	for (size_t k = 0; k <= li->nsegs; k++)
+		FUZZ_CHECK(at + len <= busy[k].base || at >= busy[k].end);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct mb2_mmap_entry ram[] = {
@@ -117,8 +135,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		goto out;
 	}
 	check_image(&img, size);
-	if (img.kind == LOADER_PVH)
+	if (img.kind == LOADER_PVH) {
+		/* The file's bytes stand in for the initrd module (core/pvh.c checks its first bytes). */
+		const struct loader_module initrd = { RAM_HIGH_BASE, (uint32_t)(RAM_HIGH_BASE + size), "" };
+
 		FUZZ_CHECK(note == PVH_NOTE_FOUND && img.entry == entry);
+		err[0] = '\0';
+		if (!pvh_check_modules(&initrd, 1, &map, file, err, ERR_LEN))
+			check_err(err);
+	}
+	check_find_free(&img, &map, &busy);
 	if (!loader_check_placement(&img, &map, &busy, 1, err, ERR_LEN)) {
 		check_err(err);
 		goto out;

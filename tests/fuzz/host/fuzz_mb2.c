@@ -129,6 +129,31 @@ static void check_round_trip(const struct mb2_info *in, const struct guest_memma
 	free(out);
 }
 
+/*
+ * core/guest.c's stage_modules: a module moves to the highest free RAM below
+ * 4 GiB, clear of the other modules and the boot information. Wherever
+ * loader_find_free puts it, that is RAM of the guest's map, page aligned
+ * and clear of them.
+ */
+static void check_find_free(const struct mb2_info *in, const struct guest_memmap *m)
+{
+	struct loader_range busy[MB2_MAX_MODULES + 1];
+	size_t nbusy = 0;
+	uint64_t len = 1, at;
+
+	busy[nbusy++] = (struct loader_range){ INFO_PA, INFO_PA + INFO_SIZE };
+	for (size_t i = 0; i < in->module_count; i++)
+		busy[nbusy++] = (struct loader_range){ in->modules[i].start, in->modules[i].end };
+	if (in->module_count && in->modules[0].end > in->modules[0].start)
+		len = in->modules[0].end - in->modules[0].start;
+	if (!loader_find_free(m, busy, nbusy, len, PAGE_SIZE, 0x100000000ull, &at))
+		return;
+	FUZZ_CHECK(IS_ALIGNED(at, PAGE_SIZE) && at + len > at && at + len <= 0x100000000ull);
+	FUZZ_CHECK(loader_range_is_ram(m, at, at + len));
+	for (size_t k = 0; k < nbusy; k++)
+		FUZZ_CHECK(at + len <= busy[k].base || at >= busy[k].end);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct loader_range umbra = { UMBRA_BASE, UMBRA_END };
@@ -137,14 +162,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint64_t limit;
 
 	memcpy(buf, data, size);
+	/* What is refused before any tag is read: a wrong EAX, no info, a misaligned one. */
+	FUZZ_CHECK(mb2_parse(MB1_BOOTLOADER_MAGIC, buf, size, &info) == MB2_ERR_MAGIC);
+	FUZZ_CHECK(mb2_parse(MB2_BOOTLOADER_MAGIC, NULL, size, &info) == MB2_ERR_NULL);
+	if (size > 1)
+		FUZZ_CHECK(mb2_parse(MB2_BOOTLOADER_MAGIC, buf + 1, size - 1, &info) == MB2_ERR_ALIGN);
+
 	err = mb2_parse(MB2_BOOTLOADER_MAGIC, buf, size, &info);
 	FUZZ_CHECK(mb2_strerror(err) != NULL);
 	if (err == MB2_OK) {
 		check_parsed(&info, buf, size);
+		for (size_t i = 0; i < info.mmap_count; i++)
+			FUZZ_CHECK(mb2_mem_type_name(info.mmap[i].type) != NULL);
 		/* guest_mem= from the command line: none, or 64 MiB. */
 		limit = info.total_size & 8 ? 0 : 0x4000000ull;
 		loader_build_memmap(info.mmap, info.mmap_count, &umbra, 1, limit, &map);
 		check_memmap(&map, limit);
+		check_find_free(&info, &map);
 		check_round_trip(&info, &map);
 	}
 	free(buf);

@@ -93,6 +93,9 @@ def mb2_corpus():
         mb2_string(1, "guest_mem=64M"),
         mb2_mmap([(i * 0x200000, 0x100000 + (i & 1) * 0x100000, 1 + (i % 3)) for i in range(40)]),
     ] + [mb2_module(0x2000000 + i * 0x1000, 0x2000800 + i * 0x1000, "m%d" % i) for i in range(17)])
+    # More entries than umbra keeps (MB2_MAX_MMAP), and command lines filling MB2_STRINGS_MAX.
+    yield "long_map", mb2_info([mb2_mmap([(i * 0x100000, 0x80000, 1 + (i & 1)) for i in range(130)])])
+    yield "strings_full", mb2_info([mb2_string(1, "x" * 8000), mb2_module(0x800000, 0x900000, "y" * 8383)])
 
 
 # --- ELF kernels (gABI 4.1) with multiboot/PVH headers --------------------------
@@ -165,6 +168,9 @@ def loader_corpus():
         (1, text, 0x400000, 0x100, 0x100),
     ], [(0x800, struct.pack("<III", 4, 4, 1) + b"GNU\0" + b"abcd" + xen_note(struct.pack("<Q", 0x400000))),
         (text, CODE)], 0x1100)
+    # LOADER_MAX_SEGMENTS loadable segments, a page each.
+    yield "mb1_sixteen_segments", elf(False, 0x100010, [(1, text, 0x100000 + i * 0x1000, 0x40, 0x1000)
+                                                        for i in range(16)], [(text, mb1_header(1) + CODE)], 0x1040)
 
 
 # --- VMX memory operands: tests/fuzz/host/fuzz_operand.c's record ---------------

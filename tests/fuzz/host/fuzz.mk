@@ -47,6 +47,31 @@ fuzz-host: deps-fuzz
 	$(Q)tests/fuzz/host/run.sh --runs $(RUNS) $(if $(FUZZ_TIME),--time $(FUZZ_TIME)) \
 		$(if $(SEED),--seed $(SEED)) $(BUILD) $(FUZZ_NAMES)
 
+# make fuzz-host-cov: the parsers' line and branch coverage by the corpora fuzz-host kept
+# (and the seeds), from builds instrumented for llvm-cov instead of the sanitizers.
+FUZZ_COV_CFLAGS := -std=gnu11 -g -O0 -DUMBRA_HOST_TEST -I. -fprofile-instr-generate -fcoverage-mapping \
+	-fsanitize=fuzzer
+FUZZ_COV_BINS := $(patsubst %,$(BUILD)/fuzz-host/cov/fuzz_%,$(FUZZ_NAMES))
+# The parsers reported: every harness's sources but the formatter of error messages.
+FUZZ_COV_FILES := $(filter-out core/format.c,$(sort $(foreach n,$(FUZZ_NAMES),$(fuzz_$(n)_SRCS))))
+
+.PHONY: fuzz-host-cov fuzz-host-cov-build FORCE
+FORCE:
+fuzz-host-cov: deps-fuzz
+	$(Q)$(MAKE) --no-print-directory fuzz-host-cov-build
+	$(Q)tests/fuzz/host/coverage.sh $(BUILD) "$(FUZZ_NAMES)" $(FUZZ_COV_FILES)
+
+fuzz-host-cov-build: $(FUZZ_COV_BINS)
+
+# Rebuilt every time (five small links): no dependency files for these one-step builds.
+define fuzz_cov_rule
+$(BUILD)/fuzz-host/cov/fuzz_$(1): tests/fuzz/host/fuzz_$(1).c $(fuzz_$(1)_SRCS) FORCE
+	@mkdir -p $$(@D)
+	@$$(if $$(FUZZ_Q),echo "  FUZZCOV $$@")
+	$$(FUZZ_Q)$$(FUZZ_CC) $$(FUZZ_COV_CFLAGS) $$(filter %.c,$$^) -o $$@
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_cov_rule,$(n))))
+
 $(FUZZ_OBJS): $(BUILD)/fuzz-host/obj/%.o: %.c
 	@mkdir -p $(@D)
 	@$(if $(FUZZ_Q),echo "  FUZZCC  $<")

@@ -5,14 +5,18 @@
 
 #include "core/loader.h"
 #include "core/mb2.h"
+#include "core/pvh.h"
 #include "tests/fuzz/host/fuzz.h"
 
 /*
  * The input is the information structure GRUB would leave in memory. It is
  * parsed from a heap copy of exactly its size, so that ASan flags any read
- * past it; then, as core/guest.c does, the guest's memory map and multiboot2
- * information are built from what was parsed, and umbra's own parser must
- * read that back unchanged.
+ * past it, and what was kept is checked against it. Then core/guest.c's
+ * steps run on what was parsed: the guest's memory map (umbra's memory and
+ * RAM past guest_mem= never offered as RAM), a module's new place, the PVH
+ * module checks, and the boot information for the guest, built into the
+ * 64 KiB area and into a smaller one; the multiboot2 one must read back
+ * unchanged with umbra's own parser.
  */
 
 /* umbra's footprint in the guest's map (core/mem.c gives the real one). */
@@ -93,8 +97,11 @@ static size_t strings_needed(const struct mb2_info *in)
 	return n;
 }
 
-/* What umbra gives its guest, read back with umbra's own parser. */
-static void check_round_trip(const struct mb2_info *in, const struct guest_memmap *m)
+/*
+ * What umbra gives its guest, read back with umbra's own parser. room: the
+ * buffer's size, core/guest.c's 64 KiB or less, to try the overflow checks.
+ */
+static void check_round_trip(const struct mb2_info *in, const struct guest_memmap *m, size_t room)
 {
 	struct loader_module mods[MB2_MAX_MODULES];
 	struct loader_boot_info bi = {
@@ -107,17 +114,22 @@ static void check_round_trip(const struct mb2_info *in, const struct guest_memma
 		.rsdp_len = in->rsdp_len,
 		.rsdp_tag = in->rsdp_tag,
 	};
-	uint8_t *out = malloc(INFO_SIZE);
+	uint8_t *out = malloc(room ? room : 1);
 	size_t len;
 
 	for (size_t i = 0; i < in->module_count; i++)
 		mods[i] = (struct loader_module){ in->modules[i].start, in->modules[i].end,
 						  in->modules[i].cmdline };
-	/* multiboot1 and PVH have no parser in umbra: built for the bounds checks alone. */
-	FUZZ_CHECK(loader_build_info(LOADER_MULTIBOOT1, &bi, out, INFO_SIZE, INFO_PA) <= INFO_SIZE);
-	FUZZ_CHECK(loader_build_info(LOADER_PVH, &bi, out, INFO_SIZE, INFO_PA) <= INFO_SIZE);
-	len = loader_build_info(LOADER_MULTIBOOT2, &bi, out, INFO_SIZE, INFO_PA);
-	FUZZ_CHECK(len <= INFO_SIZE);
+	/*
+	 * multiboot1 and PVH have no parser in umbra: built for the bounds checks
+	 * alone, multiboot1 only into the small room (its mem_upper walk, up to
+	 * 4096 steps over the map, is most of this harness's time).
+	 */
+	if (room < INFO_SIZE)
+		FUZZ_CHECK(loader_build_info(LOADER_MULTIBOOT1, &bi, out, room, INFO_PA) <= room);
+	FUZZ_CHECK(loader_build_info(LOADER_PVH, &bi, out, room, INFO_PA) <= room);
+	len = loader_build_info(LOADER_MULTIBOOT2, &bi, out, room, INFO_PA);
+	FUZZ_CHECK(len <= room);
 	/*
 	 * The guest always gets a command line and a boot loader name, "" when
 	 * GRUB gave none: those two bytes more may overflow umbra's own string
@@ -171,6 +183,38 @@ static void check_find_free(const struct mb2_info *in, const struct guest_memmap
 		FUZZ_CHECK(at + len <= busy[k].base || at >= busy[k].end);
 }
 
+/*
+ * A PVH kernel's modules (core/pvh.c): each must be non-empty RAM of the
+ * guest's map, and the first start like an initrd. Its bytes here: its
+ * command line, as the fuzzer can write one ("070701..."), then zeros,
+ * in a heap block of exactly the module's size.
+ */
+static void check_pvh_modules(const struct mb2_info *in, const struct guest_memmap *m)
+{
+	struct loader_module mods[MB2_MAX_MODULES];
+	uint8_t *initrd = NULL;
+	char err[160];
+	size_t len = 0;
+	bool ok;
+
+	for (size_t i = 0; i < in->module_count; i++)
+		mods[i] = (struct loader_module){ in->modules[i].start, in->modules[i].end,
+						  in->modules[i].cmdline };
+	if (in->module_count) {
+		len = in->modules[0].end - in->modules[0].start;
+		if (len > INFO_SIZE)
+			return;
+		initrd = calloc(1, len ? len : 1);
+		memcpy(initrd, in->modules[0].cmdline, MIN(len, strlen(in->modules[0].cmdline)));
+	}
+	err[0] = '\0';
+	ok = pvh_check_modules(mods, in->module_count, m, initrd, err, sizeof(err));
+	FUZZ_CHECK(ok || (strlen(err) > 0 && strlen(err) < sizeof(err)));
+	for (size_t i = 0; ok && i < in->module_count; i++)
+		FUZZ_CHECK(mods[i].end > mods[i].start && loader_range_is_ram(m, mods[i].start, mods[i].end));
+	free(initrd);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const struct loader_range umbra = { UMBRA_BASE, UMBRA_END };
@@ -196,7 +240,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		loader_build_memmap(info.mmap, info.mmap_count, &umbra, 1, limit, &map);
 		check_memmap(&map, limit);
 		check_find_free(&info, &map);
-		check_round_trip(&info, &map);
+		check_pvh_modules(&info, &map);
+		check_round_trip(&info, &map, INFO_SIZE);
+		check_round_trip(&info, &map, MIN(info.total_size, INFO_SIZE - 1));
 	}
 	free(buf);
 	return 0;

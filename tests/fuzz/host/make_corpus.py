@@ -168,9 +168,10 @@ def loader_corpus():
         (1, text, 0x400000, 0x100, 0x100),
     ], [(0x800, struct.pack("<III", 4, 4, 1) + b"GNU\0" + b"abcd" + xen_note(struct.pack("<Q", 0x400000))),
         (text, CODE)], 0x1100)
-    # LOADER_MAX_SEGMENTS loadable segments, a page each.
-    yield "mb1_sixteen_segments", elf(False, 0x100010, [(1, text, 0x100000 + i * 0x1000, 0x40, 0x1000)
-                                                        for i in range(16)], [(text, mb1_header(1) + CODE)], 0x1040)
+    # LOADER_MAX_SEGMENTS loadable segments, a page each, and one more.
+    for name, n in (("mb1_sixteen_segments", 16), ("mb1_seventeen_segments", 17)):
+        yield name, elf(False, 0x100010, [(1, text, 0x100000 + i * 0x1000, 0x40, 0x1000) for i in range(n)],
+                        [(text, mb1_header(1) + CODE)], 0x1040)
 
 
 # --- VMX memory operands: tests/fuzz/host/fuzz_operand.c's record ---------------

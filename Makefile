@@ -86,6 +86,7 @@ help:
 	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
 	@echo "make unit       host unit tests only (ASan/UBSan)"
 	@echo "make fuzz-host  libFuzzer on the parsers of untrusted input (RUNS=n per harness, default 10^6)"
+	@echo "make fuzz-host-cov  the parsers' coverage by the fuzzers' corpora (docs/testing.md)"
 	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
 	@echo "make bench      benchmarks (BENCH lines): guest loops bare on Bochs and under umbra"
 	@echo "make run-qemu   boot in QEMU TCG (BIOS; UEFI=1 for OVMF); no VMX there"

@@ -9,9 +9,10 @@ pkgs_bochs="bochs bochsbios vgabios"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_unit="libcmocka-dev"
 # make fuzz-host and make test's short fuzz runs: clang with libFuzzer and the sanitizer
-# runtimes (libclang-rt-dev; Debian's clang package only recommends them); llvm for
-# make fuzz-host-cov (llvm-profdata, llvm-cov).
-pkgs_fuzz="clang libclang-rt-dev llvm"
+# runtimes (libclang-rt-dev; Debian's clang package only recommends them), LLVM's C API
+# for fuzz_insn's disassembler oracle (llvm-14-dev, clang 14's), llvm for make
+# fuzz-host-cov (llvm-profdata, llvm-cov).
+pkgs_fuzz="clang libclang-rt-dev llvm-14-dev llvm"
 pkgs_tools="python3 python3-matplotlib" # tools/umbra-stat (make bench's tables and charts, its tests)
 # The Linux/KVM test payload (tests/linux/payload.sh): the kernel and busybox are
 # downloaded with apt-get download and unpacked under build/, not installed.

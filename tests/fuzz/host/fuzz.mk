@@ -32,9 +32,16 @@ RUNS ?= 1000000
 FUZZ_TIME ?=
 SEED ?=
 
+# fuzz_insn asks LLVM's x86 disassembler for a second opinion (llvm-14-dev's C API).
+FUZZ_LLVM_CONFIG ?= llvm-config-14
+fuzz_insn_CFLAGS = -I$(shell $(FUZZ_LLVM_CONFIG) --includedir)
+fuzz_insn_LDLIBS = -L$(shell $(FUZZ_LLVM_CONFIG) --libdir) $(shell $(FUZZ_LLVM_CONFIG) --libs) \
+	-Wl,-rpath,$(shell $(FUZZ_LLVM_CONFIG) --libdir)
+
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz-host/bin/fuzz_%,$(FUZZ_NAMES))
 FUZZ_SRCS := $(sort $(foreach n,$(FUZZ_NAMES),tests/fuzz/host/fuzz_$(n).c $(fuzz_$(n)_SRCS)))
 FUZZ_OBJS := $(patsubst %.c,$(BUILD)/fuzz-host/obj/%.o,$(FUZZ_SRCS))
+$(BUILD)/fuzz-host/obj/tests/fuzz/host/fuzz_insn.o: FUZZ_CFLAGS += $(fuzz_insn_CFLAGS)
 
 .PHONY: fuzz-host fuzz-host-build deps-fuzz
 deps-fuzz:
@@ -68,7 +75,7 @@ define fuzz_cov_rule
 $(BUILD)/fuzz-host/cov/fuzz_$(1): tests/fuzz/host/fuzz_$(1).c $(fuzz_$(1)_SRCS) FORCE
 	@mkdir -p $$(@D)
 	@$$(if $$(FUZZ_Q),echo "  FUZZCOV $$@")
-	$$(FUZZ_Q)$$(FUZZ_CC) $$(FUZZ_COV_CFLAGS) $$(filter %.c,$$^) -o $$@
+	$$(FUZZ_Q)$$(FUZZ_CC) $$(FUZZ_COV_CFLAGS) $$(fuzz_$(1)_CFLAGS) $$(filter %.c,$$^) $$(fuzz_$(1)_LDLIBS) -o $$@
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_cov_rule,$(n))))
 
@@ -81,7 +88,7 @@ define fuzz_link_rule
 $(BUILD)/fuzz-host/bin/fuzz_$(1): $(patsubst %.c,$(BUILD)/fuzz-host/obj/%.o,tests/fuzz/host/fuzz_$(1).c $(fuzz_$(1)_SRCS))
 	@mkdir -p $$(@D)
 	@$$(if $$(FUZZ_Q),echo "  FUZZLD  $$@")
-	$$(FUZZ_Q)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) $$^ -o $$@
+	$$(FUZZ_Q)$$(FUZZ_CC) $$(FUZZ_LDFLAGS) $$^ $$(fuzz_$(1)_LDLIBS) -o $$@
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call fuzz_link_rule,$(n))))
 

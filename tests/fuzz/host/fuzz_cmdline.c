@@ -106,6 +106,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_CHECK(cfg.trace <= TRACE_MAX_RECORDS);
 	FUZZ_CHECK(cfg.apic_mode <= CONFIG_APIC_X2APIC && cfg.selftest <= SELFTEST_FAULT);
 	FUZZ_CHECK(!cfg.stats_full || cfg.stats);
+	FUZZ_CHECK(strcmp(log_level_name(cfg.log_level), "?") != 0 && strcmp(log_level_name(problems + 5), "?") == 0);
+	/* No command line at all: the defaults, no problem. */
+	FUZZ_CHECK(config_parse(NULL, &cfg, warn, &warned) == 0 && cfg.log_level == LOG_INFO);
 	free(line);
 	return 0;
 }

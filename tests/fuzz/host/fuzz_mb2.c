@@ -230,7 +230,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_CHECK(mb2_parse(MB2_BOOTLOADER_MAGIC, buf + 1, size - 1, &info) == MB2_ERR_ALIGN);
 
 	err = mb2_parse(MB2_BOOTLOADER_MAGIC, buf, size, &info);
-	FUZZ_CHECK(mb2_strerror(err) != NULL);
+	FUZZ_CHECK(mb2_strerror(err) != NULL && mb2_strerror((enum mb2_error)(err + 0x100)) != NULL);
 	if (err == MB2_OK) {
 		check_parsed(&info, buf, size);
 		for (size_t i = 0; i < info.mmap_count; i++)

@@ -61,6 +61,7 @@ BIOS_MAP = [
     (0x100000, 0xFEF0000, 1),
     (0xFFF0000, 0x10000, 3),
     (0xFFFC0000, 0x40000, 2),
+    (0x100000000, 0x100000, 5),
 ]
 
 
@@ -96,6 +97,7 @@ def mb2_corpus():
     # More entries than umbra keeps (MB2_MAX_MMAP), and command lines filling MB2_STRINGS_MAX.
     yield "long_map", mb2_info([mb2_mmap([(i * 0x100000, 0x80000, 1 + (i & 1)) for i in range(130)])])
     yield "strings_full", mb2_info([mb2_string(1, "x" * 8000), mb2_module(0x800000, 0x900000, "y" * 8383)])
+    yield "strings_full_cmdline", mb2_info([mb2_module(0x800000, 0x900000, "y" * 8383), mb2_string(1, "x" * 8000)])
 
 
 # --- ELF kernels (gABI 4.1) with multiboot/PVH headers --------------------------
@@ -168,6 +170,9 @@ def loader_corpus():
         (1, text, 0x400000, 0x100, 0x100),
     ], [(0x800, struct.pack("<III", 4, 4, 1) + b"GNU\0" + b"abcd" + xen_note(struct.pack("<Q", 0x400000))),
         (text, CODE)], 0x1100)
+    # A PVH note whose value is neither 4 nor 8 bytes.
+    yield "pvh_note_desc6", elf(True, 0x100000, [(4, 0x800, 0, 24, 24), (1, text, 0x100000, 0x100, 0x100)],
+                                [(0x800, xen_note(b"\x40\0\x10\0\0\0") + b"\0\0"), (text, CODE)], 0x1100)
     # LOADER_MAX_SEGMENTS loadable segments, a page each, and one more.
     for name, n in (("mb1_sixteen_segments", 16), ("mb1_seventeen_segments", 17)):
         yield name, elf(False, 0x100010, [(1, text, 0x100000 + i * 0x1000, 0x40, 0x1000) for i in range(n)],

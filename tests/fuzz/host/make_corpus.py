@@ -94,6 +94,9 @@ def mb2_corpus():
         mb2_string(1, "guest_mem=64M"),
         mb2_mmap([(i * 0x200000, 0x100000 + (i & 1) * 0x100000, 1 + (i % 3)) for i in range(40)]),
     ] + [mb2_module(0x2000000 + i * 0x1000, 0x2000800 + i * 0x1000, "m%d" % i) for i in range(17)])
+    # Modules without command lines: the guest's multiboot1 module table outgrows a small buffer.
+    yield "modules_no_cmdline", mb2_info([mb2_module(0x800000 + i * 0x10000, 0x800100 + i * 0x10000, "")
+                                          for i in range(5)])
     # More entries than umbra keeps (MB2_MAX_MMAP), and command lines filling MB2_STRINGS_MAX.
     yield "long_map", mb2_info([mb2_mmap([(i * 0x100000, 0x80000, 1 + (i & 1)) for i in range(130)])])
     yield "strings_full", mb2_info([mb2_string(1, "x" * 8000), mb2_module(0x800000, 0x900000, "y" * 8383)])
@@ -148,6 +151,11 @@ def loader_corpus():
     text = 0x1000
     yield "mb1_elf32", elf(False, 0x100010, [(1, text, 0x100000, 0x200, 0x3000)],
                            [(text, mb1_header(3) + CODE)], 0x1200)
+    # Multiboot 0.6.96 3.1.2: flag bit 3 is not one umbra understands (refused); bit 16 is optional.
+    yield "mb1_unknown_flag", elf(False, 0x100010, [(1, text, 0x100000, 0x200, 0x200)],
+                                  [(text, mb1_header(0x8) + CODE)], 0x1200)
+    yield "mb1_optional_flag", elf(False, 0x100010, [(1, text, 0x100000, 0x200, 0x200)],
+                                   [(text, mb1_header(0x10003) + CODE)], 0x1200)
     yield "mb2_elf32_tags", elf(False, 0x200000, [(1, text, 0x200000, 0x400, 0x400)], [(text, mb2_header([
         mb2_htag(1, 0, struct.pack("<III", 1, 6, 14)),
         mb2_htag(1, 1, struct.pack("<I", 5)),

@@ -38,7 +38,7 @@ max_len() {
 	case "$1" in
 	mb2) echo 20480 ;;    # past MB2_STRINGS_MAX (16 KiB) of command lines
 	loader) echo 65536 ;; # both header searches (8 and 32 KiB) and the ELF after them
-	operand) echo 256 ;;  # tests/fuzz/host/fuzz_operand.c's record is 239 bytes
+	operand) echo 256 ;;  # tests/fuzz/host/fuzz_operand.c's record is 215 bytes
 	insn) echo 32 ;;      # the mode byte and at most 15 instruction bytes, and some past them
 	cmdline) echo 4096 ;;
 	*) echo 4096 ;;

@@ -85,6 +85,7 @@ $(UMBRA_ELF): $(KERNEL_OBJS) linker.ld
 
 include tests/unit/unit.mk
 include tests/guests/guests.mk
+include tests/fuzz/host/fuzz.mk
 include tests/tests.mk
 
 clean:
@@ -96,6 +97,8 @@ help:
 	@echo "make test       build and run every test (unit + system); prints 'N passed, N failed'"
 	@echo "make iso        GRUB2 rescue ISO (BIOS + UEFI) at $(UMBRA_ISO)"
 	@echo "make unit       host unit tests only (ASan/UBSan)"
+	@echo "make fuzz-host  libFuzzer on the parsers of untrusted input (RUNS=n per harness, default 10^6)"
+	@echo "make fuzz-host-cov  the parsers' coverage by the fuzzers' corpora (docs/testing.md)"
 	@echo "make guests     the in-tree test guests (build/guests/*.elf)"
 	@echo "make bench      benchmarks (BENCH lines): guest loops bare on Bochs and under umbra"
 	@echo "make coverage   VMX system tests on a COVERAGE=1 umbra (build/cov): gcov's table for nested/"

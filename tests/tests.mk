@@ -76,7 +76,7 @@ run-kvm: deps-qemu
 		--out $(BUILD)/run-kvm --timeout $(TIMEOUT) --stream
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory kernel unit guests
+	$(Q)$(MAKE) --no-print-directory kernel unit guests fuzz-host-build
 	$(Q)tests/run_tests.sh $(BUILD)
 
 # make test-linux: the whole Linux/KVM matrix (tests/system/cases_linux.sh, docs/linux.md):

@@ -77,17 +77,6 @@ static void map_l2_linear(unsigned int i, uint64_t gpa)
 	pml4[PML4_SLOT] = (uint64_t)pdpt | PTE_P | PTE_RW;
 }
 
-static enum vmx_result invept_raw(uint64_t type, uint64_t eptp)
-{
-	struct {
-		uint64_t eptp, reserved;
-	} desc = { eptp, 0 };
-	bool cf, zf;
-
-	__asm__ volatile("invept %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "m"(desc), "r"(type) : "memory");
-	return VMX_ASM_RESULT(cf, zf);
-}
-
 /*
  * After L1 changes its EPTs: translations cached from them may remain until
  * INVEPT (SDM 28.3.3.4), so the checks invalidate as a correct L1 must.
@@ -95,9 +84,9 @@ static enum vmx_result invept_raw(uint64_t type, uint64_t eptp)
 static void ept_changed(void)
 {
 	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)
-		invept_raw(INVEPT_ALL_CONTEXT, 0);
+		invept(INVEPT_ALL_CONTEXT, 0);
 	else
-		invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
+		invept(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
 }
 
 /* A fresh L2 at stub on eptp with RAX = la: the exit, false (reported) when the entry failed. */
@@ -235,9 +224,9 @@ static void check_ept_invept_and_switch(void)
 	r1 = l2_read("ept.invept_single", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
 	ept_a.pt_4k[0] = b | EPT_RWX | EPT_WB;
 	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE)
-		invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
+		invept(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a));
 	else
-		invept_raw(INVEPT_ALL_CONTEXT, 0);
+		invept(INVEPT_ALL_CONTEXT, 0);
 	r2 = l2_read("ept.invept_single", EPTP_OF(&ept_a), L2_LINEAR + OFFSET);
 	check("ept.invept_single", r1 == 0xa1a1 && r2 == 0xb1b1,
 	      "before: %#lx (expected 0xa1a1); after the leaf moved and INVEPT: %#lx (expected 0xb1b1)", r1, r2);
@@ -292,18 +281,18 @@ static void check_ept_operands(void)
 	}
 	if (vmptrld(PA(vmcs_scratch)) != VMX_SUCCEED)
 		return;
-	expect_outcome("invept.type_0", outcome_of(invept_raw(0, EPTP_OF(&ept_a))), VMX_FAIL_VALID,
+	expect_outcome("invept.type_0", outcome_of(invept(0, EPTP_OF(&ept_a))), VMX_FAIL_VALID,
 		       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "INVEPT type 0 (none)");
 	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_SINGLE) {
-		expect_outcome("invept.single", outcome_of(invept_raw(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a))),
+		expect_outcome("invept.single", outcome_of(invept(INVEPT_SINGLE_CONTEXT, EPTP_OF(&ept_a))),
 			       VMX_SUCCEED, 0, "single-context, a valid EPTP");
 		expect_outcome("invept.single_bad_eptp",
-			       outcome_of(invept_raw(INVEPT_SINGLE_CONTEXT, (uint64_t)&ept_a | MEM_TYPE_WB)),
+			       outcome_of(invept(INVEPT_SINGLE_CONTEXT, (uint64_t)&ept_a | MEM_TYPE_WB)),
 			       VMX_FAIL_VALID, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID,
 			       "single-context, EPTP with walk length 1");
 	}
 	if (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)
-		expect_outcome("invept.all", outcome_of(invept_raw(INVEPT_ALL_CONTEXT, 0)), VMX_SUCCEED, 0,
+		expect_outcome("invept.all", outcome_of(invept(INVEPT_ALL_CONTEXT, 0)), VMX_SUCCEED, 0,
 			       "all-context");
 	vmclear(PA(vmcs_scratch));
 }

@@ -19,18 +19,6 @@
 static uint64_t pdpt[512] __aligned(PAGE_SIZE), pd[512] __aligned(PAGE_SIZE), pt[512] __aligned(PAGE_SIZE);
 static uint64_t page_a[512] __aligned(PAGE_SIZE), page_b[512] __aligned(PAGE_SIZE);
 
-/* INVVPID with a raw descriptor: bits 63:16 of the first quadword included. */
-static enum vmx_result invvpid_raw(uint64_t type, uint64_t vpid_qword, uint64_t la)
-{
-	struct {
-		uint64_t vpid, la;
-	} desc = { vpid_qword, la };
-	bool cf, zf;
-
-	__asm__ volatile("invvpid %2, %3" : "=@ccc"(cf), "=@ccz"(zf) : "m"(desc), "r"(type) : "memory");
-	return VMX_ASM_RESULT(cf, zf);
-}
-
 static bool vpid_cap(uint64_t bit)
 {
 	return (suite.caps.ept_vpid & bit) != 0;
@@ -57,27 +45,27 @@ static void check_invvpid(void)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(types); i++) {
 		if (vpid_cap(types[i].cap))
-			expect_outcome(types[i].name, outcome_of(invvpid_raw(types[i].type, L2_VPID, L2_LINEAR)),
+			expect_outcome(types[i].name, outcome_of(invvpid(types[i].type, L2_VPID, L2_LINEAR)),
 				       VMX_SUCCEED, 0, "a listed type, VPID 5");
 		else
-			expect_outcome(types[i].name, outcome_of(invvpid_raw(types[i].type, L2_VPID, L2_LINEAR)),
+			expect_outcome(types[i].name, outcome_of(invvpid(types[i].type, L2_VPID, L2_LINEAR)),
 				       VMX_FAIL_VALID, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "a type not listed");
 	}
-	expect_outcome("invvpid.type_4", outcome_of(invvpid_raw(4, L2_VPID, 0)), VMX_FAIL_VALID,
+	expect_outcome("invvpid.type_4", outcome_of(invvpid(4, L2_VPID, 0)), VMX_FAIL_VALID,
 		       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "type 4 (none)");
 	if (vpid_cap(VPID_CAP_INVVPID_SINGLE)) {
-		expect_outcome("invvpid.single_vpid_0", outcome_of(invvpid_raw(INVVPID_SINGLE_CONTEXT, 0, 0)),
+		expect_outcome("invvpid.single_vpid_0", outcome_of(invvpid(INVVPID_SINGLE_CONTEXT, 0, 0)),
 			       VMX_FAIL_VALID, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "single-context, VPID 0");
 		expect_outcome("invvpid.reserved_bits",
-			       outcome_of(invvpid_raw(INVVPID_SINGLE_CONTEXT, BIT(16) | L2_VPID, 0)), VMX_FAIL_VALID,
+			       outcome_of(invvpid(INVVPID_SINGLE_CONTEXT, BIT(16) | L2_VPID, 0)), VMX_FAIL_VALID,
 			       VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID, "descriptor bit 16 set");
 	}
 	if (vpid_cap(VPID_CAP_INVVPID_ALL))
-		expect_outcome("invvpid.all_vpid_0", outcome_of(invvpid_raw(INVVPID_ALL_CONTEXT, 0, 0)), VMX_SUCCEED,
+		expect_outcome("invvpid.all_vpid_0", outcome_of(invvpid(INVVPID_ALL_CONTEXT, 0, 0)), VMX_SUCCEED,
 			       0, "all-context ignores the VPID");
 	if (vpid_cap(VPID_CAP_INVVPID_ADDR))
 		expect_outcome("invvpid.noncanonical",
-			       outcome_of(invvpid_raw(INVVPID_INDIVIDUAL_ADDRESS, L2_VPID, NONCANONICAL)),
+			       outcome_of(invvpid(INVVPID_INDIVIDUAL_ADDRESS, L2_VPID, NONCANONICAL)),
 			       VMX_FAIL_VALID, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID,
 			       "individual-address, non-canonical address");
 	vmclear(PA(vmcs_scratch));
@@ -155,14 +143,14 @@ static void check_vpid_l2(void)
 	check("vpid.l2_reads", got == 0xaaaa, "L2 with VPID %u read %#lx, expected 0xaaaa", L2_VPID, got);
 	if (got == 0xaaaa) {
 		pt[0] = (uint64_t)page_b | PTE_P | PTE_RW;
-		invvpid_raw(vpid_cap(VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, L2_VPID,
+		invvpid(vpid_cap(VPID_CAP_INVVPID_SINGLE) ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, L2_VPID,
 			    0);
 		got = l2_reads("vpid.invvpid_new_mapping", L2_VPID, 0);
 		check("vpid.invvpid_new_mapping", got == 0xbbbb,
 		      "after the PTE moved to page B and INVVPID: L2 read %#lx, expected 0xbbbb", got);
 		/* Another VPID never saw page A: it reads B whatever was cached for VPID 5. */
 		pt[0] = (uint64_t)page_a | PTE_P | PTE_RW;
-		invvpid_raw(INVVPID_ALL_CONTEXT, 0, 0);
+		invvpid(INVVPID_ALL_CONTEXT, 0, 0);
 		got = l2_reads("vpid.other_vpid", L2_VPID + 1, 0);
 		check("vpid.other_vpid", got == 0xaaaa, "L2 with VPID %u read %#lx, expected 0xaaaa", L2_VPID + 1,
 		      got);

@@ -56,7 +56,7 @@ CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/s
 	core/guest.c core/trace.c core/pvh.c $(COVERAGE_RUNTIME)
 NESTED_SRCS := nested/vmx_msrs.c nested/vmcs12.c nested/launched.c nested/nvmx.c nested/insn.c \
 	nested/entry.c nested/reflect.c nested/shadow.c nested/operand.c nested/vmcs02_policy.c \
-	nested/msr_lists.c nested/ept12.c nested/ept02.c
+	nested/msr_lists.c nested/msr_bitmap.c nested/ept12.c nested/ept02.c
 DRIVER_SRCS := drivers/uart.c drivers/lapic.c drivers/timer.c drivers/power.c drivers/acpi.c
 KERNEL_SRCS := $(BOOT_SRCS) $(ARCH_SRCS) $(CORE_SRCS) $(NESTED_SRCS) $(DRIVER_SRCS)
 KERNEL_OBJS := $(patsubst %,$(BUILD)/kernel/%.o,$(KERNEL_SRCS))

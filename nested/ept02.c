@@ -234,15 +234,7 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 	if ((access & EPT_QUAL_WRITE) && !(perms & EPT_WRITE))
 		guest_stop(v, "L2 %s at guest-physical %#lx through L1's EPT reaches %#lx, which umbra keeps "
 			      "read-only (the local APIC page: not emulated for L2)", access_name(qual), gpa2, w.gpa1);
-	/*
-	 * Memory type: L1's choice for L2 (its EPT leaf and "ignore PAT"), as on
-	 * a CPU without umbra, except where umbra's own is UC (MMIO), which wins.
-	 */
-	if (((leaf01 >> EPT_MEMTYPE_SHIFT) & 7) == MEM_TYPE_UC)
-		leaf = ((uint64_t)MEM_TYPE_UC << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
-	else
-		leaf = ((uint64_t)w.mem_type << EPT_MEMTYPE_SHIFT) | (w.ignore_pat ? EPT_IGNORE_PAT : 0);
-	leaf |= (w.gpa1 & EPT_ADDR_MASK) | perms;
+	leaf = ept12_compose(&w, leaf01);
 	s = slot_find(e, eptp12);
 	if (s < 0) { /* cannot happen: vmcs02 runs with eptp12's slot (nested/entry.c) */
 		vmcs_write64(EPT_POINTER, ept02_eptp(e, eptp12));

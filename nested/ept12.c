@@ -64,6 +64,15 @@ static uint64_t needed(uint64_t access)
 	       ((access & EPT_QUAL_FETCH) ? EPT_EXEC : 0);
 }
 
+uint64_t ept12_compose(const struct ept12_walk *w, uint64_t leaf01)
+{
+	uint64_t leaf = ((w->gpa1 & EPT_ADDR_MASK) & ~(uint64_t)0xfff) | (w->perms & leaf01 & EPT_RWX);
+
+	if (((leaf01 >> EPT_MEMTYPE_SHIFT) & 7) == MEM_TYPE_UC)
+		return leaf | ((uint64_t)MEM_TYPE_UC << EPT_MEMTYPE_SHIFT) | EPT_IGNORE_PAT;
+	return leaf | ((uint64_t)w->mem_type << EPT_MEMTYPE_SHIFT) | (w->ignore_pat ? EPT_IGNORE_PAT : 0);
+}
+
 enum ept12_result ept12_translate(const struct ept12_caps *caps, ept12_read_fn read, void *ctx, uint64_t eptp,
 				  uint64_t gpa2, uint64_t access, struct ept12_walk *w)
 {

@@ -42,6 +42,14 @@ struct ept12_walk {
 	int leaf_level;   /* 1: 4 KiB, 2: 2 MiB, 3: 1 GiB page */
 };
 
+/*
+ * The shadow EPT's 4 KiB leaf for a translation L1's EPT allowed (w), over
+ * the leaf of umbra's EPT for L1 at w->gpa1 (leaf01, present): L1's page,
+ * the rights both allow, L1's memory type and "ignore PAT" except where
+ * umbra's type is UC (MMIO), which wins.
+ */
+uint64_t ept12_compose(const struct ept12_walk *w, uint64_t leaf01);
+
 /* SDM 24.6.11 / 26.2.1.1: an EPTP L1 may use (memory type, 4-level walk, no A/D, reserved bits). */
 bool ept12_eptp_valid(const struct ept12_caps *caps, uint64_t eptp);
 

@@ -166,6 +166,30 @@ static void test_eptp(void **state)
 	assert_false(ept12_eptp_valid(&caps, EPTP | (1ULL << 39)));
 }
 
+static void test_compose(void **state)
+{
+	struct ept12_walk w = { .gpa1 = 0x7777123, .perms = EPT_READ | EPT_EXEC, .mem_type = MEM_TYPE_WT,
+				.ignore_pat = true, .leaf_level = 2 };
+	uint64_t leaf;
+
+	(void)state;
+	/* RAM in umbra's EPT (RWX, WB): L1's rights, type and ignore-PAT, the 4 KiB page of gpa1. */
+	leaf = ept12_compose(&w, 0x7600000 | EPT_RWX | WB | EPT_LARGE_PAGE);
+	assert_int_equal(leaf & EPT_ADDR_MASK, 0x7777000);
+	assert_int_equal(leaf & EPT_RWX, EPT_READ | EPT_EXEC);
+	assert_int_equal((leaf >> EPT_MEMTYPE_SHIFT) & 7, MEM_TYPE_WT);
+	assert_true(leaf & EPT_IGNORE_PAT);
+	assert_false(leaf & EPT_LARGE_PAGE);
+	/* umbra's read-only page (the local APIC): the AND of both. */
+	w.perms = EPT_RWX;
+	w.ignore_pat = false;
+	leaf = ept12_compose(&w, 0x7777000 | EPT_READ | ((uint64_t)MEM_TYPE_UC << EPT_MEMTYPE_SHIFT));
+	assert_int_equal(leaf & EPT_RWX, EPT_READ);
+	/* umbra's UC (MMIO) wins over L1's WB, ignoring PAT. */
+	assert_int_equal((leaf >> EPT_MEMTYPE_SHIFT) & 7, MEM_TYPE_UC);
+	assert_true(leaf & EPT_IGNORE_PAT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -174,6 +198,7 @@ int main(void)
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_misconfigurations),
 		cmocka_unit_test(test_eptp),
+		cmocka_unit_test(test_compose),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,7 +10,7 @@
 #include "tests/guests/vmx/suite.h"
 
 /* VM-entry interruption information (SDM Vol. 3C 24.8.3, Table 24-16). */
-#define EV_VALID BIT(31)
+#define EV_VALID ((uint32_t)BIT(31))
 #define EV_ERROR_CODE BIT(11)
 #define EV_TYPE(t) ((uint32_t)(t) << 8)
 #define EV_EXT_INT 0
@@ -285,6 +285,66 @@ static void check_hlt_wakeup(void)
 	vmclear(PA(vmcs_b));
 }
 
+/* xAPIC registers (SDM Vol. 3A Table 10-1) and the self-IPI of a fixed vector (10.6.1). */
+#define XAPIC_BASE 0xfee00000ULL
+#define XAPIC_EOI 0xb0
+#define XAPIC_SVR 0xf0
+#define XAPIC_ICR_LOW 0x300
+#define SVR_ENABLE BIT(8)
+#define ICR_SELF BIT(18)
+#define APIC_BASE_EXTD BIT(10)
+#define VEC_SELF_IPI 0x41
+
+static volatile uint32_t *xapic(uint32_t reg)
+{
+	return (volatile uint32_t *)(XAPIC_BASE + reg);
+}
+
+/*
+ * External-interrupt exiting with "acknowledge interrupt on exit": a
+ * self-IPI L1 sent with IF=0 is pending when L2 (IF=1) starts; the exit
+ * (reason 1) comes before L2's first instruction with the vector in the
+ * VM-exit interruption information (SDM 25.2, 27.2.2). L1 then EOIs it.
+ */
+static void check_ext_int_exit(void)
+{
+	const char *name = "events.ext_int_exit_ack";
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint32_t svr, reason = ~0u, info = 0;
+
+	if (rdmsr(MSR_IA32_APIC_BASE) & APIC_BASE_EXTD) {
+		report(name, VERDICT_SKIP, "the local APIC is in x2APIC mode");
+		return;
+	}
+	if (!(suite.caps.exit.may_be_one & ACK_INTR_ON_EXIT) || vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "no acknowledge interrupt on exit, or VMCS set-up failed");
+		return;
+	}
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctl_pin(EXT_INT_EXITING));
+	vmwrite(VM_EXIT_CONTROLS, ctl_exit(HOST_ADDR_SPACE_SIZE | ACK_INTR_ON_EXIT));
+	vmwrite(GUEST_RFLAGS, vmcs_get(GUEST_RFLAGS) | RFLAGS_IF);
+	svr = *xapic(XAPIC_SVR);
+	*xapic(XAPIC_SVR) = svr | SVR_ENABLE;
+	*xapic(XAPIC_ICR_LOW) = ICR_SELF | VEC_SELF_IPI; /* fixed, edge: pending while L1 has IF=0 */
+	l2_regs_default(&regs);
+	res = vm_enter(&regs, 1);
+	if (res == VM_ENTRY_EXITED) {
+		reason = (uint32_t)vmcs_get(VM_EXIT_REASON);
+		info = (uint32_t)vmcs_get(VM_EXIT_INTR_INFO);
+	}
+	*xapic(XAPIC_EOI) = 0; /* the exit acknowledged it: in service until this EOI */
+	*xapic(XAPIC_SVR) = svr;
+	check(name,
+	      reason == EXIT_REASON_EXTERNAL_INTERRUPT && info == (EV_VALID | EV_TYPE(EV_EXT_INT) | VEC_SELF_IPI) &&
+		      vmcs_get(GUEST_RIP) == (uint64_t)l2_vmcall,
+	      "self-IPI %#x pending, L2 with IF=1: exit reason %u, interruption information %#x (expected %#x), "
+	      "RIP %+ld",
+	      VEC_SELF_IPI, reason, info, EV_VALID | EV_TYPE(EV_EXT_INT) | VEC_SELF_IPI,
+	      (long)(vmcs_get(GUEST_RIP) - (uint64_t)l2_vmcall));
+	vmclear(PA(vmcs_b));
+}
+
 void check_events(void)
 {
 	l2_idt_init();
@@ -294,4 +354,5 @@ void check_events(void)
 	check_injection();
 	check_idt_vectoring();
 	check_hlt_wakeup();
+	check_ext_int_exit();
 }

@@ -153,6 +153,15 @@ static void field_table(uint32_t cpu, size_t top)
  */
 static void report_fields(enum stats_report how)
 {
+	/* The shadow EPTs' work, per vCPU that used one (nested/ept02.c). */
+	for (uint32_t c = 0; c < cpu_count && how != STATS_RECORDS; c++) {
+		const struct ept02_cache *e = &nvmx_state[c].ept02;
+
+		if (e->fills || e->reflected || e->invepts)
+			log_info("stats: cpu%u shadow EPT: %lu fills, %lu EPT exits reflected to L1, %lu INVEPTs, "
+				 "%lu evictions, %lu pool flushes (%u pages)",
+				 c, e->fills, e->reflected, e->invepts, e->evictions, e->pool_flushes, EPT02_POOL_PAGES);
+	}
 	if (how != STATS_RECORDS) {
 		field_table(cpu_count == 1 ? 0 : STATS_ALL_CPUS,
 			    how == STATS_TABLE_FULL ? VMCS_FIELD_COUNT : STATS_TOP_FIELDS);

@@ -86,6 +86,9 @@ test_vmx_umbra_1cpu() {
 	expect '^\[cpu0\] nested: L1 VMX: EPT yes, VPID yes, unrestricted guest yes' || return 1
 	expect '^\[cpu0\] nested: L1 VMX: secondary:.* descriptor-table exiting' || return 1
 	expect '^\[cpu0\] nested: L1 VMX: EPT/VPID 0x[0-9a-f]+: .*INVVPID yes' || return 1
+	# ept.many_regions ran the shadow EPT's pool dry: it was flushed and refilled.
+	expect '^\[cpu0\] stats: cpu0 shadow EPT: [0-9]+ fills, .* [1-9][0-9]* pool flushes' \
+		"a shadow EPT pool flush" || return 1
 	expect_clean_exit 0
 }
 

@@ -15,7 +15,7 @@
 
 #define PTE_P BIT(0)
 #define PTE_RW BIT(1)
-#define PTE_PS BIT(7)
+#define PTE_PS BIT(7) /* a 2 MiB page in a PDE (SDM Vol. 3A 4.5) */
 /* L1's paging: an unused PML4 slot maps L2's linear window onto GPA2 (for L2 only; L1 never uses it). */
 #define PML4_SLOT 5
 #define L2_LINEAR ((uint64_t)PML4_SLOT << 39)
@@ -50,6 +50,8 @@ struct ept12 {
 } __aligned(PAGE_SIZE);
 
 static struct ept12 ept_a, ept_b;
+static uint64_t ept_pd_many[512] __aligned(PAGE_SIZE); /* GPA2_MANY: 2 MiB pages of L1's EPT */
+static uint64_t pd_many[512] __aligned(PAGE_SIZE);     /* L1's paging: L2's linear window onto them */
 static uint64_t pdpt[512] __aligned(PAGE_SIZE), pd[512] __aligned(PAGE_SIZE), pt[512] __aligned(PAGE_SIZE);
 static uint64_t page_a[512] __aligned(PAGE_SIZE), page_b[512] __aligned(PAGE_SIZE);
 
@@ -299,6 +301,71 @@ static void check_ept_operands(void)
 
 static void check_unrestricted_guest(void);
 
+/* L2: RCX reads of (RAX), RAX += RDX each time, summed into RSI; then VMCALL. */
+extern const char l2_touch_stride[];
+__asm__(".pushsection .text\n"
+	"l2_touch_stride:\n\t"
+	"add (%rax), %rsi\n\t"
+	"add %rdx, %rax\n\t"
+	"dec %rcx\n\t"
+	"jnz l2_touch_stride\n\t"
+	"vmcall\n"
+	".popsection\n");
+
+#define GPA2_MANY (GPA2_BASE + 3 * (uint64_t)GiB(1)) /* PDPT entry 3 of the window */
+#define MANY_REGIONS 400 /* more 2 MiB regions than a shadow EPT pool has tables (192) */
+
+/*
+ * L2 reads one quadword in each of MANY_REGIONS 2 MiB pages of L1's EPT
+ * (all onto the 2 MiB of L1's memory that holds page_a), twice: a hypervisor
+ * whose shadow EPT backs each with a table of its own runs out of tables
+ * and must start again, not fail (umbra's pool flush, docs/nested-vmx.md).
+ */
+static void check_ept_many_regions(void)
+{
+	const char *name = "ept.many_regions";
+	uint64_t a = (uint64_t)page_a, *pml4 = (uint64_t *)(read_cr3() & ~0xfffULL);
+	struct l2_regs regs;
+	struct exit_info e;
+	uint64_t sums[2] = { 0, 0 };
+
+	page_a[1] = 0xa1a1;
+	for (uint64_t i = 0; i < 512; i++) {
+		ept_pd_many[i] = (a & ~(MiB(2) - 1)) | EPT_READ | EPT_WB | EPT_LARGE_PAGE;
+		pd_many[i] = (GPA2_MANY + i * MiB(2)) | PTE_P | PTE_RW | PTE_PS;
+	}
+	ept_a.pdpt_high[3] = (uint64_t)ept_pd_many | EPT_RWX;
+	pdpt[1] = (uint64_t)pd_many | PTE_P | PTE_RW; /* linear L2_LINEAR + 1 GiB up */
+	pml4[PML4_SLOT] = (uint64_t)pdpt | PTE_P | PTE_RW;
+	ept_changed();
+	for (int pass = 0; pass < 2; pass++) {
+		if (vmcs_prepare(&vmcs_b, l2_touch_stride, L2_STACK_TOP) != 0) {
+			report(name, VERDICT_FAIL, "VMCS set-up failed");
+			return;
+		}
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
+		vmwrite(EPT_POINTER, EPTP_OF(&ept_a));
+		l2_regs_default(&regs);
+		regs.gpr[GPR_RAX] = L2_LINEAR + (uint64_t)GiB(1) + (a & (MiB(2) - 1)) + OFFSET;
+		regs.gpr[GPR_RCX] = MANY_REGIONS;
+		regs.gpr[GPR_RDX] = MiB(2);
+		regs.gpr[GPR_RSI] = 0;
+		if (vm_enter(&regs, 1) == VM_ENTRY_EXITED) {
+			exit_info_read(&e);
+			if (e.reason == EXIT_REASON_VMCALL)
+				sums[pass] = regs.gpr[GPR_RSI];
+		}
+		vmclear(PA(vmcs_b));
+	}
+	check(name, sums[0] == MANY_REGIONS * 0xa1a1ULL && sums[1] == sums[0],
+	      "L2 summed %#lx and %#lx over %u 2 MiB pages (expected %#llx twice)", sums[0], sums[1],
+	      MANY_REGIONS, MANY_REGIONS * 0xa1a1ULL);
+	ept_a.pdpt_high[3] = 0;
+	pdpt[1] = 0;
+	ept_changed();
+}
+
 void check_ept(void)
 {
 	uint64_t *pml4 = (uint64_t *)(read_cr3() & ~0xfffULL);
@@ -323,6 +390,7 @@ void check_ept(void)
 	check_ept_faults();
 	check_ept_invept_and_switch();
 	check_ept_operands();
+	check_ept_many_regions();
 	check_unrestricted_guest();
 	pml4[PML4_SLOT] = 0;
 	__asm__ volatile("invlpg (%0)" ::"r"(L2_LINEAR) : "memory");

@@ -157,6 +157,16 @@ fields() {
 fields_off=$(fields "$out/nested_umbra_noshadow/console.txt")
 fields_on=$(fields "$out/nested_umbra/console.txt")
 
+# kvm_l0_exits CONSOLE: umbra's L0 exits per L2 exit in a KVM run, from its shutdown
+# statistics: (L2 exits + L1's VMRESUME, VMLAUNCH, VMREAD and VMWRITE exits) / L2 exits,
+# CPUID and I/O loops together. L1's VMREAD/VMWRITE exits of the whole run count (KVM's
+# set-up of its L2 too), so the figure is an upper bound of the loops' own.
+kvm_l0_exits() {
+	awk '/stats: cpu0 [0-9]+ exits from L2/ { l2 = $4 }
+	     /stats: cpu0 L1 (VMRESUME|VMLAUNCH|VMREAD|VMWRITE) / { l1 += $6 }
+	     END { if (l2) printf "%.2f", (l2 + l1) / l2; else print "0" }' "$1"
+}
+
 report() {
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"
 echo "BENCH cpuid.cycles_per_roundtrip.umbra $umbra cycles"
@@ -190,6 +200,7 @@ for label in "${kvm_labels[@]}"; do
 	for kind in cpuid io; do
 		echo "BENCH kvm_l1.$kind.cycles_per_l2_exit.$label $(value "kvm_l1.$kind.cycles_per_l2_exit.$label" "$out/kvm_$label/console.txt") cycles"
 	done
+	[ "$label" = bare ] || echo "BENCH kvm_l1.all.l0_exits_per_l2_exit.$label $(kvm_l0_exits "$out/kvm_$label/console.txt") exits"
 done
 phases nested_cpuid prof_bench_nested_on shadow_on "$numbra"
 phases nested_cpuid prof_bench_nested_off shadow_off "$noff"

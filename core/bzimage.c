@@ -199,6 +199,7 @@ size_t bzimage_build_params(const struct bzimage *bz, const struct loader_image 
 	memcpy(&h, bp->hdr, sizeof(h));
 	h.type_of_loader = BZ_TYPE_OF_LOADER_UNDEFINED;
 	h.code32_start = img->entry;
+	h.setup_data = 0; /* the loader's list (boot.rst: "write (special)"); umbra passes none */
 	h.cmd_line_ptr = info_buf_put_string(&b, bi->cmdline);
 	if (bi->nmodules) {
 		h.ramdisk_image = bi->modules[0].start;

@@ -6,10 +6,11 @@
 # both with kvm_intel ept=0 unrestricted_guest=0 vpid=0 running tests/linux/kvm_l2.c,
 # and compares the verdicts (~4 min); linux_kvm_defaults_diff_1cpu does the same with
 # KVM's defaults (EPT, unrestricted guest, VPID: its L2 on umbra's shadow EPT, ~4 min).
+# linux_bzimage_refused boots broken copies of the bzImage as umbra's L1 (~20 s).
 # UMBRA_TEST_LINUX_MATRIX=1 adds each run alone, and linux_kvm_umbra_bzimage_1cpu: the
-# bzImage itself as umbra's L1 (core/bzimage.c, ~60 s more than PVH: the kernel
-# decompresses inside Bochs). A test skips only when a Debian package of the payload is
-# unavailable.
+# bzImage itself as umbra's L1 (core/bzimage.c, ~3.5 min, about 90 s more than PVH: GRUB
+# reads the 8 MB file and the kernel decompresses it inside Bochs). A test skips only when
+# a Debian package of the payload is unavailable.
 
 SYSTEM_TESTS+=(
 	linux_kvm_diff_1cpu

@@ -59,6 +59,7 @@ static void bzimage(void)
 	put32(0x238, 2047);          /* cmdline_size */
 	put32(0x248, 0x2cc);         /* payload_offset */
 	put32(0x24c, 0x800);
+	put64(0x250, 0xdeadbeef000); /* setup_data: a stale pointer the loader must not pass on */
 	put64(0x258, PREF);
 	put32(0x260, INIT_SIZE);
 	put32(0x264, 0x190);         /* handover_offset */
@@ -426,7 +427,9 @@ static void test_boot_params(void **state)
 	assert_int_equal(h.ramdisk_size, 0x200000);
 	assert_true(h.cmd_line_ptr > INFO_PA && h.cmd_line_ptr < INFO_PA + used);
 	assert_string_equal((char *)buf + (h.cmd_line_ptr - INFO_PA), "console=ttyS0 quiet");
-	assert_memory_equal(bp.hdr + (0x22c - 0x1f1), img + 0x22c, HDR_END - 0x22c);
+	assert_memory_equal(bp.hdr + (0x22c - 0x1f1), img + 0x22c, 0x250 - 0x22c);
+	assert_int_equal(h.setup_data, 0);
+	assert_memory_equal(bp.hdr + (0x258 - 0x1f1), img + 0x258, HDR_END - 0x258);
 	/* Nothing past the header's end, nothing the loader does not set. */
 	for (size_t i = HDR_END - 0x1f1; i < sizeof(bp.hdr); i++)
 		assert_int_equal(bp.hdr[i], 0);

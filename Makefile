@@ -53,7 +53,7 @@ ARCH_SRCS := arch/x86/gdt.c arch/x86/idt.c arch/x86/isr.asm arch/x86/smp.c arch/
 	arch/x86/profile.c arch/x86/paging.c
 CORE_SRCS := core/main.c core/log.c core/panic.c core/percpu.c core/mem.c core/string.c \
 	core/format.c core/cmdline.c core/mb2.c core/frame.c core/shutdown.c core/loader.c \
-	core/guest.c core/trace.c core/pvh.c $(COVERAGE_RUNTIME)
+	core/guest.c core/trace.c core/pvh.c core/bzimage.c $(COVERAGE_RUNTIME)
 NESTED_SRCS := nested/vmx_msrs.c nested/vmcs12.c nested/launched.c nested/nvmx.c nested/insn.c \
 	nested/entry.c nested/reflect.c nested/shadow.c nested/operand.c nested/vmcs02_policy.c \
 	nested/msr_lists.c nested/msr_bitmap.c nested/ept12.c nested/ept02.c

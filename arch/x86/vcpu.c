@@ -303,26 +303,34 @@ void vcpu_reset_to_init(struct vcpu *v)
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 }
 
-/* Multiboot entry state (Multiboot spec 3.2; Multiboot2 spec 3.3): flat 32-bit, paging off. */
+/*
+ * Multiboot entry state (Multiboot spec 3.2; Multiboot2 spec 3.3), which is
+ * also PVH's and the Linux 32-bit boot protocol's: flat 32-bit, paging and
+ * interrupts off. Linux also wants a GDT with its own selectors (0x10 code,
+ * 0x18 data, core/bzimage.h) and ESI = boot_params, EBP = EDI = EBX = 0.
+ */
 static void set_multiboot_entry(struct vcpu *v, const struct vcpu_boot *boot)
 {
 	const uint32_t code_ar = AR_P | AR_S | AR_DB | AR_G | AR_TYPE_CODE_XR_ACCESSED;
 	const uint32_t data_ar = AR_P | AR_S | AR_DB | AR_G | AR_TYPE_DATA_RW_ACCESSED;
+	const uint16_t cs = boot->cs ? boot->cs : SEL_CODE32, ds = boot->ds ? boot->ds : SEL_DATA;
 
 	vcpu_reset_to_init(v);
 	vcpu_set_cr0(CR0_PE | CR0_ET);
-	vcpu_write_segment(GUEST_CS_SELECTOR, SEL_CODE32, 0, 0xffffffff, code_ar);
-	vcpu_write_segment(GUEST_SS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_DS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_ES_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_FS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_GS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_CS_SELECTOR, cs, 0, 0xffffffff, code_ar);
+	vcpu_write_segment(GUEST_SS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_DS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_ES_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_FS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_GS_SELECTOR, ds, 0, 0xffffffff, data_ar);
 	vcpu_write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
 	vmcs_write32(GUEST_IDTR_LIMIT, 0);
-	vmcs_write32(GUEST_GDTR_LIMIT, 0);
+	vmcs_writenat(GUEST_GDTR_BASE, boot->gdtr_base);
+	vmcs_write32(GUEST_GDTR_LIMIT, boot->gdtr_limit);
 	vmcs_writenat(GUEST_RIP, boot->entry);
 	v->regs.rax = boot->eax;
 	v->regs.rbx = boot->ebx;
+	v->regs.rsi = boot->esi;
 	v->regs.rdx = 0;
 }
 

@@ -47,6 +47,10 @@ struct vcpu_boot {
 	bool wait_for_sipi; /* APs: wait in umbra until the guest sends INIT and SIPI */
 	uint32_t entry;     /* BSP: 32-bit protected-mode entry point */
 	uint32_t eax, ebx;  /* BSP: multiboot magic and info address */
+	uint32_t esi;       /* BSP: Linux's boot_params (32-bit boot protocol) */
+	/* BSP: the GDT and selectors to enter with; limit 0 = none, umbra's selector values */
+	uint32_t gdtr_base;
+	uint16_t gdtr_limit, cs, ds;
 };
 
 enum vcpu_state {

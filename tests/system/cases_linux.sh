@@ -6,16 +6,21 @@
 # both with kvm_intel ept=0 unrestricted_guest=0 vpid=0 running tests/linux/kvm_l2.c,
 # and compares the verdicts (~4 min); linux_kvm_defaults_diff_1cpu does the same with
 # KVM's defaults (EPT, unrestricted guest, VPID: its L2 on umbra's shadow EPT, ~4 min).
-# UMBRA_TEST_LINUX_MATRIX=1 adds each run alone. A test skips only when a Debian package
-# of the payload is unavailable.
+# linux_bzimage_refused boots broken copies of the bzImage as umbra's L1 (~20 s).
+# UMBRA_TEST_LINUX_MATRIX=1 adds each run alone, and linux_kvm_umbra_bzimage_1cpu: the
+# bzImage itself as umbra's L1 (core/bzimage.c, ~3.5 min, about 90 s more than PVH: GRUB
+# reads the 8 MB file and the kernel decompresses it inside Bochs). A test skips only when
+# a Debian package of the payload is unavailable.
 
 SYSTEM_TESTS+=(
 	linux_kvm_diff_1cpu
 	linux_kvm_defaults_diff_1cpu
+	linux_bzimage_refused
 )
 if [ "${UMBRA_TEST_LINUX_MATRIX:-0}" = 1 ]; then
 	SYSTEM_TESTS+=(linux_kvm_bare_1cpu linux_kvm_umbra_1cpu linux_kvm_bare_defaults_1cpu linux_kvm_umbra_defaults_1cpu
-		linux_kvm_umbra_noshadow_1cpu linux_kvm_umbra_no_shadow_vmcs_1cpu linux_kvm_smp_diff_2cpu)
+		linux_kvm_umbra_noshadow_1cpu linux_kvm_umbra_no_shadow_vmcs_1cpu linux_kvm_smp_diff_2cpu
+		linux_kvm_umbra_bzimage_1cpu)
 fi
 
 # Every case kvm_l2 runs, in its order.
@@ -116,6 +121,39 @@ test_linux_kvm_umbra_1cpu() {
 	# Every L2 exit went to L1 (KVM): none handled by umbra behind KVM's back.
 	expect '^\[cpu0\] stats: cpu0 ([0-9]+) exits from L2, \1 reflected to L1' "all L2 exits reflected" || return 1
 	expect_clean_exit 0
+}
+
+# The bzImage as umbra's L1 (the Linux 32-bit boot protocol, core/bzimage.c), the initrd as
+# the next module; 256 MiB, as directly on Bochs.
+test_linux_kvm_umbra_bzimage_1cpu() {
+	linux_payload || return $?
+	BOOT_TIMEOUT=$LINUX_BOOT_TIMEOUT boot --emu bochs --cpus 1 --megs 256 --kernel "$build/umbra.elf" \
+		--module "$PAYLOAD/bzImage=$LINUX_CMDLINE umbra.kvm_intel=ept=0,unrestricted_guest=0,vpid=0 umbra.label=shadow_on" \
+		--module "$PAYLOAD/initrd.gz" || return 1
+	expect '^\[cpu0\] guest: bzImage kernel \[0x1000000-' "umbra: guest: bzImage kernel at pref_address" || return 1
+	expect '^\[cpu0\] guest: bzImage boot protocol 2\.[0-9]+, at pref_address' "umbra: the boot protocol line" || return 1
+	check_kvm_l2_run ept=N unrestricted_guest=N vpid=N || return 1
+	expect '^\[cpu0\] stats: cpu0 ([0-9]+) exits from L2, \1 reflected to L1' "all L2 exits reflected" || return 1
+	expect_clean_exit 0
+}
+
+# Broken bzImages as umbra's L1 are refused with their reason (a few seconds each): the
+# payload's bzImage cut short, then one whose protocol version says 2.11.
+test_linux_bzimage_refused() {
+	local cut="$logs/$TEST_NAME/bzImage.cut" old="$logs/$TEST_NAME/bzImage.2.11"
+	linux_payload || return $?
+	head -c 1048576 "$PAYLOAD/bzImage" >"$cut"
+	boot_into cut boot --emu bochs --cpus 1 --kernel "$build/umbra.elf" --module "$cut=console=ttyS0" \
+		--module "$PAYLOAD/initrd.gz" || return 1
+	expect '^\[cpu0\] guest: cannot load module 0: truncated: the protected-mode kernel \(0x[0-9a-f]+ bytes at offset 0x[0-9a-f]+\) runs past the end of the 1048576-byte file$' \
+		"the truncated bzImage refused" || return 1
+	expect_clean_exit 1 || return 1
+	cp "$PAYLOAD/bzImage" "$old"
+	printf '\x0b\x02' | dd of="$old" bs=1 seek=$((0x206)) conv=notrunc status=none
+	boot_into old boot --emu bochs --cpus 1 --kernel "$build/umbra.elf" --module "$old" || return 1
+	expect '^\[cpu0\] guest: cannot load module 0: boot protocol 2\.11 is too old: umbra needs 2\.12' \
+		"the 2.11 bzImage refused" || return 1
+	expect_clean_exit 1
 }
 
 # KVM with its default parameters (EPT, unrestricted guest, VPID: docs/nested-vmx.md)

@@ -6,6 +6,7 @@
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/vcpu.h"
+#include "core/bzimage.h"
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/mem.h"
@@ -29,6 +30,7 @@
 #define AP_READY_TIMEOUT_US 2000000
 
 static struct guest_memmap guest_map;
+static struct bzimage bz; /* module 0's setup header, when it is a bzImage */
 static struct vcpu_boot bsp_boot;
 static volatile bool guest_go;
 static volatile uint32_t aps_ready;
@@ -42,16 +44,16 @@ static void log_memmap(void)
 }
 
 /*
- * Move module m to the highest free guest RAM below 4 GiB (multiboot
- * module addresses are 32-bit) that none of the busy ranges use, and say
- * so. The old place may be where the kernel's segments go.
+ * Move module m to the highest free guest RAM below limit (at most 4 GiB:
+ * multiboot module addresses are 32-bit) that none of the busy ranges use,
+ * and say so. The old place may be where the kernel's segments go.
  */
-static bool move_module(struct loader_module *m, struct loader_range *busy, size_t nbusy)
+static bool move_module(struct loader_module *m, struct loader_range *busy, size_t nbusy, uint64_t limit)
 {
 	uint64_t len = m->end - m->start, to;
 	void *dst, *src;
 
-	if (!loader_find_free(&guest_map, busy, nbusy, len ? len : 1, PAGE_SIZE, GiB(4), &to))
+	if (!loader_find_free(&guest_map, busy, nbusy, len ? len : 1, PAGE_SIZE, limit, &to))
 		return false;
 	dst = guest_phys_ptr(to, len ? len : 1);
 	src = guest_phys_ptr(m->start, len ? len : 1);
@@ -88,11 +90,59 @@ static bool stage_modules(const struct loader_image *img, struct loader_module *
 			clash |= mods[i].start < busy[k].end && mods[i].end > busy[k].base;
 		if (!clash)
 			continue;
-		if (!move_module(&mods[i], busy, nbusy))
+		if (!move_module(&mods[i], busy, nbusy, GiB(4)))
 			return false;
 		busy[img->nsegs + 1 + i] = (struct loader_range){ mods[i].start, mods[i].end };
 	}
 	return true;
+}
+
+/*
+ * A bzImage's initrd (module 1) must end at or below the kernel's
+ * initrd_addr_max: move it there when it does not. One larger than that
+ * stays, for bzimage_check_boot to refuse.
+ */
+static bool stage_bzimage_initrd(const struct loader_image *img, struct loader_module *mods, size_t n)
+{
+	struct loader_range busy[LOADER_MAX_SEGMENTS + 3];
+	uint64_t limit = bzimage_initrd_limit(&bz);
+	size_t nbusy = 0;
+
+	if (n < 2 || mods[1].end <= limit || mods[1].end - mods[1].start > limit)
+		return true;
+	for (size_t i = 0; i < img->nsegs; i++)
+		busy[nbusy++] = (struct loader_range){ img->segs[i].paddr,
+						      img->segs[i].paddr + img->segs[i].memsz };
+	busy[nbusy++] = (struct loader_range){ BOOT_INFO_PA, BOOT_INFO_PA + BOOT_INFO_SIZE };
+	busy[nbusy++] = (struct loader_range){ mods[0].start, mods[0].end }; /* the kernel file */
+	return move_module(&mods[1], busy, nbusy, limit);
+}
+
+/* Check module 0 and decide where it goes: a bzImage, or an ELF kernel (multiboot, PVH). */
+static bool parse_kernel(const void *image, size_t size, const struct loader_range *boot_info,
+			 struct loader_image *img, char *err, size_t errlen)
+{
+	if (bzimage_detect(image, size))
+		return bzimage_parse(image, size, &bz, err, errlen) &&
+		       bzimage_place(&bz, &guest_map, boot_info, 1, img, err, errlen);
+	/* Modules move out of the segments' way (stage_modules); the boot info cannot. */
+	return loader_parse(image, size, img, err, errlen) &&
+	       loader_check_placement(img, &guest_map, boot_info, 1, err, errlen);
+}
+
+static const char *kind_name(enum loader_kind kind)
+{
+	switch (kind) {
+	case LOADER_MULTIBOOT1:
+		return "multiboot";
+	case LOADER_MULTIBOOT2:
+		return "multiboot2";
+	case LOADER_PVH:
+		return "PVH";
+	case LOADER_BZIMAGE:
+		return "bzImage";
+	}
+	return "?";
 }
 
 bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
@@ -105,6 +155,8 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	struct loader_image img;
 	const struct mb2_module *kmod = &mbi->modules[0];
 	const struct loader_range boot_info_range = { BOOT_INFO_PA, BOOT_INFO_PA + BOOT_INFO_SIZE };
+	struct bzimage_boot bzb = { 0 };
+	struct loader_boot_info bi;
 	size_t numbra, nmods = 0, info_len;
 	char err[160];
 
@@ -119,13 +171,8 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		log_warn("guest: memory map truncated to %zu entries", guest_map.n);
 	log_memmap();
 
-	if (!loader_parse(guest_phys_ptr(kmod->start, kmod->end - kmod->start), kmod->end - kmod->start,
-			  &img, err, sizeof(err))) {
-		log_err("guest: cannot load module 0: %s", err);
-		return false;
-	}
-	/* Modules move out of the segments' way (stage_modules); the boot info cannot. */
-	if (!loader_check_placement(&img, &guest_map, &boot_info_range, 1, err, sizeof(err))) {
+	if (!parse_kernel(guest_phys_ptr(kmod->start, kmod->end - kmod->start), kmod->end - kmod->start,
+			  &boot_info_range, &img, err, sizeof(err))) {
 		log_err("guest: cannot load module 0: %s", err);
 		return false;
 	}
@@ -139,16 +186,37 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 							mbi->modules[i].cmdline };
 	if (mbi->module_count > nmods)
 		log_warn("guest: only %zu modules are passed on", nmods - 1);
+	/* The Linux boot protocol has one initrd. */
+	if (img.kind == LOADER_BZIMAGE && nmods > 2) {
+		log_warn("guest: a bzImage takes one initrd: modules 2-%zu are not passed on", nmods - 1);
+		nmods = 2;
+	}
 	if (!stage_modules(&img, mods, nmods)) {
 		log_err("guest: no free RAM to move the modules clear of the kernel");
 		return false;
 	}
+	if (img.kind == LOADER_BZIMAGE && !stage_bzimage_initrd(&img, mods, nmods)) {
+		log_err("guest: no free RAM below initrd_addr_max %#x for the %u-byte initrd",
+			bz.hdr.initrd_addr_max, mods[1].end - mods[1].start);
+		return false;
+	}
+	bi = (struct loader_boot_info){
+		.cmdline = kmod->cmdline,
+		.bootloader = "umbra " UMBRA_VERSION,
+		.map = &guest_map,
+		.modules = mods + 1,
+		.nmodules = nmods - 1,
+		.rsdp = mbi->rsdp,
+		.rsdp_len = mbi->rsdp_len,
+		.rsdp_tag = mbi->rsdp_tag,
+	};
 	/* The initrd is checked where it now lies, before anything is copied. */
-	if (img.kind == LOADER_PVH &&
-	    !pvh_check_modules(mods + 1, nmods - 1, &guest_map,
-			       nmods > 1 ? guest_phys_ptr(mods[1].start, mods[1].end - mods[1].start) : NULL,
-			       err, sizeof(err))) {
-		log_err("guest: cannot boot the PVH kernel: %s", err);
+	if ((img.kind == LOADER_PVH || img.kind == LOADER_BZIMAGE) &&
+	    (!pvh_check_modules(mods + 1, nmods - 1, &guest_map,
+				nmods > 1 ? guest_phys_ptr(mods[1].start, mods[1].end - mods[1].start) : NULL,
+				err, sizeof(err)) ||
+	     (img.kind == LOADER_BZIMAGE && !bzimage_check_boot(&bz, &bi, err, sizeof(err))))) {
+		log_err("guest: cannot boot the %s kernel: %s", kind_name(img.kind), err);
 		return false;
 	}
 
@@ -158,32 +226,29 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 		log_err("guest: cannot reach the kernel's segments");
 		return false;
 	}
-	{
-		struct loader_boot_info bi = {
-			.cmdline = kmod->cmdline,
-			.bootloader = "umbra " UMBRA_VERSION,
-			.map = &guest_map,
-			.modules = mods + 1,
-			.nmodules = nmods - 1,
-			.rsdp = mbi->rsdp,
-			.rsdp_len = mbi->rsdp_len,
-			.rsdp_tag = mbi->rsdp_tag,
-		};
-
+	if (img.kind == LOADER_BZIMAGE)
+		info_len = bzimage_build_params(&bz, &img, &bi, guest_phys_ptr(BOOT_INFO_PA, BOOT_INFO_SIZE),
+						BOOT_INFO_SIZE, BOOT_INFO_PA, &bzb);
+	else
 		info_len = loader_build_info(img.kind, &bi, guest_phys_ptr(BOOT_INFO_PA, BOOT_INFO_SIZE),
 					     BOOT_INFO_SIZE, BOOT_INFO_PA);
-	}
 	if (!info_len) {
 		log_err("guest: boot information does not fit in %lu KiB", BOOT_INFO_SIZE >> 10);
 		return false;
 	}
 	log_info("guest: %s kernel [%#lx-%#lx), entry %#x, command line \"%s\", %zu module(s)",
-		 img.kind == LOADER_PVH ? "PVH" : img.kind == LOADER_MULTIBOOT2 ? "multiboot2" : "multiboot",
-		 img.load_start, img.load_end, img.entry, kmod->cmdline ? kmod->cmdline : "", nmods - 1);
+		 kind_name(img.kind), img.load_start, img.load_end, img.entry, kmod->cmdline ? kmod->cmdline : "",
+		 nmods - 1);
+	if (img.kind == LOADER_BZIMAGE)
+		log_info("guest: bzImage boot protocol %u.%02u, %s, %lu of %u KiB (init_size) from the file, "
+			 "boot_params at %#x", bz.hdr.version >> 8, bz.hdr.version & 0xff,
+			 img.load_start == bz.hdr.pref_address ? "at pref_address" : "relocated",
+			 bz.pm_size >> 10, bz.hdr.init_size >> 10, bzb.params_pa);
 
 	for (size_t i = 0; i < numbra; i++)
 		holes[i] = (struct ept_hole){ umbra[i].base, umbra[i].end, 0 };
 	vmx_msrs_init(caps);
+	vmx_msrs_report();                          /* what L1 is offered, decoded */
 	nvmx_init();                                /* L1's VMX instructions, L2 exits */
 	shadow_init(caps, cfg->nested_shadow, cpu_count); /* VMCS shadowing for L1 */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
@@ -194,11 +259,22 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	stats_on = cfg->stats;
 	stats_full = cfg->stats_full;
 	trace_init(cfg->trace, cpu_count);          /* exit trace ring, trace=N */
-	bsp_boot = (struct vcpu_boot){
-		.entry = img.entry,
-		.eax = img.kind == LOADER_MULTIBOOT2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC,
-		.ebx = BOOT_INFO_PA,
-	};
+	if (img.kind == LOADER_BZIMAGE)
+		/* The 32-bit boot protocol: EBX = EBP = EDI = 0, ESI = boot_params (core/bzimage.h). */
+		bsp_boot = (struct vcpu_boot){
+			.entry = img.entry,
+			.esi = bzb.params_pa,
+			.gdtr_base = bzb.gdt_pa,
+			.gdtr_limit = bzb.gdt_limit,
+			.cs = BZ_BOOT_CS,
+			.ds = BZ_BOOT_DS,
+		};
+	else
+		bsp_boot = (struct vcpu_boot){
+			.entry = img.entry,
+			.eax = img.kind == LOADER_MULTIBOOT2 ? MB2_BOOTLOADER_MAGIC : MB1_BOOTLOADER_MAGIC,
+			.ebx = BOOT_INFO_PA,
+		};
 	return true;
 }
 

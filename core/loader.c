@@ -442,6 +442,16 @@ uint32_t info_buf_put_string(struct info_buf *b, const char *s)
 	return info_buf_pa(b, d);
 }
 
+uint32_t info_buf_put(struct info_buf *b, const void *p, size_t len, size_t align)
+{
+	void *d = info_buf_take(b, len, align);
+
+	if (!d)
+		return 0;
+	memcpy(d, p, len);
+	return info_buf_pa(b, d);
+}
+
 /* mem_lower/mem_upper (KiB): RAM at 0 up to 640 KiB, and contiguous RAM from 1 MiB. */
 static void basic_meminfo(const struct guest_memmap *m, uint32_t *lower, uint32_t *upper)
 {

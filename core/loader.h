@@ -14,6 +14,7 @@ enum loader_kind {
 	LOADER_MULTIBOOT1 = 1,
 	LOADER_MULTIBOOT2 = 2,
 	LOADER_PVH = 3, /* an ELF kernel with a PVH entry note and no multiboot header (core/pvh.h) */
+	LOADER_BZIMAGE = 4, /* a Linux bzImage, 32-bit boot protocol (core/bzimage.h) */
 };
 
 struct loader_segment {
@@ -101,7 +102,7 @@ struct loader_boot_info {
 /*
  * A bump allocator over a boot-information buffer that the guest finds at
  * guest-physical pa: the multiboot information here, PVH's start info in
- * core/pvh.c. take() hands out zeroed, aligned space (NULL and overflow
+ * core/pvh.c, Linux's boot_params in core/bzimage.c. take() hands out zeroed, aligned space (NULL and overflow
  * set when it does not fit); put_string() copies a string and returns its
  * guest-physical address (0 on overflow).
  */
@@ -115,6 +116,8 @@ struct info_buf {
 void *info_buf_take(struct info_buf *b, size_t len, size_t align);
 uint32_t info_buf_pa(const struct info_buf *b, const void *p);
 uint32_t info_buf_put_string(struct info_buf *b, const char *s);
+/* Copy len bytes in at align; their guest-physical address, or 0 when they do not fit. */
+uint32_t info_buf_put(struct info_buf *b, const void *p, size_t len, size_t align);
 
 /*
  * Write the multiboot1 or multiboot2 information structure for the guest

@@ -6,6 +6,7 @@
 #include "arch/x86/smp.h"
 #include "arch/x86/vmx_caps.h"
 #include "core/cmdline.h"
+#include "core/gcov.h"
 #include "core/guest.h"
 #include "core/log.h"
 #include "core/mb2.h"
@@ -117,6 +118,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	enum vmx_probe_result vmx;
 	uint32_t online, vmx_cpus;
 
+	gcov_init();                                /* COVERAGE=1: coverage counters (else nothing) */
 	percpu_init(0);                             /* GS base, GDT, TSS */
 	idt_init();                                 /* exception handlers */
 	idt_load();

@@ -195,13 +195,7 @@ size_t pvh_build_start_info(const struct loader_boot_info *bi, void *buf, size_t
 	si->memmap_paddr = info_buf_pa(&b, mm);
 	si->memmap_entries = (uint32_t)bi->map->n;
 	/* umbra has only GRUB's copy of the RSDP: the guest gets a copy of that, in low memory. */
-	if (bi->rsdp && bi->rsdp_len) {
-		void *r = info_buf_take(&b, bi->rsdp_len, RSDP_ALIGN);
-
-		if (r) {
-			memcpy(r, bi->rsdp, bi->rsdp_len);
-			si->rsdp_paddr = info_buf_pa(&b, r);
-		}
-	}
+	if (bi->rsdp && bi->rsdp_len)
+		si->rsdp_paddr = info_buf_put(&b, bi->rsdp, bi->rsdp_len, RSDP_ALIGN);
 	return b.overflow ? 0 : b.used;
 }

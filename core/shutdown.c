@@ -2,6 +2,7 @@
 /* Orderly end of a run: one CPU reports while the others are parked. */
 #include "core/shutdown.h"
 #include "arch/x86/cpu.h"
+#include "core/gcov.h"
 #include "core/log.h"
 #include "core/percpu.h"
 #include "drivers/lapic.h"
@@ -54,5 +55,6 @@ __noreturn void shutdown(enum exit_status status, const char *why)
 	if (report)
 		report();
 	log_info("umbra: exit status=%d (%s)", status, why);
+	gcov_dump();                                /* COVERAGE=1: the run's coverage counters */
 	platform_exit(status);
 }

@@ -6,9 +6,13 @@
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/string.h"
+#include "nested/ept12.h"
 #include "nested/nvmx.h"
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
+
+/* SDM Vol. 3C 29.1.1: VTPR, the byte of the virtual-APIC page that holds the task priority. */
+#define VAPIC_TPR_OFFSET 0x80
 
 static bool ctl_ok(uint32_t msr, uint32_t value)
 {
@@ -18,18 +22,23 @@ static bool ctl_ok(uint32_t msr, uint32_t value)
 	return (value & (uint32_t)cap) == (uint32_t)cap && !(value & ~(uint32_t)(cap >> 32));
 }
 
-/* A bitmap or list address: aligned, within the address width, and L1's memory. */
-static bool l1_page_ok(uint64_t addr, uint64_t len, uint64_t align)
+/*
+ * A bitmap or list address: aligned, and neither it nor its last byte
+ * beyond the physical-address width (SDM 26.2.1.1-26.2.1.3). That is all
+ * the CPU checks: an address that is not L1's RAM is accepted, and reads
+ * there give all ones, writes are dropped (guest_read_phys_or_ones()).
+ */
+static bool phys_range_ok(uint64_t addr, uint64_t len, uint64_t align)
 {
-	return IS_ALIGNED(addr, align) && !((addr + len - 1) >> vm.phys_addr_bits) && guest_range_ok(addr, len);
+	return IS_ALIGNED(addr, align) && !(addr >> vm.phys_addr_bits) && !((addr + len - 1) >> vm.phys_addr_bits);
 }
 
-/* An MSR list: 16-byte aligned, in L1's memory (SDM 26.2.1.2, 26.2.1.3). */
+/* An MSR list: 16-byte aligned, within the address width (SDM 26.2.1.2, 26.2.1.3). */
 static bool msr_list_ok(const struct vmcs12 *c, uint32_t count_field, uint32_t addr_field)
 {
 	uint64_t count = vmcs12_read(c, count_field);
 
-	return !count || l1_page_ok(vmcs12_read(c, addr_field), 16 * count, 16);
+	return !count || phys_range_ok(vmcs12_read(c, addr_field), 16 * count, 16);
 }
 
 /* SDM Vol. 3C 26.2.1: VM-execution, VM-exit and VM-entry control fields. */
@@ -51,10 +60,43 @@ static bool check_controls(const struct vmcs12 *c)
 		return false;
 	if (VMCS12_GET(c, CR3_TARGET_COUNT) > VMX_MISC_CR3_TARGETS(misc))
 		return false;
-	if ((proc & USE_IO_BITMAPS) && (!l1_page_ok(VMCS12_GET(c, IO_BITMAP_A), 4096, 4096) ||
-					!l1_page_ok(VMCS12_GET(c, IO_BITMAP_B), 4096, 4096)))
+	if ((proc & USE_IO_BITMAPS) && (!phys_range_ok(VMCS12_GET(c, IO_BITMAP_A), PAGE_SIZE, PAGE_SIZE) ||
+					!phys_range_ok(VMCS12_GET(c, IO_BITMAP_B), PAGE_SIZE, PAGE_SIZE)))
 		return false;
-	if ((proc & USE_MSR_BITMAPS) && !l1_page_ok(VMCS12_GET(c, MSR_BITMAP), 4096, 4096))
+	if ((proc & USE_MSR_BITMAPS) && !phys_range_ok(VMCS12_GET(c, MSR_BITMAP), PAGE_SIZE, PAGE_SIZE))
+		return false;
+	/* 26.2.1.2: "save VMX-preemption timer value" needs the timer active. */
+	if ((exit & SAVE_PREEMPTION_TIMER) && !(pin & PREEMPTION_TIMER))
+		return false;
+	/* 26.2.1.1: the EPTP L1 gives (memory type, walk length, A/D, reserved bits); unrestricted guest needs EPT. */
+	if (proc2 & ENABLE_EPT) {
+		struct ept12_caps caps;
+
+		ept02_caps12(&caps);
+		if (!ept12_eptp_valid(&caps, VMCS12_GET(c, EPT_POINTER)))
+			return false;
+	}
+	if ((proc2 & UNRESTRICTED_GUEST) && !(proc2 & ENABLE_EPT))
+		return false;
+	/*
+	 * 26.2.1.1, "use TPR shadow": the virtual-APIC address aligned and
+	 * within the width, TPR threshold bits 31:4 clear (no virtual-interrupt
+	 * delivery is offered), and bits 3:0 not above VTPR[7:4] (no
+	 * "virtualize APIC accesses" either): VTPR as the CPU reads it.
+	 */
+	if (proc & USE_TPR_SHADOW) {
+		uint64_t vapic = VMCS12_GET(c, VIRTUAL_APIC_PAGE_ADDR);
+		uint32_t threshold = VMCS12_GET(c, TPR_THRESHOLD);
+		uint8_t vtpr;
+
+		if (!phys_range_ok(vapic, PAGE_SIZE, PAGE_SIZE) || (threshold >> 4))
+			return false;
+		guest_read_phys_or_ones(vapic + VAPIC_TPR_OFFSET, &vtpr, 1);
+		if ((threshold & 0xf) > (vtpr >> 4u))
+			return false;
+	}
+	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
+	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
 		return false;
 	/* Virtual NMIs need NMI exiting; NMI-window exiting needs virtual NMIs. */
 	if (((pin & VIRTUAL_NMIS) && !(pin & NMI_EXITING)) ||
@@ -131,11 +173,13 @@ static bool check_host_state(const struct vmcs12 *c)
 	/* 26.2.3: the host address-space size follows the mode L1 is in. */
 	if (host64 != l1_long)
 		return false;
+	/* 26.2.3: on a CPU with Intel 64, these bases are canonical whatever the host's size. */
+	if (!is_canonical(VMCS12_GET(c, HOST_FS_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
+	    !is_canonical(VMCS12_GET(c, HOST_TR_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
+	    !is_canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+		return false;
 	if (host64) {
-		if (!(cr4 & CR4_PAE) || !is_canonical(VMCS12_GET(c, HOST_RIP)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_FS_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GS_BASE)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_TR_BASE)) || !is_canonical(VMCS12_GET(c, HOST_GDTR_BASE)) ||
-		    !is_canonical(VMCS12_GET(c, HOST_IDTR_BASE)))
+		if (!(cr4 & CR4_PAE) || !is_canonical(VMCS12_GET(c, HOST_RIP)))
 			return false;
 	} else if ((VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST) || (cr4 & CR4_PCIDE) ||
 		   (VMCS12_GET(c, HOST_RIP) >> 32)) {
@@ -185,6 +229,13 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
 		vmcs_writenat(GUEST_DR7, l1->dr7);
 		vmcs_write64(GUEST_IA32_DEBUGCTL, l1->debugctl);
 	}
+	/*
+	 * Each entry from L1 starts the VMX-preemption timer at vmcs12's value
+	 * (SDM 26.7.4); vmcs02 always saves what is left at exit (build_vmcs02),
+	 * so exits umbra handles itself do not restart it.
+	 */
+	if (VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER)
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)VMCS12_GET(c, VMX_PREEMPTION_TIMER_VALUE));
 	/* L2 reads L1's shadow for L1's bits, its own value for the rest. */
 	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
 					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
@@ -199,12 +250,16 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
  */
 static void load_pdptes(const struct vmcs12 *c)
 {
-	uint64_t pdpte[4] = { 0 };
+	uint64_t pdpte[4];
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 
+	/* With EPT in vmcs12 as well, the PDPTEs are vmcs12's fields, copied as they are (26.3.2.4). */
+	if ((proc & SECONDARY_CONTROLS) && (VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) & ENABLE_EPT))
+		return;
 	if (!(VMCS12_GET(c, GUEST_CR0) & CR0_PG) || !(VMCS12_GET(c, GUEST_CR4) & CR4_PAE) ||
 	    (VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST))
 		return;
-	guest_read_phys(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
+	guest_read_phys_or_ones(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
 	vmcs_write64(GUEST_PDPTE0, pdpte[0]);
 	vmcs_write64(GUEST_PDPTE1, pdpte[1]);
 	vmcs_write64(GUEST_PDPTE2, pdpte[2]);
@@ -243,6 +298,34 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 	return true;
 }
 
+/*
+ * The page the CPU reads for an L1 bitmap: L1's own when it is L1's RAM;
+ * otherwise, as memory that is not there reads, a page of all ones (every
+ * access exits), never umbra's memory or a device (docs/design.md).
+ */
+static uint64_t l1_bitmap_page(uint64_t gpa)
+{
+	return guest_range_ok(gpa, PAGE_SIZE) ? gpa : vm.ones_page;
+}
+
+/*
+ * L2 with "enable VPID": vmcs02 runs with this vCPU's NVMX_VPID02, which
+ * holds the translations of one of L1's VPIDs at a time. When it starts
+ * serving another, its old translations go (SDM 28.3.3.3: a VPID's cached
+ * translations are what that VPID's software may see). Without "enable
+ * VPID" vmcs02 has none either, and the CPU flushes VPID 0 at every entry
+ * and exit as it would for L1's L2 (28.3.3.1). L1's own VPID (vmcs01's) is
+ * never touched: L1 keeps its translations across L2 round trips.
+ */
+static void map_vpid(struct vcpu *v, struct nvmx *n, uint16_t vpid12)
+{
+	vmcs_write16(VIRTUAL_PROCESSOR_ID, NVMX_VPID02(v));
+	if (n->vpid02_owner != vpid12) {
+		nvmx_flush_vpid02(v);
+		n->vpid02_owner = vpid12;
+	}
+}
+
 /* vmcs02 = L1's wishes for L2 + what umbra needs (EPT over L1's memory, NMIs, its host state). */
 static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 {
@@ -271,28 +354,51 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		vmcs_write64(IO_BITMAP_A, vm.io_bitmap_a);
 		vmcs_write64(IO_BITMAP_B, vm.io_bitmap_b);
 	} else if (proc & USE_IO_BITMAPS) {
-		/* L1's memory is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
-		vmcs_write64(IO_BITMAP_A, VMCS12_GET(c, IO_BITMAP_A));
-		vmcs_write64(IO_BITMAP_B, VMCS12_GET(c, IO_BITMAP_B));
+		/* L1's RAM is host memory (identity EPT): the CPU reads L1's bitmaps itself. */
+		vmcs_write64(IO_BITMAP_A, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_A)));
+		vmcs_write64(IO_BITMAP_B, l1_bitmap_page(VMCS12_GET(c, IO_BITMAP_B)));
+	}
+	/*
+	 * L1's virtual-APIC page, where the CPU keeps L2's TPR: L1's RAM as it
+	 * is; anywhere else this vCPU's own page, so that L2's CR8 writes never
+	 * reach umbra's memory or a device (they stay in that page, L1 cannot
+	 * see them: docs/nested-vmx.md).
+	 */
+	if (proc & USE_TPR_SHADOW) {
+		uint64_t vapic = VMCS12_GET(c, VIRTUAL_APIC_PAGE_ADDR);
+
+		vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, guest_range_ok(vapic, PAGE_SIZE) ? vapic : n->vapic_scratch);
 	}
 	/* L1's bitmap merged with umbra's (nvmx_enter_l2); without it every MSR access exits. */
 	if (proc & USE_MSR_BITMAPS)
 		vmcs_write64(MSR_BITMAP, nvmx_of(v)->msr_bitmap02);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, proc | SECONDARY_CONTROLS);
+	/*
+	 * L2 runs on umbra's EPT for L1 (L2's guest-physical is L1's), or, when
+	 * L1 gives it an EPT of its own, on the shadow EPT that composes the two
+	 * (nested/ept02.c).
+	 */
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
-	vmcs_write64(EPT_POINTER, vm.eptp);
+	vmcs_write64(EPT_POINTER, (proc2 & ENABLE_EPT) ? ept02_eptp(&n->ept02, VMCS12_GET(c, EPT_POINTER)) : vm.eptp);
+	if (proc2 & ENABLE_VPID)
+		map_vpid(v, n, (uint16_t)VMCS12_GET(c, VIRTUAL_PROCESSOR_ID));
 	/*
 	 * vm.ctl saves and loads the debug controls: L2 starts with the DR7 and
 	 * IA32_DEBUGCTL write_derived() chose (vmcs12's with "load debug
 	 * controls", else L1's, SDM 26.3.2.1), and umbra always has L2's on exit.
 	 */
-	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT));
+	vmcs_write32(VM_EXIT_CONTROLS, vm.ctl.exit | (exit12 & ACK_INTR_ON_EXIT) |
+					       ((VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER) ?
+							SAVE_PREEMPTION_TIMER : 0));
 	vmcs_write32(VM_ENTRY_CONTROLS, (vm.ctl.entry & ~IA32E_MODE_GUEST) | (entry12 & IA32E_MODE_GUEST));
 	/* Bits either L1 or umbra owns exit (the read shadows are in write_derived()). */
 	vmcs_writenat(CR0_GUEST_HOST_MASK, cr0_mask12 | vm.cr0_mask);
 	vmcs_writenat(CR4_GUEST_HOST_MASK, cr4_mask12 | vm.cr4_mask);
 	vmcs_write64(TSC_OFFSET, (proc & USE_TSC_OFFSETTING) ? VMCS12_GET(c, TSC_OFFSET) : 0);
-	/* L1's MSR lists are walked by umbra (nested/msr_lists.c), never by the CPU. */
+	/*
+	 * L1's MSR lists are walked by umbra (nested/msr_lists.c), never by the
+	 * CPU; nvmx_enter_l2() may give vmcs02 a one-entry list of its own.
+	 */
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
 	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);

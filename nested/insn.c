@@ -2,8 +2,11 @@
 /* L1's VMX instructions, emulated as the SDM's pseudocode says (Vol. 3C 30.3). */
 #include "arch/x86/cpu.h"
 #include "arch/x86/guest_mem.h"
+#include "arch/x86/vmx_caps.h"
 #include "core/log.h"
+#include "core/panic.h"
 #include "core/string.h"
+#include "nested/ept12.h"
 #include "nested/nvmx.h"
 #include "nested/operand.h"
 #include "nested/vmx_msrs.h"
@@ -127,16 +130,21 @@ static bool valid_vmcs_address(uint64_t addr)
 	return IS_ALIGNED(addr, PAGE_SIZE) && !(addr >> vm.phys_addr_bits);
 }
 
-/* A VMCS operand: valid_vmcs_address() and a whole region of L1's memory. */
-static bool vmcs_operand_ok(uint64_t addr)
+/*
+ * A VMXON, VMCS or VMCLEAR operand's region, as the CPU sees it: L1's RAM,
+ * or (anywhere else, umbra's memory included) memory that is not there,
+ * which reads all ones and drops writes. The SDM (30.3) checks only the
+ * address itself; a region of all ones then fails the revision check of
+ * VMXON and VMPTRLD, and VMCLEAR succeeds with nothing to write.
+ */
+static void read_region(uint64_t addr, void *buf, size_t len)
 {
-	return valid_vmcs_address(addr) && guest_range_ok(addr, sizeof(struct vmcs12));
+	guest_read_phys_or_ones(addr, buf, len);
 }
 
-/* Region header (revision, magic) of an L1 VMCS; false when it is not L1's memory. */
-static bool read_region(uint64_t addr, void *buf, size_t len)
+static void write_region(uint64_t addr, const void *buf, size_t len)
 {
-	return guest_read_phys(addr, buf, len);
+	guest_write_phys_or_drop(addr, buf, len);
 }
 
 /* Write the current vmcs12 back to its region (VMCLEAR, VMPTRLD of another, VMXOFF). */
@@ -150,8 +158,8 @@ static void flush_current(struct vcpu *v, struct nvmx *n)
 	n->vmcs12.magic = VMCS12_MAGIC;
 	n->vmcs12.launch_state = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
 	/* The revision word is L1's: keep what it wrote. */
-	guest_read_phys(n->current, &n->vmcs12.revision, 4);
-	guest_write_phys(n->current, &n->vmcs12, sizeof(n->vmcs12));
+	read_region(n->current, &n->vmcs12.revision, 4);
+	write_region(n->current, &n->vmcs12, sizeof(n->vmcs12));
 	n->current = NVMX_NO_VMCS;
 }
 
@@ -188,12 +196,18 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	}
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!valid_vmcs_address(addr) || !read_region(addr, &rev, 4) || rev != NVMX_VMCS_REVISION) {
+	if (!valid_vmcs_address(addr)) {
+		nvmx_fail_invalid();
+		return EXIT_SKIP_INSN;
+	}
+	read_region(addr, &rev, 4);
+	if (rev != NVMX_VMCS_REVISION) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
 	n->vmxon = true;
 	n->vmxon_ptr = addr;
+	n->vpid02_owner = 0; /* the next L2 with a VPID starts from a flushed vmcs02 VPID */
 	n->current = NVMX_NO_VMCS;
 	n->vmcs02_for = NVMX_NO_VMCS;
 	launched_init(&n->launched);
@@ -202,8 +216,15 @@ static enum exit_action do_vmxon(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	return EXIT_SKIP_INSN;
 }
 
-static enum exit_action do_vmxoff(struct vcpu *v __unused, struct nvmx *n)
+static enum exit_action do_vmxoff(struct vcpu *v, struct nvmx *n)
 {
+	/*
+	 * There is no L2 after VMXOFF: an NMI still pending for one (it came
+	 * while L2 ran and had not been delivered when L2 exited) is what a
+	 * CPU's one NMI latch would then deliver to L1 (SDM Vol. 3A 6.7.1).
+	 */
+	if (__atomic_exchange_n(&v->nmi_pending_l2, 0, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&v->nmi_pending_l1, 1, __ATOMIC_RELAXED);
 	flush_current(v, n);
 	n->vmxon = false;
 	nvmx_cr_intercept(false);
@@ -218,7 +239,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!vmcs_operand_ok(addr)) {
+	if (!valid_vmcs_address(addr)) {
 		nvmx_fail(v, VMXERR_VMCLEAR_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}
@@ -238,7 +259,7 @@ static enum exit_action do_vmclear(struct vcpu *v, struct nvmx *n, uint64_t qual
 			head.magic = VMCS12_MAGIC;
 		}
 		head.launch_state = 0;
-		guest_write_phys(addr, &head, sizeof(head));
+		write_region(addr, &head, sizeof(head));
 	}
 	if (n->vmcs02_for == addr)
 		n->vmcs02_for = NVMX_NO_VMCS;
@@ -253,7 +274,7 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 
 	if (!read_pointer(v, qual, &addr))
 		return EXIT_RESUME;
-	if (!vmcs_operand_ok(addr)) {
+	if (!valid_vmcs_address(addr)) {
 		nvmx_fail(v, VMXERR_VMPTRLD_INVALID_ADDRESS);
 		return EXIT_SKIP_INSN;
 	}
@@ -295,11 +316,24 @@ static enum exit_action do_vmptrst(struct vcpu *v, struct nvmx *n, uint64_t qual
 	return EXIT_SKIP_INSN;
 }
 
+/*
+ * VMREAD's and VMWRITE's field-encoding register: all 64 bits in 64-bit
+ * mode (bits 63:32 set is an unsupported field, SDM 30.3), its low 32 bits
+ * elsewhere, where the operand size is 32 bits and the upper half of the
+ * register is not part of the operand.
+ */
+static uint64_t field_operand(struct vcpu *v, uint32_t info, size_t size)
+{
+	uint64_t field = vcpu_gpr(v, II_REG2(info));
+
+	return size == 8 ? field : (uint32_t)field;
+}
+
 static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	uint64_t field = field_operand(v, info, size), value, la;
 	int slot;
 
 	if (n->current == NVMX_NO_VMCS) {
@@ -313,6 +347,8 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 	}
 	n->vmread_exits[slot]++;
 	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
+	if (size == 4)
+		value = (uint32_t)value; /* 32-bit operand: the field's low half (30.3) */
 	if (II_IS_REG(info))
 		set_gpr(v, II_REG1(info), value);
 	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
@@ -324,8 +360,8 @@ static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
-	uint64_t field = vcpu_gpr(v, II_REG2(info)), value = 0, misc = 0, la;
 	size_t size = long_mode_64() ? 8 : 4;
+	uint64_t field = field_operand(v, info, size), value = 0, misc = 0, la;
 	int slot;
 
 	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */
@@ -381,6 +417,106 @@ static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 	return nvmx_enter_l2(v, launch);
 }
 
+/* INVEPT exists for L1 when IA32_VMX_EPT_VPID_CAP lists it (SDM A.10, bit 20). */
+static bool ept_offered(void)
+{
+	uint64_t cap = 0;
+
+	return vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap) && (cap & EPT_CAP_INVEPT);
+}
+
+void nvmx_flush_vpid02(struct vcpu *v)
+{
+	bool single = vm.caps.ept_vpid & VPID_CAP_INVVPID_SINGLE;
+
+	if (invvpid(single ? INVVPID_SINGLE_CONTEXT : INVVPID_ALL_CONTEXT, NVMX_VPID02(v), 0) != VMX_SUCCEED)
+		panic("vmx: INVVPID of vmcs02's VPID %u failed", NVMX_VPID02(v));
+}
+
+/* INVEPT's 128-bit descriptor (SDM Vol. 3C 30.3, Figure 30-1). */
+struct invept_desc {
+	uint64_t eptp;
+	uint64_t reserved;
+};
+
+/*
+ * SDM Vol. 3C 30.3, INVEPT: a type IA32_VMX_EPT_VPID_CAP does not list
+ * (bits 25, 26), or for single-context an EPTP that would fail the VM-entry
+ * checks, is VMfailValid(28). Single-context drops the shadow EPT built
+ * from that EPTP on this vCPU, all-context every shadow EPT of it; as on a
+ * CPU, other vCPUs keep theirs until L1 runs INVEPT there too.
+ */
+static enum exit_action do_invept(struct vcpu *v, struct nvmx *n, uint64_t qual)
+{
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t type = vcpu_gpr(v, II_REG2(info)), cap = 0, la;
+	struct ept12_caps caps;
+	struct invept_desc d;
+
+	if (!long_mode_64())
+		type = (uint32_t)type;
+	vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (!((type == INVEPT_SINGLE_CONTEXT && (cap & EPT_CAP_INVEPT_SINGLE)) ||
+	      (type == INVEPT_ALL_CONTEXT && (cap & EPT_CAP_INVEPT_ALL)))) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	if (!operand_address(v, info, qual, sizeof(d), &la) || !access_linear(v, la, &d, sizeof(d), false))
+		return EXIT_RESUME;
+	ept02_caps12(&caps);
+	if (type == INVEPT_SINGLE_CONTEXT && !ept12_eptp_valid(&caps, d.eptp)) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	ept02_invept(&n->ept02, type == INVEPT_ALL_CONTEXT, d.eptp);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
+/* INVVPID's 128-bit descriptor (SDM Vol. 3C 30.3, Figure 30-2). */
+struct invvpid_desc {
+	uint64_t vpid; /* bits 15:0; 63:16 reserved, must be 0 */
+	uint64_t linear_address;
+};
+
+/*
+ * SDM Vol. 3C 30.3, INVVPID: the type from a register (64 bits in 64-bit
+ * mode, else 32), the descriptor from memory. A type IA32_VMX_EPT_VPID_CAP
+ * does not list, reserved descriptor bits, VPID 0 for a type other than
+ * all-context, or a non-canonical address for individual-address is
+ * VMfailValid(28). Every valid INVVPID flushes vmcs02's VPID: it holds the
+ * translations of one of L1's VPIDs (map_vpid() in nested/entry.c), and
+ * invalidating more than asked is allowed (28.3.3.3); the next entry's VPID
+ * mapping drops what another VPID cached.
+ */
+static enum exit_action do_invvpid(struct vcpu *v, uint64_t qual)
+{
+	static const uint64_t type_cap[4] = { VPID_CAP_INVVPID_ADDR, VPID_CAP_INVVPID_SINGLE, VPID_CAP_INVVPID_ALL,
+					      VPID_CAP_INVVPID_SINGLE_NONGLOBAL };
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	uint64_t type = vcpu_gpr(v, II_REG2(info)), cap = 0, la;
+	struct invvpid_desc d;
+
+	if (!long_mode_64())
+		type = (uint32_t)type;
+	/* The type is checked before the descriptor is read. */
+	vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (type > INVVPID_SINGLE_CONTEXT_RETAINING_GLOBALS || !(cap & type_cap[type])) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	if (!operand_address(v, info, qual, sizeof(d), &la) || !access_linear(v, la, &d, sizeof(d), false))
+		return EXIT_RESUME;
+	if ((d.vpid >> 16) || (type != INVVPID_ALL_CONTEXT && !(uint16_t)d.vpid) ||
+	    (type == INVVPID_INDIVIDUAL_ADDRESS && !is_canonical(d.linear_address))) {
+		nvmx_fail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		return EXIT_SKIP_INSN;
+	}
+	nvmx_flush_vpid02(v);
+	nvmx_succeed();
+	return EXIT_SKIP_INSN;
+}
+
 /*
  * SDM Vol. 3C 30.3, VMCALL in VMX root operation: #GP(0) at CPL > 0, else,
  * with the dual-monitor treatment never active, VMfail(1). Outside VMX
@@ -417,7 +553,8 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
 	}
-	if (reason == EXIT_REASON_INVEPT || reason == EXIT_REASON_INVVPID || reason == EXIT_REASON_VMFUNC) {
+	if (reason == EXIT_REASON_VMFUNC || (reason == EXIT_REASON_INVEPT && !ept_offered()) ||
+	    (reason == EXIT_REASON_INVVPID && !vmx_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &(uint64_t){ 0 }))) {
 		/* Not offered to L1 (IA32_VMX_PROCBASED_CTLS2 says so): as on a CPU without them. */
 		inject_exception(VEC_UD, false, 0);
 		return EXIT_RESUME;
@@ -436,6 +573,8 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 	case EXIT_REASON_VMREAD: return do_vmread(v, n, qual);
 	case EXIT_REASON_VMWRITE: return do_vmwrite(v, n, qual);
 	case EXIT_REASON_VMLAUNCH: return do_launch(v, n, true);
+	case EXIT_REASON_INVVPID: return do_invvpid(v, qual);
+	case EXIT_REASON_INVEPT: return do_invept(v, n, qual);
 	case EXIT_REASON_VMRESUME: return do_launch(v, n, false);
 	default:
 		guest_stop(v, "VMX instruction exit %u not emulated", reason);

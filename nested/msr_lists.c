@@ -5,6 +5,7 @@
 #include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/string.h"
+#include "nested/msr_bitmap.h"
 #include "nested/nvmx.h"
 #include "nested/vmx_msrs.h"
 
@@ -23,9 +24,6 @@
 #define MSR_IA32_DEBUGCTL 0x1d9
 /* SDM 26.4, 27.4, 27.6: bits 31:8 = 000008H, the x2APIC MSRs, are never in a list. */
 #define MSR_IS_X2APIC(msr) (((msr) >> 8) == (MSR_X2APIC_BASE >> 8))
-/* SDM Vol. 3C 24.6.9: the MSR bitmap covers these two ranges; the rest always exits. */
-#define MSR_BITMAP_LOW_END 0x1fffu
-#define MSR_BITMAP_HIGH_BASE 0xc0000000u
 
 /* SDM Vol. 3C Table 24-12: one entry of an MSR list. */
 struct msr_entry {
@@ -44,42 +42,21 @@ uint32_t nvmx_msr_list_max(void)
 	return VMX_MISC_MAX_MSR_LIST(misc);
 }
 
-/*
- * SDM Vol. 3C 24.6.9: the byte of an MSR bitmap that holds msr's bit
- * (read-low, read-high, write-low, write-high quarters); -1 outside the
- * two ranges, where every access exits.
- */
-static int bitmap_byte(uint32_t msr, bool write)
-{
-	int base;
-
-	if (msr <= MSR_BITMAP_LOW_END)
-		base = 0;
-	else if (msr - MSR_BITMAP_HIGH_BASE <= MSR_BITMAP_LOW_END)
-		base = 1024;
-	else
-		return -1;
-	return base + (write ? 2048 : 0) + (int)((msr & MSR_BITMAP_LOW_END) / 8);
-}
-
 /* L1's own RDMSR/WRMSR of msr exits to umbra (vcpu.c's MSR bitmap). */
 static bool umbra_owns(uint32_t msr, bool write)
 {
-	int byte = bitmap_byte(msr, write);
-
-	return byte < 0 || ((((const uint8_t *)vm.msr_bitmap)[byte] >> (msr & 7)) & 1);
+	return msr_bitmap_exits((const void *)vm.msr_bitmap, msr, write);
 }
 
 bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write)
 {
-	int byte = bitmap_byte(msr, write);
+	int byte = msr_bitmap_byte(msr, write);
 	uint8_t bits;
 
 	if (!(VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS) || byte < 0)
 		return true;
 	/* The bit as L1's memory holds it now, as the CPU would read it at the RDMSR/WRMSR. */
-	if (!guest_read_phys(VMCS12_GET(c, MSR_BITMAP) + (uint64_t)byte, &bits, 1))
-		return true;
+	guest_read_phys_or_ones(VMCS12_GET(c, MSR_BITMAP) + (uint64_t)byte, &bits, 1);
 	return (bits >> (msr & 7)) & 1;
 }
 
@@ -96,28 +73,20 @@ bool nvmx_l1_wants_msr_exit(const struct vmcs12 *c, uint32_t msr, bool write)
  * capability MSRs, IA32_FEATURE_CONTROL, IA32_APIC_BASE, the x2APIC ICR),
  * so the merge ORs those and copies the rest of L1's page as it is.
  */
-static uint16_t umbra_words[PAGE_SIZE / sizeof(uint64_t)];
+static uint16_t umbra_words[MSR_BITMAP_WORDS];
 static size_t umbra_word_count;
 
 void nvmx_msr_bitmap_init(void)
 {
-	const uint64_t *umbra = (const uint64_t *)vm.msr_bitmap;
-
-	umbra_word_count = 0;
-	for (size_t i = 0; i < PAGE_SIZE / sizeof(*umbra); i++)
-		if (umbra[i])
-			umbra_words[umbra_word_count++] = (uint16_t)i;
+	umbra_word_count = msr_bitmap_nonzero_words((const uint64_t *)vm.msr_bitmap, umbra_words);
 }
 
 void nvmx_merge_msr_bitmap(struct nvmx *n, uint64_t l1_bitmap)
 {
 	uint64_t *merged = (uint64_t *)n->msr_bitmap02;
-	const uint64_t *umbra = (const uint64_t *)vm.msr_bitmap;
 
-	if (!guest_read_phys(l1_bitmap, merged, PAGE_SIZE))
-		memset(merged, 0xff, PAGE_SIZE); /* cannot happen (checked at entry): everything exits */
-	for (size_t i = 0; i < umbra_word_count; i++)
-		merged[umbra_words[i]] |= umbra[umbra_words[i]];
+	guest_read_phys_or_ones(l1_bitmap, merged, PAGE_SIZE); /* not L1's RAM: everything exits */
+	msr_bitmap_merge(merged, (const uint64_t *)vm.msr_bitmap, umbra_words, umbra_word_count);
 }
 
 /*
@@ -203,8 +172,10 @@ uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count)
 	for (uint64_t i = 0; i < count; i++) {
 		struct msr_entry e;
 
-		if (i >= max || !guest_read_phys(addr + i * sizeof(e), &e, sizeof(e)) || e.reserved ||
-		    e.index == MSR_FS_BASE || e.index == MSR_GS_BASE || MSR_IS_X2APIC(e.index) ||
+		if (i >= max)
+			return (uint32_t)i + 1;
+		guest_read_phys_or_ones(addr + i * sizeof(e), &e, sizeof(e));
+		if (e.reserved || e.index == MSR_FS_BASE || e.index == MSR_GS_BASE || MSR_IS_X2APIC(e.index) ||
 		    e.index == MSR_IA32_SMM_MONITOR_CTL || e.index == MSR_IA32_SMBASE || !msr_set(e.index, e.value))
 			return (uint32_t)i + 1;
 	}
@@ -225,11 +196,13 @@ uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count)
 		struct msr_entry e;
 		uint64_t val;
 
-		if (i >= max || !guest_read_phys(addr + i * sizeof(e), &e, sizeof(e)) || e.reserved ||
-		    MSR_IS_X2APIC(e.index) || e.index == MSR_IA32_SMBASE || !msr_get(e.index, &val) ||
-		    !guest_write_phys(addr + i * sizeof(e) + __builtin_offsetof(struct msr_entry, value), &val,
-				      sizeof(val)))
+		if (i >= max)
 			return (uint32_t)i + 1;
+		guest_read_phys_or_ones(addr + i * sizeof(e), &e, sizeof(e));
+		if (e.reserved || MSR_IS_X2APIC(e.index) || e.index == MSR_IA32_SMBASE || !msr_get(e.index, &val))
+			return (uint32_t)i + 1;
+		guest_write_phys_or_drop(addr + i * sizeof(e) + __builtin_offsetof(struct msr_entry, value), &val,
+					 sizeof(val));
 	}
 	return 0;
 }

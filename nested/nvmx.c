@@ -6,6 +6,7 @@
 #include "core/mem.h"
 #include "core/panic.h"
 #include "core/percpu.h"
+#include "core/string.h"
 #include "nested/vmcs02_policy.h"
 #include "nested/vmx_msrs.h"
 
@@ -154,6 +155,15 @@ static void field_table(uint32_t cpu, size_t top)
  */
 static void report_fields(enum stats_report how)
 {
+	/* The shadow EPTs' work, per vCPU that used one (nested/ept02.c). */
+	for (uint32_t c = 0; c < cpu_count && how != STATS_RECORDS; c++) {
+		const struct ept02_cache *e = &nvmx_state[c].ept02;
+
+		if (e->fills || e->reflected || e->invepts)
+			log_info("stats: cpu%u shadow EPT: %lu fills, %lu EPT exits reflected to L1, %lu INVEPTs, "
+				 "%lu evictions, %lu pool flushes (%u pages)",
+				 c, e->fills, e->reflected, e->invepts, e->evictions, e->pool_flushes, EPT02_POOL_PAGES);
+	}
 	if (how != STATS_RECORDS) {
 		field_table(cpu_count == 1 ? 0 : STATS_ALL_CPUS,
 			    how == STATS_TABLE_FULL ? VMCS_FIELD_COUNT : STATS_TOP_FIELDS);
@@ -182,6 +192,12 @@ void nvmx_init(void)
 		nvmx_state[i].msr_bitmap02 = mem_alloc_pages(1);
 		if (!nvmx_state[i].msr_bitmap02)
 			panic("nested: no memory for vmcs02's MSR bitmaps");
+		nvmx_state[i].vapic_scratch = mem_alloc_pages(1);
+		if (!nvmx_state[i].vapic_scratch)
+			panic("nested: no memory for the virtual-APIC scratch pages");
+		memset((void *)nvmx_state[i].vapic_scratch, 0xff, PAGE_SIZE); /* as memory that is not there */
+		if (!ept02_init(&nvmx_state[i].ept02))
+			panic("nested: no memory for the shadow EPT pool (%u pages per vCPU)", EPT02_POOL_PAGES);
 	}
 	/* Entry 0: IA32_SYSENTER_CS with reserved bits 63:32 set, which no CPU loads. */
 	nvmx_failing_msr_list = mem_alloc_pages(1);

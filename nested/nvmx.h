@@ -5,6 +5,8 @@
 
 #include "arch/x86/exit.h"
 #include "arch/x86/vcpu.h"
+#include "core/percpu.h"
+#include "nested/ept02.h"
 #include "nested/launched.h"
 #include "nested/shadow.h"
 #include "nested/vmcs12.h"
@@ -33,6 +35,9 @@ struct nvmx {
 	bool vmcs02_stale;       /* rewrite vmcs02 completely (and check vmcs12) at the next entry */
 	bool checked_l1_long;    /* L1's IA-32e mode when vmcs12's checks last passed */
 	uint64_t msr_bitmap02;   /* vmcs02's MSR bitmap: L1's merged with umbra's (nested/entry.c) */
+	uint16_t vpid02_owner;   /* L1's VPID whose translations vmcs02's VPID holds; 0: none */
+	struct ept02_cache ept02; /* shadow EPTs for L2s on L1's EPT (nested/ept02.c) */
+	uint64_t vapic_scratch;  /* L2's virtual-APIC page when L1's is not L1's RAM */
 	/* VMCS shadowing (nested/shadow.c) */
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
@@ -41,6 +46,23 @@ struct nvmx {
 	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };
 
+
+/*
+ * The VPID of vmcs02 when L1 enables VPID for L2: one per vCPU, after the
+ * VPIDs of vmcs01 (1..MAX_CPUS; 0 is VMX root's). Every VPID of L1 maps
+ * onto it; it is flushed whenever it starts serving another of L1's VPIDs
+ * and at each INVVPID of L1's (nested/entry.c, nested/insn.c).
+ */
+#define NVMX_VPID02(v) ((uint16_t)(MAX_CPUS + 1 + (v)->index))
+
+/*
+ * nested/reflect.c: reflect the exit L2 just took to L1 as reason, with
+ * qualification qual instead of the CPU's (nested EPT: L1's permissions).
+ */
+void nvmx_reflect_with(struct vcpu *v, uint32_t reason, uint64_t qual);
+
+/* Drop every translation vmcs02's VPID holds (single-context INVVPID, or all-context on a CPU without it). */
+void nvmx_flush_vpid02(struct vcpu *v);
 
 /* This vCPU's nested state (nvmx_of_cpu before the vCPU is initialised). */
 struct nvmx *nvmx_of(struct vcpu *v);

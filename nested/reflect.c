@@ -151,8 +151,12 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t
 	shadow_from_vmcs12(v, n);
 }
 
-/* Save L2's state and the exit information into vmcs12, then give L1 back its host state. */
-static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
+/*
+ * Save L2's state and the exit information into vmcs12, then give L1 back
+ * its host state. own_qual: the exit is reason with qualification qual,
+ * not what the CPU reported (nested EPT composes L1's answer).
+ */
+static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own_qual, uint64_t qual)
 {
 	struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
@@ -167,6 +171,9 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
 		if (exit12 & SAVE_PAT)
 			VMCS12_SET(c, GUEST_IA32_PAT, vmcs_read64(GUEST_IA32_PAT));
+		/* 27.3.2: the timer's value goes back only with "save VMX-preemption timer value". */
+		if (exit12 & SAVE_PREEMPTION_TIMER)
+			VMCS12_SET(c, VMX_PREEMPTION_TIMER_VALUE, vmcs_read32(VMX_PREEMPTION_TIMER_VALUE));
 		if (exit12 & SAVE_DEBUG_CONTROLS) {
 			VMCS12_SET(c, GUEST_DR7, vmcs_readnat(GUEST_DR7));
 			VMCS12_SET(c, GUEST_IA32_DEBUGCTL, vmcs_read64(GUEST_IA32_DEBUGCTL));
@@ -183,10 +190,14 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
 		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
+	if (own_qual) {
+		VMCS12_SET(c, VM_EXIT_REASON, reason);
+		VMCS12_SET(c, EXIT_QUALIFICATION, qual);
+	}
 	/*
-	 * 24.8.3: a VM exit clears the valid bit of the VM-entry
-	 * interruption information; a failed VM entry (26.8) writes only the
-	 * exit reason and qualification and leaves it set.
+	 * 24.8.3: a VM exit clears the valid bit of the VM-entry interruption
+	 * information; a VM entry that failed loading guest state or MSRs
+	 * (26.8) leaves it as it was, as bare Bochs does.
 	 */
 	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
 		VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
@@ -194,6 +205,16 @@ static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 	load_exit_msrs(v, n);
 	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */
 	v->reflected++;
+}
+
+static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
+{
+	reflect_as(v, n, reason, false, 0);
+}
+
+void nvmx_reflect_with(struct vcpu *v, uint32_t reason, uint64_t qual)
+{
+	reflect_as(v, nvmx_of(v), reason, true, qual);
 }
 
 /* MOV to CR0/CR4 from L2 that exited: L1's if it touches a bit L1 owns, else umbra's (NE, VMXE). */
@@ -309,6 +330,9 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		break;
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:
+		/* L2 on L1's EPT: a shadow EPT fill, or L1's exit (nested/ept02.c). */
+		if (proc & SECONDARY_CONTROLS && (VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) & ENABLE_EPT))
+			return ept02_l2_exit(v, n, basic, qual);
 		return false; /* umbra's EPT: L2 reached for what is not L1's */
 	default:
 		break;

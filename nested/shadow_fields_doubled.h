@@ -3,7 +3,7 @@
 
 /*
  * The rest of L2's guest state, read-write, on top of nested/shadow_fields.h:
- * 33 more fields, the table's size doubled. `make bench` builds umbra with
+ * about as many fields again: the table's size doubled. `make bench` builds umbra with
  * it to show what a bigger table costs per round trip. Same rules and same
  * include protocol as nested/shadow_fields.h.
  */
@@ -35,7 +35,7 @@ SHADOW_FIELD_RW(GUEST_GS_AR_BYTES)
 SHADOW_FIELD_RW(GUEST_LDTR_AR_BYTES)
 SHADOW_FIELD_RW(GUEST_TR_AR_BYTES)
 SHADOW_FIELD_RW(GUEST_ES_BASE)
-SHADOW_FIELD_RW(GUEST_CS_BASE)
+SHADOW_FIELD_RW(GUEST_ACTIVITY_STATE)
 SHADOW_FIELD_RW(GUEST_SS_BASE)
 SHADOW_FIELD_RW(GUEST_DS_BASE)
 SHADOW_FIELD_RW(GUEST_FS_BASE)

@@ -49,7 +49,7 @@ enum nvmx_policy_flag {
  */
 #define NVMX_FIELD_POLICIES(X)                                             \
 	/* 16-bit control fields */                                         \
-	X(VIRTUAL_PROCESSOR_ID, NP_NOT_OFFERED)                             \
+	X(VIRTUAL_PROCESSOR_ID, NP_CONTROL_MERGED)                          \
 	X(POSTED_INTR_NOTIFICATION_VECTOR, NP_NOT_OFFERED)                  \
 	X(EPTP_INDEX, NP_NOT_OFFERED)                                       \
 	/* 16-bit guest-state fields */                                     \
@@ -81,11 +81,11 @@ enum nvmx_policy_flag {
 	X(EXECUTIVE_VMCS_POINTER, NP_NOT_OFFERED)                           \
 	X(PML_ADDRESS, NP_NOT_OFFERED)                                      \
 	X(TSC_OFFSET, NP_CONTROL_MERGED)                                    \
-	X(VIRTUAL_APIC_PAGE_ADDR, NP_NOT_OFFERED)                           \
+	X(VIRTUAL_APIC_PAGE_ADDR, NP_CONTROL_MERGED)                        \
 	X(APIC_ACCESS_ADDR, NP_NOT_OFFERED)                                 \
 	X(POSTED_INTR_DESC_ADDR, NP_NOT_OFFERED)                            \
 	X(VM_FUNCTION_CONTROL, NP_NOT_OFFERED)                              \
-	X(EPT_POINTER, NP_NOT_OFFERED)                                      \
+	X(EPT_POINTER, NP_CONTROL_MERGED)                                   \
 	X(EOI_EXIT_BITMAP0, NP_NOT_OFFERED)                                 \
 	X(EOI_EXIT_BITMAP1, NP_NOT_OFFERED)                                 \
 	X(EOI_EXIT_BITMAP2, NP_NOT_OFFERED)                                 \
@@ -105,10 +105,10 @@ enum nvmx_policy_flag {
 	X(GUEST_IA32_PAT, NP_GUEST_DERIVED)                                 \
 	X(GUEST_IA32_EFER, NP_GUEST_DERIVED)                                \
 	X(GUEST_IA32_PERF_GLOBAL_CTRL, NP_NOT_OFFERED)                      \
-	X(GUEST_PDPTE0, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE1, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE2, NP_NOT_OFFERED)                                     \
-	X(GUEST_PDPTE3, NP_NOT_OFFERED)                                     \
+	X(GUEST_PDPTE0, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE1, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE2, NP_GUEST_AS_IS)                                     \
+	X(GUEST_PDPTE3, NP_GUEST_AS_IS)                                     \
 	X(GUEST_IA32_BNDCFGS, NP_NOT_OFFERED)                               \
 	/* 64-bit host-state fields */                                      \
 	X(HOST_IA32_PAT, NP_HOST_STATE)                                     \
@@ -129,7 +129,7 @@ enum nvmx_policy_flag {
 	X(VM_ENTRY_INTR_INFO, NP_CONTROL_AS_IS)                             \
 	X(VM_ENTRY_EXCEPTION_ERROR_CODE, NP_CONTROL_AS_IS)                  \
 	X(VM_ENTRY_INSTRUCTION_LEN, NP_CONTROL_AS_IS)                       \
-	X(TPR_THRESHOLD, NP_NOT_OFFERED)                                    \
+	X(TPR_THRESHOLD, NP_CONTROL_AS_IS)                                  \
 	X(SECONDARY_VM_EXEC_CONTROL, NP_CONTROL_MERGED)                     \
 	X(PLE_GAP, NP_NOT_OFFERED)                                          \
 	X(PLE_WINDOW, NP_NOT_OFFERED)                                       \
@@ -165,7 +165,7 @@ enum nvmx_policy_flag {
 	X(GUEST_ACTIVITY_STATE, NP_GUEST_CHECKED)                           \
 	X(GUEST_SMBASE, NP_NOT_OFFERED)                                     \
 	X(GUEST_SYSENTER_CS, NP_GUEST_AS_IS)                                \
-	X(VMX_PREEMPTION_TIMER_VALUE, NP_NOT_OFFERED)                       \
+	X(VMX_PREEMPTION_TIMER_VALUE, NP_GUEST_DERIVED)                     \
 	/* 32-bit host-state field */                                       \
 	X(HOST_IA32_SYSENTER_CS, NP_HOST_STATE)                             \
 	/* natural-width control fields */                                  \

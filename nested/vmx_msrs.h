@@ -12,6 +12,9 @@
 /* Build the virtual MSR values once, from the real capabilities (BSP). */
 void vmx_msrs_init(const struct vmx_caps *real);
 
+/* Log the capabilities L1 reads, decoded as umbra's own ("nested: L1 VMX: ..."; docs/nested-vmx.md). */
+void vmx_msrs_report(void);
+
 /*
  * Value of a virtual MSR for RDMSR by L1: IA32_FEATURE_CONTROL and
  * IA32_VMX_BASIC .. IA32_VMX_VMFUNC. False when the MSR does not exist

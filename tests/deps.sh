@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Install the Debian packages a target needs, only those missing.
-# usage: tests/deps.sh build|bochs|qemu|unit|tools|linux|all
+# usage: tests/deps.sh build|bochs|qemu|unit|fuzz|tools|linux|all
 set -euo pipefail
 
 pkgs_build="gcc make binutils nasm grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools"
 pkgs_bochs="bochs bochsbios vgabios"
 pkgs_qemu="qemu-system-x86 ovmf"
 pkgs_unit="libcmocka-dev"
+# make fuzz-host and make test's short fuzz runs: clang with libFuzzer and the sanitizer
+# runtimes (libclang-rt-dev; Debian's clang package only recommends them), LLVM's C API
+# for fuzz_insn's disassembler oracle (llvm-14-dev, clang 14's), llvm for make
+# fuzz-host-cov (llvm-profdata, llvm-cov).
+pkgs_fuzz="clang libclang-rt-dev llvm-14-dev llvm"
 pkgs_tools="python3 python3-matplotlib" # tools/umbra-stat (make bench's tables and charts, its tests)
 # The Linux/KVM test payload (tests/linux/payload.sh): the kernel and busybox are
 # downloaded with apt-get download and unpacked under build/, not installed.
@@ -20,9 +25,10 @@ for what in "$@"; do
 	bochs) want="$want $pkgs_build $pkgs_bochs $pkgs_tools" ;;
 	qemu) want="$want $pkgs_build $pkgs_qemu" ;;
 	unit) want="$want gcc make $pkgs_unit" ;;
+	fuzz) want="$want make $pkgs_fuzz" ;;
 	tools) want="$want $pkgs_tools" ;;
 	linux) want="$want $pkgs_linux" ;;
-	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit $pkgs_tools $pkgs_linux" ;;
+	all) want="$want $pkgs_build $pkgs_bochs $pkgs_qemu $pkgs_unit $pkgs_fuzz $pkgs_tools $pkgs_linux" ;;
 	*) echo "deps.sh: unknown group '$what'" >&2; exit 2 ;;
 	esac
 done

@@ -5,7 +5,8 @@
 #
 # usage: tests/run_tests.sh [BUILD_DIR] [FILTER]
 #   FILTER: run only the system tests whose name contains FILTER
-#           ("unit" runs only the unit tests and the tool tests, "tools" only the tool tests).
+#           ("unit" runs only the unit tests, the short host fuzz runs and the tool tests,
+#           "fuzz-host" only the fuzz runs, "tools" only the tool tests).
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -72,6 +73,56 @@ if [ -z "$filter" ] || [ "$filter" = unit ]; then
 	fi
 fi
 
+# --- host fuzzing (libFuzzer, tests/fuzz/host): a short fixed run of each harness ----
+# One test per harness: FUZZ_SMOKE_RUNS executions with libFuzzer's seed fixed, from the
+# in-tree seeds and a fresh corpus, so that every run does the same. make fuzz-host is the
+# long campaign.
+FUZZ_SMOKE_RUNS=30000
+run_fuzz_smoke() {
+	local src names=() out="$logs/fuzz-host.out" line name rest status n_fail=0
+	for src in "$root"/tests/fuzz/host/fuzz_*.c; do
+		name=${src##*/fuzz_}
+		names+=("${name%.c}")
+	done
+	if ! ls "$build"/fuzz-host/bin/fuzz_* >/dev/null 2>&1; then
+		# make test builds them; a unit-only run after make unit has none to run.
+		if [ "$filter" = unit ]; then
+			skip fuzz-host "no harness binaries in $build/fuzz-host/bin (make fuzz-host-build)"
+		else
+			fail fuzz-host "no harness binaries in $build/fuzz-host/bin (run make fuzz-host-build)"
+		fi
+		return
+	fi
+	mkdir -p "$logs/fuzz-host"
+	"$root/tests/fuzz/host/run.sh" --runs "$FUZZ_SMOKE_RUNS" --seed 1 --scratch "$logs/fuzz-host" \
+		"$build" "${names[@]}" >"$out" 2>&1
+	status=$?
+	while read -r line; do
+		case "$line" in
+		"FUZZ-HOST total "*) ;;
+		"FUZZ-HOST "*)
+			line=${line#FUZZ-HOST }
+			name=${line%% *}
+			rest=${line#* }
+			if [[ "$rest" == *"findings=0 "* && "$rest" != *error=* ]]; then
+				pass "fuzz-host.$name ($rest)"
+			else
+				n_fail=$((n_fail + 1))
+				fail "fuzz-host.$name" "$rest (log in $logs/fuzz-host/$name/fuzz.log)"
+			fi
+			;;
+		esac
+	done <"$out"
+	# A runner that could not start must not pass silently.
+	if [ $status -ne 0 ] && [ $n_fail -eq 0 ]; then
+		fail fuzz-host "tests/fuzz/host/run.sh exited with status $status; see $out"
+	fi
+}
+
+if [ -z "$filter" ] || [ "$filter" = unit ] || [ "$filter" = fuzz-host ]; then
+	run_fuzz_smoke
+fi
+
 # --- tool tests (tools/umbra-stat, Python unittest on recorded logs) --------------
 # Debian's python3 (the one python3-matplotlib is for), else whatever python3 is first on PATH.
 run_tool_tests() {
@@ -98,7 +149,7 @@ if [ -z "$filter" ] || [ "$filter" = unit ] || [ "$filter" = tools ]; then
 fi
 
 # --- system tests ------------------------------------------------------------
-if [ "$filter" != unit ] && [ "$filter" != tools ]; then
+if [ "$filter" != unit ] && [ "$filter" != tools ] && [ "$filter" != fuzz-host ]; then
 	SYSTEM_TESTS=()
 	. "$root/tests/system/lib.sh"
 	for f in "$root"/tests/system/cases_*.sh; do

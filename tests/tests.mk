@@ -6,7 +6,7 @@ MEGS ?= 256
 CMDLINE ?=
 TIMEOUT ?= 300
 
-.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm bench fuzz
+.PHONY: deps deps-build deps-bochs deps-qemu deps-unit run run-qemu run-kvm bench coverage fuzz
 
 deps-build:
 	$(Q)tests/deps.sh build
@@ -64,6 +64,16 @@ bench: deps-bochs
 	$(Q)$(MAKE) --no-print-directory kernel guests
 	$(Q)tests/bench/run.sh $(BUILD)
 
+# make coverage: the VMX system tests on a COVERAGE=1 umbra of its own build directory, and
+# gcov's line and branch figures for nested/ and arch/x86/exit.c (docs/coverage.md).
+# COVERAGE_EXTRA='script...' adds campaigns (tests/coverage/run.sh says how they are run),
+# COVERAGE_FILTER=substring / COVERAGE_TESTS='name...' narrow the tests.
+COVERAGE_BUILD ?= build/cov
+coverage: deps-bochs
+	$(Q)$(MAKE) --no-print-directory COVERAGE=1 BUILD=$(COVERAGE_BUILD) kernel guests
+	$(Q)COVERAGE_EXTRA="$(COVERAGE_EXTRA)" COVERAGE_FILTER="$(COVERAGE_FILTER)" \
+		COVERAGE_TESTS="$(COVERAGE_TESTS)" tests/coverage/run.sh $(COVERAGE_BUILD)
+
 run-qemu: deps-qemu
 	$(Q)$(MAKE) --no-print-directory kernel
 	$(Q)tests/system/boot.sh --emu $(if $(UEFI),qemu-uefi,qemu) --cpus $(CPUS) --megs $(MEGS) \
@@ -75,5 +85,13 @@ run-kvm: deps-qemu
 		--out $(BUILD)/run-kvm --timeout $(TIMEOUT) --stream
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory kernel unit guests
+	$(Q)$(MAKE) --no-print-directory kernel unit guests fuzz-host-build
 	$(Q)tests/run_tests.sh $(BUILD)
+
+# make test-linux: the whole Linux/KVM matrix (tests/system/cases_linux.sh, docs/linux.md):
+# KVM directly on Bochs and under umbra, ept=0 and KVM's defaults, shadowing off, 2 CPUs
+# with an L2 on each (~40 min).
+.PHONY: test-linux
+test-linux: deps
+	$(Q)$(MAKE) --no-print-directory kernel guests
+	$(Q)UMBRA_TEST_LINUX_MATRIX=1 tests/run_tests.sh $(BUILD) linux_

@@ -68,6 +68,13 @@
 #define MSR_IA32_MTRR_DEF_TYPE 0x2ff
 #define MSR_IA32_PAT 0x277
 #define MSR_X2APIC_BASE 0x800
+/* Intel Processor Trace (SDM Vol. 4 Table 2-2; Vol. 3C 33.2.8): output base and mask, control, status, CR3 match, address ranges. */
+#define MSR_IA32_RTIT_OUTPUT_BASE 0x560
+#define MSR_IA32_RTIT_OUTPUT_MASK_PTRS 0x561
+#define MSR_IA32_RTIT_CTL 0x570
+#define MSR_IA32_RTIT_CR3_MATCH 0x572
+#define MSR_IA32_RTIT_ADDR0_A 0x580
+#define MSR_IA32_RTIT_ADDR3_B 0x587
 #define MSR_EFER 0xc0000080
 #define MSR_FS_BASE 0xc0000100
 #define MSR_GS_BASE 0xc0000101
@@ -88,6 +95,8 @@
 #define CPUID_1_ECX_XSAVE BIT(26)
 #define CPUID_1_ECX_OSXSAVE BIT(27) /* CR4.OSXSAVE of the reader (SDM Vol. 2A CPUID) */
 #define CPUID_7_ECX_OSPKE BIT(4)    /* CR4.PKE of the reader */
+#define CPUID_7_EBX_INTEL_PT BIT(25) /* Intel Processor Trace; leaf 0x14 enumerates it */
+#define CPUID_LEAF_INTEL_PT 0x14
 #define CPUID_1_ECX_X2APIC BIT(21)
 #define CPUID_1_ECX_TSC_DEADLINE BIT(24)
 #define CPUID_1_ECX_HYPERVISOR BIT(31)

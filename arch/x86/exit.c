@@ -231,6 +231,9 @@ static enum exit_action handle_cpuid(struct vcpu *v, uint64_t q __unused)
 		r.ecx &= ~CPUID_7_ECX_OSPKE;
 		if (vcpu_guest_cr4() & CR4_PKE)
 			r.ecx |= CPUID_7_ECX_OSPKE;
+		r.ebx &= ~CPUID_7_EBX_INTEL_PT; /* not the guest's (vcpu.c intercepts its MSRs) */
+	} else if (leaf == CPUID_LEAF_INTEL_PT) {
+		r = (struct cpuid_regs){ 0 };
 	} else if (leaf == UMBRA_CPUID_LEAF_BASE) {
 		r = (struct cpuid_regs){ UMBRA_CPUID_LEAF_VERSION, UMBRA_CPUID_SIGNATURE_EBX,
 					 UMBRA_CPUID_SIGNATURE_ECX, UMBRA_CPUID_SIGNATURE_EDX };
@@ -549,7 +552,7 @@ static enum exit_action handle_task_switch(struct vcpu *v, uint64_t q __unused)
  * that can happen during event delivery and that umbra keeps look: NMIs and
  * EPT violations (SDM Vol. 3C 27.2.4); a handler's own injection wins.
  */
-static void exit_reinject_event(uint32_t basic)
+void exit_reinject_event(uint32_t basic)
 {
 	struct event_exit e = { 0 };
 	struct event_entry in;

@@ -95,6 +95,13 @@ void inject_exception(uint8_t vector, bool has_error, uint32_t error);
 __noreturn void guest_stop(struct vcpu *v, const char *fmt, ...) __printf(2, 3);
 
 /*
+ * After an exit umbra handled itself and before resuming the guest: an event
+ * whose delivery the exit interrupted is injected again (SDM Vol. 3C 27.2.4).
+ * exit.c does it for its own handlers; nested/ for the L2 exits it keeps.
+ */
+void exit_reinject_event(uint32_t basic);
+
+/*
  * Print the exit statistics of every vCPU: the "ustat" records first, then
  * the human table (the last screen of the log); full lists every trapped field.
  */

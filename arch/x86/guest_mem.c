@@ -202,6 +202,40 @@ bool guest_write_phys(uint64_t gpa, const void *buf, size_t len)
 	return true;
 }
 
+void guest_read_phys_or_ones(uint64_t gpa, void *buf, size_t len)
+{
+	uint8_t *out = buf;
+
+	while (len) {
+		size_t chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		const void *p = guest_phys_ptr(gpa, chunk);
+
+		if (p)
+			memcpy(out, p, chunk);
+		else
+			memset(out, 0xff, chunk);
+		gpa += chunk;
+		out += chunk;
+		len -= chunk;
+	}
+}
+
+void guest_write_phys_or_drop(uint64_t gpa, const void *buf, size_t len)
+{
+	const uint8_t *in = buf;
+
+	while (len) {
+		size_t chunk = MIN(len, PAGE_SIZE - (gpa & (PAGE_SIZE - 1)));
+		void *p = guest_phys_ptr(gpa, chunk);
+
+		if (p)
+			memcpy(p, in, chunk);
+		gpa += chunk;
+		in += chunk;
+		len -= chunk;
+	}
+}
+
 bool guest_write_linear(uint64_t la, const void *buf, size_t len)
 {
 	const uint8_t *in = buf;

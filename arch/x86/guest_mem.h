@@ -45,6 +45,17 @@ bool guest_read_linear(uint64_t la, void *buf, size_t len);
 /* Write guest-physical memory; false when any of it is not the guest's. */
 bool guest_write_phys(uint64_t gpa, const void *buf, size_t len);
 
+/*
+ * The CPU's view of a structure the guest names by physical address (a
+ * VMCS region, a bitmap, an MSR list, PDPTEs): its RAM is read and written
+ * as it is, and what is not its RAM (umbra's memory, MMIO, holes, beyond
+ * RAM) behaves as memory that is not there: reads give all ones, writes are
+ * dropped (docs/design.md, "Guest-physical addresses umbra follows").
+ * Page by page, so a range may be part RAM and part absent.
+ */
+void guest_read_phys_or_ones(uint64_t gpa, void *buf, size_t len);
+void guest_write_phys_or_drop(uint64_t gpa, const void *buf, size_t len);
+
 /* Write len bytes at a guest linear address; false (nothing or part written) when unmapped. */
 bool guest_write_linear(uint64_t la, const void *buf, size_t len);
 

@@ -85,6 +85,14 @@ static uint8_t table_mem_type(void *ctx __unused, uint64_t base, uint64_t len)
 	return mtrr_range_type(&mtrrs, base, len);
 }
 
+uint64_t vm_ept01_leaf(uint64_t gpa)
+{
+	static const struct ept_builder walker = { .table_virt = table_virt };
+	uint64_t size;
+
+	return ept_lookup(&walker, vm.eptp & EPT_ADDR_MASK, gpa, &size);
+}
+
 static void bitmap_set(uint64_t page, uint32_t bit)
 {
 	((uint8_t *)page)[bit / 8] |= 1u << (bit % 8);
@@ -174,10 +182,12 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	vm.msr_bitmap = mem_alloc_pages(1);
 	vm.io_bitmap_a = mem_alloc_pages(1);
 	vm.io_bitmap_b = mem_alloc_pages(1);
-	if (!vm.msr_bitmap || !vm.io_bitmap_a || !vm.io_bitmap_b) {
+	vm.ones_page = mem_alloc_pages(1);
+	if (!vm.msr_bitmap || !vm.io_bitmap_a || !vm.io_bitmap_b || !vm.ones_page) {
 		log_err("vmx: out of memory for the MSR and I/O bitmaps");
 		return false;
 	}
+	memset((void *)vm.ones_page, 0xff, PAGE_SIZE);
 	/* Everything passes through but what umbra must own (exit.c says why). */
 	msr_intercept(MSR_IA32_FEATURE_CONTROL);
 	for (uint32_t msr = MSR_IA32_VMX_BASIC; msr <= MSR_IA32_VMX_VMFUNC; msr++)
@@ -185,6 +195,18 @@ bool vm_init(const struct vmx_caps *caps, const struct ept_hole *umbra_mem, size
 	msr_intercept_write(MSR_X2APIC_ICR); /* INIT and SIPI are umbra's to deliver (vapic.h) */
 	/* The APIC stays where INIT/SIPI emulation and the read-only page expect it (vapic.c). */
 	msr_intercept_write(MSR_IA32_APIC_BASE);
+	/*
+	 * Intel PT is not the guest's (CPUID hides it, exit.c): its output
+	 * addresses are host-physical and skip EPT (SDM Vol. 3C 33.5.1), so
+	 * a guest that programmed it could trace into umbra's memory. Every
+	 * IA32_RTIT_* access exits and gets #GP, as on a CPU without PT.
+	 */
+	for (uint32_t msr = MSR_IA32_RTIT_OUTPUT_BASE; msr <= MSR_IA32_RTIT_OUTPUT_MASK_PTRS; msr++)
+		msr_intercept(msr);
+	for (uint32_t msr = MSR_IA32_RTIT_CTL; msr <= MSR_IA32_RTIT_CR3_MATCH; msr++)
+		msr_intercept(msr);
+	for (uint32_t msr = MSR_IA32_RTIT_ADDR0_A; msr <= MSR_IA32_RTIT_ADDR3_B; msr++)
+		msr_intercept(msr);
 	for (size_t i = 0; i < exit_io_port_count; i++)
 		io_intercept(exit_io_ports[i]);
 	return true;
@@ -281,26 +303,34 @@ void vcpu_reset_to_init(struct vcpu *v)
 	vmcs_write32(VM_ENTRY_INTR_INFO, 0);
 }
 
-/* Multiboot entry state (Multiboot spec 3.2; Multiboot2 spec 3.3): flat 32-bit, paging off. */
+/*
+ * Multiboot entry state (Multiboot spec 3.2; Multiboot2 spec 3.3), which is
+ * also PVH's and the Linux 32-bit boot protocol's: flat 32-bit, paging and
+ * interrupts off. Linux also wants a GDT with its own selectors (0x10 code,
+ * 0x18 data, core/bzimage.h) and ESI = boot_params, EBP = EDI = EBX = 0.
+ */
 static void set_multiboot_entry(struct vcpu *v, const struct vcpu_boot *boot)
 {
 	const uint32_t code_ar = AR_P | AR_S | AR_DB | AR_G | AR_TYPE_CODE_XR_ACCESSED;
 	const uint32_t data_ar = AR_P | AR_S | AR_DB | AR_G | AR_TYPE_DATA_RW_ACCESSED;
+	const uint16_t cs = boot->cs ? boot->cs : SEL_CODE32, ds = boot->ds ? boot->ds : SEL_DATA;
 
 	vcpu_reset_to_init(v);
 	vcpu_set_cr0(CR0_PE | CR0_ET);
-	vcpu_write_segment(GUEST_CS_SELECTOR, SEL_CODE32, 0, 0xffffffff, code_ar);
-	vcpu_write_segment(GUEST_SS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_DS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_ES_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_FS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
-	vcpu_write_segment(GUEST_GS_SELECTOR, SEL_DATA, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_CS_SELECTOR, cs, 0, 0xffffffff, code_ar);
+	vcpu_write_segment(GUEST_SS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_DS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_ES_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_FS_SELECTOR, ds, 0, 0xffffffff, data_ar);
+	vcpu_write_segment(GUEST_GS_SELECTOR, ds, 0, 0xffffffff, data_ar);
 	vcpu_write_segment(GUEST_LDTR_SELECTOR, 0, 0, 0, AR_UNUSABLE);
 	vmcs_write32(GUEST_IDTR_LIMIT, 0);
-	vmcs_write32(GUEST_GDTR_LIMIT, 0);
+	vmcs_writenat(GUEST_GDTR_BASE, boot->gdtr_base);
+	vmcs_write32(GUEST_GDTR_LIMIT, boot->gdtr_limit);
 	vmcs_writenat(GUEST_RIP, boot->entry);
 	v->regs.rax = boot->eax;
 	v->regs.rbx = boot->ebx;
+	v->regs.rsi = boot->esi;
 	v->regs.rdx = 0;
 }
 

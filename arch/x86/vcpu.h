@@ -47,6 +47,10 @@ struct vcpu_boot {
 	bool wait_for_sipi; /* APs: wait in umbra until the guest sends INIT and SIPI */
 	uint32_t entry;     /* BSP: 32-bit protected-mode entry point */
 	uint32_t eax, ebx;  /* BSP: multiboot magic and info address */
+	uint32_t esi;       /* BSP: Linux's boot_params (32-bit boot protocol) */
+	/* BSP: the GDT and selectors to enter with; limit 0 = none, umbra's selector values */
+	uint32_t gdtr_base;
+	uint16_t gdtr_limit, cs, ds;
 };
 
 enum vcpu_state {
@@ -87,6 +91,7 @@ struct vm {
 	struct vmx_controls ctl;
 	uint64_t eptp;
 	uint64_t msr_bitmap, io_bitmap_a, io_bitmap_b;
+	uint64_t ones_page; /* all ones: what the CPU reads where a guest names memory that is not there */
 	uint64_t cr0_mask, cr4_mask; /* guest/host masks: bits umbra owns */
 	struct ept_hole umbra_mem[4];   /* what the guest may never touch */
 	size_t umbra_mem_count;
@@ -132,5 +137,8 @@ void vcpu_reset_to_init(struct vcpu *v);
 
 struct vcpu *this_vcpu(void);
 struct vcpu *vcpu_of(uint32_t index);
+
+/* umbra's EPT for L1 (vm.eptp): the leaf entry mapping gpa, 0 when none does (umbra's memory, beyond the map). */
+uint64_t vm_ept01_leaf(uint64_t gpa);
 
 #endif

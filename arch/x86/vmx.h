@@ -91,7 +91,8 @@ static inline enum vmx_result invept(uint64_t type, uint64_t eptp)
 	return VMX_ASM_RESULT(cf, zf);
 }
 
-static inline enum vmx_result invvpid(uint64_t type, uint16_t vpid, uint64_t addr)
+/* vpid: the descriptor's first quadword (VPID in bits 15:0, the rest reserved: SDM 30.3). */
+static inline enum vmx_result invvpid(uint64_t type, uint64_t vpid, uint64_t addr)
 {
 	struct {
 		uint64_t vpid, addr;

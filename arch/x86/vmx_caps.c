@@ -102,11 +102,11 @@ bool vmx_caps_has_shadowing(const struct vmx_caps *caps)
 }
 
 /* "name, name, ..." for the bits of mask that the table names, in a bounded buffer. */
-static void list_bits(const char *title, const struct vmx_bit_name *names, size_t count,
+static void list_bits(const char *who, const char *title, const struct vmx_bit_name *names, size_t count,
 		      uint32_t mask)
 {
 	char line[240];
-	int len = fmt_snprintf(line, sizeof(line), "vmx: %s:", title);
+	int len = fmt_snprintf(line, sizeof(line), "%s: %s:", who, title);
 	bool any = false;
 
 	for (size_t i = 0; i < count; i++) {
@@ -118,7 +118,7 @@ static void list_bits(const char *title, const struct vmx_bit_name *names, size_
 		n = (int)strlen(name) + 2;
 		if (len + n >= (int)sizeof(line) - 1) {
 			log_info("%s", line);
-			len = fmt_snprintf(line, sizeof(line), "vmx:   ");
+			len = fmt_snprintf(line, sizeof(line), "%s:   ", who);
 		}
 		len += fmt_snprintf(line + len, sizeof(line) - len, "%s %s", any ? "," : "", name);
 		any = true;
@@ -133,49 +133,54 @@ static const char *yes_no(bool b)
 	return b ? "yes" : "no";
 }
 
-void vmx_caps_report(const struct vmx_caps *c)
+void vmx_caps_report_as(const char *who, const struct vmx_caps *c)
 {
 	uint64_t ev = c->ept_vpid;
 
-	log_info("vmx: IA32_FEATURE_CONTROL %#lx (locked, VMX outside SMX enabled)", c->feature_control);
-	log_info("vmx: basic %#lx: VMCS revision %#x, region %lu bytes, memory type %s, "
-		 "INS/OUTS info %s, TRUE controls %s",
+	log_info("%s: IA32_FEATURE_CONTROL %#lx (locked, VMX outside SMX enabled)", who, c->feature_control);
+	log_info("%s: basic %#lx: VMCS revision %#x, region %lu bytes, memory type %s, "
+		 "INS/OUTS info %s, TRUE controls %s", who,
 		 c->basic, VMX_BASIC_REVISION(c->basic), VMX_BASIC_VMCS_SIZE(c->basic),
 		 mem_type_name((uint8_t)VMX_BASIC_MEM_TYPE(c->basic)),
 		 yes_no(c->basic & VMX_BASIC_INS_OUTS_INFO), yes_no(c->basic & VMX_BASIC_TRUE_CTLS));
-	log_info("vmx: pin-based %08x:%08x, proc-based %08x:%08x, secondary %08x:%08x",
+	log_info("%s: pin-based %08x:%08x, proc-based %08x:%08x, secondary %08x:%08x", who,
 		 c->pin.may_be_one, c->pin.must_be_one, c->proc.may_be_one, c->proc.must_be_one,
 		 c->proc2.may_be_one, c->proc2.must_be_one);
-	log_info("vmx: exit %08x:%08x, entry %08x:%08x", c->exit.may_be_one, c->exit.must_be_one,
+	log_info("%s: exit %08x:%08x, entry %08x:%08x", who, c->exit.may_be_one, c->exit.must_be_one,
 		 c->entry.may_be_one, c->entry.must_be_one);
-	list_bits("pin-based", vmx_pin_names, vmx_pin_names_count, c->pin.may_be_one);
-	list_bits("proc-based", vmx_proc_names, vmx_proc_names_count, c->proc.may_be_one);
-	list_bits("secondary", vmx_proc2_names, vmx_proc2_names_count, c->proc2.may_be_one);
-	list_bits("exit", vmx_exit_names, vmx_exit_names_count, c->exit.may_be_one);
-	list_bits("entry", vmx_entry_names, vmx_entry_names_count, c->entry.may_be_one);
-	log_info("vmx: misc %#lx: preemption timer shift %lu, activity HLT %s shutdown %s "
-		 "wait-for-SIPI %s, %lu CR3 targets, MSR lists up to %lu",
+	list_bits(who, "pin-based", vmx_pin_names, vmx_pin_names_count, c->pin.may_be_one);
+	list_bits(who, "proc-based", vmx_proc_names, vmx_proc_names_count, c->proc.may_be_one);
+	list_bits(who, "secondary", vmx_proc2_names, vmx_proc2_names_count, c->proc2.may_be_one);
+	list_bits(who, "exit", vmx_exit_names, vmx_exit_names_count, c->exit.may_be_one);
+	list_bits(who, "entry", vmx_entry_names, vmx_entry_names_count, c->entry.may_be_one);
+	log_info("%s: misc %#lx: preemption timer shift %lu, activity HLT %s shutdown %s "
+		 "wait-for-SIPI %s, %lu CR3 targets, MSR lists up to %lu", who,
 		 c->misc, VMX_MISC_PREEMPT_SHIFT(c->misc), yes_no(c->misc & VMX_MISC_ACTIVITY_HLT),
 		 yes_no(c->misc & VMX_MISC_ACTIVITY_SHUTDOWN),
 		 yes_no(c->misc & VMX_MISC_ACTIVITY_WAIT_SIPI), VMX_MISC_CR3_TARGETS(c->misc),
 		 VMX_MISC_MAX_MSR_LIST(c->misc));
-	log_info("vmx: CR0 fixed0 %#lx fixed1 %#lx, CR4 fixed0 %#lx fixed1 %#lx", c->cr0_fixed0,
+	log_info("%s: CR0 fixed0 %#lx fixed1 %#lx, CR4 fixed0 %#lx fixed1 %#lx", who, c->cr0_fixed0,
 		 c->cr0_fixed1, c->cr4_fixed0, c->cr4_fixed1);
-	log_info("vmx: VMCS enum %#lx (highest field index %lu)", c->vmcs_enum, (c->vmcs_enum >> 1) & 0x1ff);
+	log_info("%s: VMCS enum %#lx (highest field index %lu)", who, c->vmcs_enum, (c->vmcs_enum >> 1) & 0x1ff);
 	if (ev)
-		log_info("vmx: EPT/VPID %#lx: 4-level %s, 5-level %s, WB %s, UC %s, 2M %s, 1G %s, "
-			 "A/D %s, INVEPT single %s all %s, INVVPID %s",
+		log_info("%s: EPT/VPID %#lx: 4-level %s, 5-level %s, WB %s, UC %s, 2M %s, 1G %s, "
+			 "A/D %s, INVEPT single %s all %s, INVVPID %s", who,
 			 ev, yes_no(ev & EPT_CAP_PWL4), yes_no(ev & EPT_CAP_PWL5), yes_no(ev & EPT_CAP_WB),
 			 yes_no(ev & EPT_CAP_UC), yes_no(ev & EPT_CAP_2M), yes_no(ev & EPT_CAP_1G),
 			 yes_no(ev & EPT_CAP_AD), yes_no(ev & EPT_CAP_INVEPT_SINGLE),
 			 yes_no(ev & EPT_CAP_INVEPT_ALL), yes_no(ev & VPID_CAP_INVVPID));
 	else
-		log_info("vmx: EPT/VPID: not available");
-	log_info("vmx: VM functions %#lx", c->vmfunc);
+		log_info("%s: EPT/VPID: not available", who);
+	log_info("%s: VM functions %#lx", who, c->vmfunc);
 	/* The two capabilities VMCS shadowing depends on, stated on their own lines. */
-	log_info("vmx: VMCS shadowing: %s", yes_no(vmx_caps_has_shadowing(c)));
-	log_info("vmx: VMWRITE to any field: %s", yes_no(c->misc & VMX_MISC_VMWRITE_ANY_FIELD));
-	log_info("vmx: EPT %s, VPID %s, unrestricted guest %s",
+	log_info("%s: VMCS shadowing: %s", who, yes_no(vmx_caps_has_shadowing(c)));
+	log_info("%s: VMWRITE to any field: %s", who, yes_no(c->misc & VMX_MISC_VMWRITE_ANY_FIELD));
+	log_info("%s: EPT %s, VPID %s, unrestricted guest %s", who,
 		 yes_no(vmx_ctl_allows(&c->proc2, ENABLE_EPT)), yes_no(vmx_ctl_allows(&c->proc2, ENABLE_VPID)),
 		 yes_no(vmx_ctl_allows(&c->proc2, UNRESTRICTED_GUEST)));
+}
+
+void vmx_caps_report(const struct vmx_caps *c)
+{
+	vmx_caps_report_as("vmx", c);
 }

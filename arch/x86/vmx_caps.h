@@ -81,6 +81,8 @@ bool vmx_caps_equal(const struct vmx_caps *a, const struct vmx_caps *b);
 
 /* Log the decoded capabilities (once, from the BSP). */
 void vmx_caps_report(const struct vmx_caps *caps);
+/* The same report, its lines starting "<who>: " (nested/vmx_msrs.c: the MSRs L1 reads). */
+void vmx_caps_report_as(const char *who, const struct vmx_caps *caps);
 
 static inline bool vmx_ctl_allows(const struct vmx_ctl *c, uint32_t bits)
 {

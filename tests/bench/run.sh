@@ -49,6 +49,12 @@ run table_bare --kernel "$vmx_guest" --cmdline "test=bench_nested_table iteratio
 run table_umbra --module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
 run table_umbra_noshadow --cmdline "nested.shadow=off" \
 	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
+# Nested EPT: the table-driven round trip with L2 on an EPT of L1's and a VPID, and L2
+# touching fresh pages L1's EPT maps on each violation (512: one page table of them).
+run ept_vpid_bare --kernel "$vmx_guest" --cmdline "test=bench_nested_ept_vpid iterations=$nested_iterations"
+run ept_vpid_umbra --module "$vmx_guest=test=bench_nested_ept_vpid iterations=$nested_iterations"
+run ept_faults_bare --kernel "$vmx_guest" --cmdline "test=bench_ept_faults iterations=512"
+run ept_faults_umbra --module "$vmx_guest=test=bench_ept_faults iterations=512"
 
 # Two more builds of umbra, made here: the exit-path profile (PROFILE=1, arch/x86/profile.h)
 # for the phase breakdown, and the shadow table doubled (SHADOW_DOUBLED=1).
@@ -104,8 +110,15 @@ toff=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra_nos
 texits_off=$(value nested_cpuid_table.l0_exits_per_roundtrip.umbra "$out/table_umbra_noshadow/console.txt")
 tratio=$(awk -v a="$tumbra" -v b="$tbare" 'BEGIN { printf "%.2f", a / b }')
 tratio_off=$(awk -v a="$toff" -v b="$tbare" 'BEGIN { printf "%.2f", a / b }')
+ebare=$(value nested_cpuid_table_ept_vpid.cycles_per_roundtrip.bare "$out/ept_vpid_bare/console.txt")
+eumbra=$(value nested_cpuid_table_ept_vpid.cycles_per_roundtrip.umbra "$out/ept_vpid_umbra/console.txt")
+eexits=$(value nested_cpuid_table_ept_vpid.l0_exits_per_roundtrip.umbra "$out/ept_vpid_umbra/console.txt")
+fbare=$(value nested_ept_fault.cycles_per_fault.bare "$out/ept_faults_bare/console.txt")
+fumbra=$(value nested_ept_fault.cycles_per_fault.umbra "$out/ept_faults_umbra/console.txt")
+fexits=$(value nested_ept_fault.l0_exits_per_fault.umbra "$out/ept_faults_umbra/console.txt")
 # Each umbra run's exit counts must agree with its exit stub's count, or the figures are wrong.
 for r in umbra nested_umbra nested_umbra_noshadow table_umbra table_umbra_noshadow table_umbra_doubled \
+	ept_vpid_umbra ept_faults_umbra \
 	prof_bench_nested_on prof_bench_nested_off prof_bench_nested_table_on prof_bench_nested_table_off; do
 	if grep -q 'VM exits taken: MISMATCH' "$out/$r/console.txt"; then
 		echo "bench: $r: umbra's exit counts disagree with its exit stub, see $out/$r" >&2
@@ -144,6 +157,16 @@ fields() {
 fields_off=$(fields "$out/nested_umbra_noshadow/console.txt")
 fields_on=$(fields "$out/nested_umbra/console.txt")
 
+# kvm_l0_exits CONSOLE: umbra's L0 exits per L2 exit in a KVM run, from its shutdown
+# statistics: (L2 exits + L1's VMRESUME, VMLAUNCH, VMREAD and VMWRITE exits) / L2 exits,
+# CPUID and I/O loops together. L1's VMREAD/VMWRITE exits of the whole run count (KVM's
+# set-up of its L2 too), so the figure is an upper bound of the loops' own.
+kvm_l0_exits() {
+	awk '/stats: cpu0 [0-9]+ exits from L2/ { l2 = $4 }
+	     /stats: cpu0 L1 (VMRESUME|VMLAUNCH|VMREAD|VMWRITE) / { l1 += $6 }
+	     END { if (l2) printf "%.2f", (l2 + l1) / l2; else print "0" }' "$1"
+}
+
 report() {
 echo "BENCH cpuid.cycles_per_roundtrip.bare $bare cycles"
 echo "BENCH cpuid.cycles_per_roundtrip.umbra $umbra cycles"
@@ -167,10 +190,17 @@ echo "BENCH nested_cpuid_table.l0_exits_per_roundtrip.shadow_off $texits_off exi
 echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_on_doubled_table $tdoubled cycles"
 echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on $tfields fields"
 echo "BENCH nested_cpuid_table.shadowed_fields.shadow_on_doubled_table $tdoubled_fields fields"
+echo "BENCH nested_cpuid_table_ept_vpid.cycles_per_roundtrip.bare $ebare cycles"
+echo "BENCH nested_cpuid_table_ept_vpid.cycles_per_roundtrip.shadow_on $eumbra cycles"
+echo "BENCH nested_cpuid_table_ept_vpid.l0_exits_per_roundtrip.shadow_on $eexits exits"
+echo "BENCH nested_ept_fault.cycles_per_fault.bare $fbare cycles"
+echo "BENCH nested_ept_fault.cycles_per_fault.shadow_on $fumbra cycles"
+echo "BENCH nested_ept_fault.l0_exits_per_fault.shadow_on $fexits exits"
 for label in "${kvm_labels[@]}"; do
 	for kind in cpuid io; do
 		echo "BENCH kvm_l1.$kind.cycles_per_l2_exit.$label $(value "kvm_l1.$kind.cycles_per_l2_exit.$label" "$out/kvm_$label/console.txt") cycles"
 	done
+	[ "$label" = bare ] || echo "BENCH kvm_l1.all.l0_exits_per_l2_exit.$label $(kvm_l0_exits "$out/kvm_$label/console.txt") exits"
 done
 phases nested_cpuid prof_bench_nested_on shadow_on "$numbra"
 phases nested_cpuid prof_bench_nested_off shadow_off "$noff"
@@ -194,6 +224,12 @@ printf '  %-40s %12s %12s %12s\n' "" "bare Bochs" "shadow on" "shadow off" \
 	"ratio to bare" "1.00" "$tratio" "$tratio_off" \
 	"L0 exits per round trip" "-" "$texits" "$texits_off"
 echo "  shadow on with the table doubled ($tfields -> $tdoubled_fields fields): $tdoubled cycles per round trip"
+echo "Nested EPT (L2 on an EPT of L1's, umbra's shadow EPT under it):"
+printf '  %-40s %12s %12s\n' "" "bare Bochs" "shadow on" \
+	"table round trip, EPT + VPID: cycles" "$ebare" "$eumbra" \
+	"  L0 exits per round trip" "-" "$eexits" \
+	"EPT-violation fault (L1 maps a page): cycles" "$fbare" "$fumbra" \
+	"  L0 exits per fault" "-" "$fexits"
 echo "Where umbra's cycles go per round trip (PROFILE=1 build, probes' cost taken off):"
 printf '  %-22s %12s %12s %12s %12s\n' "phase" "cpuid on" "cpuid off" "table on" "table off"
 paste "$out/prof_bench_nested_on/phases.txt" "$out/prof_bench_nested_off/phases.txt" \

@@ -10,11 +10,18 @@
  *   BENCH kvm_l1.<cpuid|io>.cycles_per_l2_exit.<label> <value> cycles
  *   SUMMARY passed=N failed=N skipped=N
  *
- * usage: kvm_l2 [--label L] [--cpuid N] [--io N]
+ * usage: kvm_l2 [--label L] [--cpuid N] [--io N] [--vcpus N]
  *        kvm_l2 --shutdown     end Bochs (writes "Shutdown" to port 0x8900)
+ *
+ * --vcpus N (N > 1): N L2s at once, the one of CPU i in a process of its
+ * own pinned to that CPU (KVM then runs one L2 vCPU on each L1 CPU); the
+ * cases of CPU i > 0 are named kvm_l2.cpu<i>.<case>, their BENCH labels
+ * <label>_cpu<i>, and SUMMARY counts every CPU's.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <linux/kvm.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -24,6 +31,7 @@
 #include <sys/io.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -120,6 +128,7 @@ struct l2 {
 };
 
 static int n_pass, n_fail, n_skip;
+static char case_prefix[16]; /* "cpu<i>." in the process of CPU i > 0 */
 
 static void verdict(const char *name, int ok, const char *fmt, ...)
 {
@@ -129,7 +138,7 @@ static void verdict(const char *name, int ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	printf("TEST kvm_l2.%s %s %s\n", name, ok ? "PASS" : "FAIL", detail);
+	printf("TEST kvm_l2.%s%s %s %s\n", case_prefix, name, ok ? "PASS" : "FAIL", detail);
 	fflush(stdout);
 	if (ok)
 		n_pass++;
@@ -461,11 +470,70 @@ static int bochs_shutdown(void)
 	return 0;
 }
 
+/* Every case on one L2 (counted in n_pass, n_fail, n_skip). */
+static void run_cases(const char *label, unsigned n_cpuid, unsigned n_io)
+{
+	struct l2 g;
+
+	if (l2_create(&g) == 0) {
+		case_hlt(&g);
+		case_mem(&g);
+		case_in(&g);
+		case_mmio(&g);
+		case_out(&g, n_io, label);
+		case_cpuid(&g, n_cpuid, label);
+	} else {
+		n_skip += 6; /* the cases that could not run */
+	}
+}
+
+static int pin_to_cpu(unsigned cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+/*
+ * CPU i > 0: a child pinned there runs the cases and sends its three
+ * counts back through a pipe. Returns the child's pid, or -1 (a FAIL line).
+ */
+static pid_t start_cpu(unsigned cpu, const char *label, unsigned n_cpuid, unsigned n_io, int *rfd)
+{
+	int fd[2];
+	pid_t pid;
+
+	if (pipe(fd) < 0 || (pid = fork()) < 0) {
+		verdict("smp", 0, "cannot start the process of CPU %u: %s", cpu, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		char cpu_label[64];
+		int counts[3];
+
+		close(fd[0]);
+		snprintf(case_prefix, sizeof(case_prefix), "cpu%u.", cpu);
+		snprintf(cpu_label, sizeof(cpu_label), "%s_cpu%u", label, cpu);
+		if (pin_to_cpu(cpu) < 0)
+			verdict("smp", 0, "sched_setaffinity to CPU %u: %s", cpu, strerror(errno));
+		else
+			run_cases(cpu_label, n_cpuid, n_io);
+		counts[0] = n_pass, counts[1] = n_fail, counts[2] = n_skip;
+		_exit(write(fd[1], counts, sizeof(counts)) == sizeof(counts) ? 0 : 1);
+	}
+	close(fd[1]);
+	*rfd = fd[0];
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	const char *label = "bare";
-	unsigned n_cpuid = 20000, n_io = 5000;
-	struct l2 g;
+	unsigned n_cpuid = 20000, n_io = 5000, vcpus = 1;
+	pid_t pids[8];
+	int rfds[8];
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
@@ -481,24 +549,33 @@ int main(int argc, char **argv)
 			n_cpuid = (unsigned)strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--io"))
 			n_io = (unsigned)strtoul(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--vcpus"))
+			vcpus = (unsigned)strtoul(argv[++i], NULL, 0);
 		else {
 			fprintf(stderr, "kvm_l2: unknown option %s\n", argv[i]);
 			return 2;
 		}
 	}
-	if (!n_cpuid || !n_io) {
-		fprintf(stderr, "kvm_l2: counts must be at least 1\n");
+	if (!n_cpuid || !n_io || !vcpus || vcpus > 8) {
+		fprintf(stderr, "kvm_l2: counts must be at least 1, --vcpus 1 to 8\n");
 		return 2;
 	}
-	if (l2_create(&g) == 0) {
-		case_hlt(&g);
-		case_mem(&g);
-		case_in(&g);
-		case_mmio(&g);
-		case_out(&g, n_io, label);
-		case_cpuid(&g, n_cpuid, label);
-	} else {
-		n_skip += 6; /* the cases that could not run */
+	for (unsigned c = 1; c < vcpus; c++)
+		pids[c] = start_cpu(c, label, n_cpuid, n_io, &rfds[c]);
+	if (vcpus > 1 && pin_to_cpu(0) < 0)
+		verdict("smp", 0, "sched_setaffinity to CPU 0: %s", strerror(errno));
+	run_cases(label, n_cpuid, n_io);
+	for (unsigned c = 1; c < vcpus; c++) {
+		int counts[3], status = 0;
+
+		if (pids[c] < 0)
+			continue;
+		if (read(rfds[c], counts, sizeof(counts)) == sizeof(counts)) {
+			n_pass += counts[0], n_fail += counts[1], n_skip += counts[2];
+		} else {
+			verdict("smp", 0, "the process of CPU %u sent no counts", c);
+		}
+		waitpid(pids[c], &status, 0);
 	}
 	printf("SUMMARY passed=%d failed=%d skipped=%d\n", n_pass, n_fail, n_skip);
 	return n_fail ? 1 : 0;

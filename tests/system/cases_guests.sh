@@ -158,6 +158,7 @@ boot_into() {
 UMBRA_HC_CHECKS=(
 	umbra.hc_version umbra.hc_log umbra.hc_log_too_long umbra.hc_log_umbra_memory
 	umbra.hc_unknown umbra.hc_stats umbra.hc_stats_truncated umbra.hc_stats_bad_cpu
+	umbra.pt_hidden umbra.pt_msrs_intercepted
 )
 
 # IA32_APIC_BASE writes umbra refuses in xAPIC mode, and the one it accepts (checks_apic.c).

@@ -166,3 +166,27 @@ test_umbra_module_overlaps_umbra() {
 	expect "^\[cpu0\] guest: cannot load module 0: kernel segment \[0xf000000-.*is not in the guest's RAM" || return 1
 	expect_clean_exit 1
 }
+
+# --- coverage builds (docs/coverage.md) ----------------------------------------------------
+
+SYSTEM_TESTS+=(umbra_coverage_dump)
+
+# A COVERAGE=1 umbra (make coverage runs the test; other builds skip it) prints its counters
+# at shutdown to port 0xE9, Bochs's stdout: one complete dump that tools/umbra-gcov accepts,
+# in which the VMXON emulation, the L2 exit path and the exit dispatcher ran.
+test_umbra_coverage_dump() {
+	if ! nm "$build/umbra.elf" 2>/dev/null | grep -w gcov_dump >/dev/null; then
+		echo "$build/umbra.elf is not a COVERAGE=1 build (make coverage runs this test)"
+		return 77
+	fi
+	boot --emu bochs --cpus 1 --module "$build/guests/vmx.elf" || return 1
+	check_vmx_run || return 1
+	expect '^\[cpu0\] gcov: dumping [1-9][0-9]* objects. counters to port 0xe9$' || return 1
+	expect_clean_exit 0 || return 1
+	"$root/tools/umbra-gcov" check --build "$build" --expect nested/insn.c:do_vmxon \
+		--expect nested/reflect.c:nvmx_l2_exit --expect arch/x86/exit.c:exit_dispatch \
+		"$logs/$TEST_NAME/emulator.log" >"$logs/$TEST_NAME/check.out" 2>&1 || {
+		echo "umbra-gcov check: $(tail -n 1 "$logs/$TEST_NAME/check.out")"
+		return 1
+	}
+}

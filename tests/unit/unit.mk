@@ -22,7 +22,7 @@ endif
 
 # Each test and the module sources it links against (UNIT_NAMES=acpi runs a subset).
 UNIT_NAMES ?= format cmdline mb2 acpi frame loader ept mtrr vmcs_fields nested shadow operand vmcs02_policy \
-	paging trace insn event pvh
+	paging trace insn event pvh ept12 msr_bitmap bzimage
 unit_format_SRCS := core/format.c
 unit_trace_SRCS := core/trace.c core/format.c
 unit_cmdline_SRCS := core/cmdline.c core/format.c
@@ -36,7 +36,10 @@ unit_insn_SRCS := arch/x86/insn.c
 unit_nested_SRCS := nested/launched.c nested/vmcs12.c arch/x86/vmcs_fields.c
 unit_loader_SRCS := core/loader.c core/pvh.c core/format.c core/mb2.c
 unit_pvh_SRCS := core/pvh.c core/loader.c core/format.c core/mb2.c
+unit_bzimage_SRCS := core/bzimage.c core/loader.c core/pvh.c core/format.c core/mb2.c
 unit_ept_SRCS := arch/x86/ept.c arch/x86/mtrr.c
+unit_ept12_SRCS := nested/ept12.c
+unit_msr_bitmap_SRCS := nested/msr_bitmap.c
 unit_mtrr_SRCS := arch/x86/mtrr.c
 unit_vmcs_fields_SRCS := arch/x86/vmcs_fields.c
 unit_vmcs02_policy_SRCS := nested/vmcs02_policy.c nested/vmcs12.c arch/x86/vmcs_fields.c

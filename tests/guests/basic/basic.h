@@ -34,6 +34,7 @@ void run_apic_unsupported(void);            /* test=apic_unsupported: ADD to the
 void check_umbra_apic_base(bool to_x2apic); /* group "umbra": IA32_APIC_BASE writes */
 
 /* checks_umbra.c */
+void check_umbra_intel_pt(void); /* group "umbra": PT hidden, its MSRs intercepted */
 void check_hypercalls(uint64_t umbra_mem); /* group "umbra": only under umbra; umbra_mem from the map */
 void run_bench_cpuid(uint64_t iterations);
 

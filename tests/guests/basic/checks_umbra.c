@@ -5,6 +5,7 @@
 #include "core/log.h"
 #include "core/string.h"
 #include "tests/guests/basic/basic.h"
+#include "tests/guests/lib/fault.h"
 #include "tests/guests/lib/report.h"
 #include "tests/guests/lib/umbra.h"
 
@@ -43,6 +44,41 @@ void check_hypercalls(uint64_t umbra_mem)
 	check("umbra.hc_stats_truncated", r.rax == 8, "rax %ld", r.rax);
 	r = umbra_hypercall(UMBRA_HC_STATS, (uint64_t)&stats_buf, sizeof(stats_buf), 1000);
 	check("umbra.hc_stats_bad_cpu", r.rax == UMBRA_HC_EINVAL, "rax %ld", r.rax);
+}
+
+/* Intel PT's MSRs (SDM Vol. 4 Table 2-2): output base, mask, control, status, CR3 match, address range 0. */
+static const uint32_t pt_msrs[] = { 0x560, 0x561, 0x570, 0x571, 0x572, 0x580, 0x581 };
+#define CPUID_7_EBX_PT BIT(25)
+#define EXIT_RDMSR 31 /* SDM Vol. 3C Appendix C */
+
+/*
+ * Group "umbra": Intel PT is hidden from the guest, and its MSRs are
+ * umbra's: each RDMSR exits (the guest counts them in umbra's statistics)
+ * and raises #GP, as on a CPU without PT. Passed through, PT would write
+ * its trace to host-physical addresses the guest picks, past EPT.
+ */
+void check_umbra_intel_pt(void)
+{
+	uint64_t before, after, val;
+	struct fault_record f;
+	unsigned int faults = 0;
+	struct hc_result r;
+
+	if (!under_umbra())
+		return;
+	check("umbra.pt_hidden", !(cpuid(7, 0).ebx & CPUID_7_EBX_PT) &&
+				 (cpuid(0, 0).eax < 0x14 || cpuid(0x14, 0).eax == 0),
+	      "CPUID.7.EBX[25] %u, leaf 0x14 EAX %#x", !!(cpuid(7, 0).ebx & CPUID_7_EBX_PT),
+	      cpuid(0, 0).eax < 0x14 ? 0 : cpuid(0x14, 0).eax);
+	r = umbra_hypercall(UMBRA_HC_STATS, (uint64_t)&stats_buf, sizeof(stats_buf), 0);
+	before = r.rax > 0 ? stats_buf.exits[EXIT_RDMSR] : 0;
+	for (size_t i = 0; i < ARRAY_SIZE(pt_msrs); i++)
+		faults += !rdmsr_safe(pt_msrs[i], &val, &f) && f.vector == 13;
+	r = umbra_hypercall(UMBRA_HC_STATS, (uint64_t)&stats_buf, sizeof(stats_buf), 0);
+	after = r.rax > 0 ? stats_buf.exits[EXIT_RDMSR] : 0;
+	check("umbra.pt_msrs_intercepted", faults == ARRAY_SIZE(pt_msrs) && after - before == ARRAY_SIZE(pt_msrs),
+	      "%u of %zu IA32_RTIT_* reads raised #GP, %lu RDMSR exits", faults, ARRAY_SIZE(pt_msrs),
+	      after - before);
 }
 
 static uint64_t total_exits(void)

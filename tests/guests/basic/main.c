@@ -15,6 +15,7 @@
 #include "tests/guests/basic/basic.h"
 #include "tests/guests/lib/fault.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 
 /* The info structure cannot sensibly be larger than this. */
 #define MB2_INFO_MAX_LEN MiB(1)
@@ -231,27 +232,6 @@ static __noreturn void run_triple_fault(void)
 	__builtin_unreachable();
 }
 
-/*
- * Where umbra's memory is, as the guest can tell from its memory map: the
- * first reserved range at or above 1 MiB that starts where available RAM
- * ends (umbra's footprint cuts RAM in two; firmware holes sit elsewhere).
- * 0 when there is none (bare hardware).
- */
-static uint64_t umbra_mem_in_map(const struct mb2_info *mbi)
-{
-	for (size_t i = 0; i < mbi->mmap_count; i++) {
-		const struct mb2_mmap_entry *r = &mbi->mmap[i];
-
-		if (r->type != MB2_MEM_RESERVED || r->base < MiB(1))
-			continue;
-		for (size_t k = 0; k < mbi->mmap_count; k++)
-			if (mbi->mmap[k].type == MB2_MEM_AVAILABLE &&
-			    mbi->mmap[k].base + mbi->mmap[k].length == r->base)
-				return r->base;
-	}
-	return 0;
-}
-
 void bsp_main(uint32_t magic, uint32_t info_addr)
 {
 	uint64_t umbra_mem;
@@ -295,6 +275,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	check_umbra_apic_base(to_x2apic); /* only under umbra; the smp group then shows it survived */
 	check_smp();
 	check_hypercalls(umbra_mem);  /* only under umbra */
+	check_umbra_intel_pt();       /* only under umbra */
 	report_finish();              /* SUMMARY, then leave the machine */
 }
 

@@ -3,6 +3,7 @@
 #include "tests/guests/lib/umbra.h"
 #include "arch/x86/cpu.h"
 #include "core/log.h"
+#include "core/mb2.h"
 
 bool under_umbra(void)
 {
@@ -31,4 +32,19 @@ void bench_line(const char *name, uint64_t x, uint64_t n, const char *unit)
 	uint64_t hundredths = n ? (x * 100 + n / 2) / n : 0;
 
 	log_info("BENCH %s %lu.%02lu %s", name, hundredths / 100, hundredths % 100, unit);
+}
+
+uint64_t umbra_mem_in_map(const struct mb2_info *mbi)
+{
+	for (size_t i = 0; i < mbi->mmap_count; i++) {
+		const struct mb2_mmap_entry *r = &mbi->mmap[i];
+
+		if (r->type != MB2_MEM_RESERVED || r->base < MiB(1))
+			continue;
+		for (size_t k = 0; k < mbi->mmap_count; k++)
+			if (mbi->mmap[k].type == MB2_MEM_AVAILABLE &&
+			    mbi->mmap[k].base + mbi->mmap[k].length == r->base)
+				return r->base;
+	}
+	return 0;
 }

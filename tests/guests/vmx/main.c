@@ -10,6 +10,7 @@
 #include "drivers/power.h"
 #include "drivers/uart.h"
 #include "tests/guests/lib/report.h"
+#include "tests/guests/lib/umbra.h"
 #include "tests/guests/vmx/suite.h"
 
 /* The info structure cannot sensibly be larger than this. */
@@ -87,8 +88,8 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 	platform_init(magic, info_addr);
 
 	args = parse_args(mbi.cmdline);
-	if (mode_is(&args, "smp_l2")) {
-		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus);
+	if (mode_is(&args, "smp_l2") || mode_is(&args, "smp_l2_ept")) {
+		smp_l2_run(acpi_ok ? &acpi : NULL, (uint32_t)args.cpus, mode_is(&args, "smp_l2_ept"));
 		report_finish();
 	}
 	if (mode_is(&args, "smp_init") || mode_is(&args, "smp_init_nmi")) {
@@ -107,15 +108,25 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		high_mem_run(&mbi);
 		report_finish();
 	}
+	if (mode_is(&args, "ept_umbra_mem")) {
+		ept_umbra_mem_run(umbra_mem_in_map(&mbi));
+		report_finish();
+	}
 	if (mode_is(&args, "msr_store_abort")) {
 		msr_store_abort_run();
 		report_finish();
 	}
-	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table")) {
-		bench_nested(args.iterations, mode_is(&args, "bench_nested_table"));
+	if (mode_is(&args, "bench_ept_faults")) {
+		bench_ept_faults(args.iterations);
+		report_finish();
+	}
+	if (mode_is(&args, "bench_nested") || mode_is(&args, "bench_nested_table") ||
+	    mode_is(&args, "bench_nested_ept_vpid")) {
+		bench_nested(args.iterations, !mode_is(&args, "bench_nested"), mode_is(&args, "bench_nested_ept_vpid"));
 		report_finish();
 	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
+		suite.umbra_mem = umbra_mem_in_map(&mbi);
 		check_vmptrld();      /* groups, in a fixed order */
 		check_vmclear();      /* leaves no current VMCS */
 		check_vmrw();
@@ -127,6 +138,12 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_msr_bitmap();
 		check_debug_controls();
 		check_paging();
+		check_absent();       /* checks_absent.c: structures where no RAM is */
+		check_vpid();         /* checks_vpid.c */
+		check_timer();        /* checks_timer.c */
+		check_ept();          /* checks_ept.c */
+		check_events();       /* checks_events.c */
+		check_tpr_shadow();   /* checks_tpr.c */
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */

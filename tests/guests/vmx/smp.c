@@ -25,6 +25,7 @@ static struct vmx_region cpu_vmxon[SMP_L2_CPUS], cpu_vmcs[SMP_L2_CPUS];
 static uint8_t cpu_l2_stack[SMP_L2_CPUS][L2_STACK_SIZE] __aligned(16);
 static volatile uint64_t rounds[SMP_L2_CPUS];
 static volatile bool done[SMP_L2_CPUS];
+static uint64_t l2_eptp; /* test=smp_l2_ept: every L2 on this EPT of L1's (VPID = CPU + 1); 0: none */
 
 /* On the running CPU i: VMX on with its own regions, a VMCS for an L2 at rip on its own stack. */
 static bool vmx_on_for_l2(uint32_t i, const char *rip)
@@ -68,6 +69,12 @@ static void run_l2_here(uint32_t i)
 	uint64_t n = 0;
 
 	if (vmx_on_for_l2(i, l2_bench_loop)) {
+		if (l2_eptp) {
+			vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+			vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT | ENABLE_VPID));
+			vmwrite(EPT_POINTER, l2_eptp);
+			vmwrite(VIRTUAL_PROCESSOR_ID, i + 1);
+		}
 		l2_regs_default(&regs);
 		if (vm_enter(&regs, 1) == VM_ENTRY_EXITED && bench_handle_exit(&regs)) {
 			for (n = 1; n < SMP_L2_ROUNDS; n++)
@@ -89,7 +96,7 @@ static void ap_l2(uint32_t index)
 	cpu_halt_forever();
 }
 
-void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus)
+void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus, bool ept)
 {
 	uint32_t online;
 	uint64_t deadline;
@@ -97,6 +104,13 @@ void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus)
 
 	if (!smp_setup(acpi, SMP_L2_CPUS, "smp_l2.setup"))
 		return;
+	if (ept) {
+		if (!proc2_allows(ENABLE_EPT | ENABLE_VPID)) {
+			report("smp_l2.ept", VERDICT_FAIL, "EPT and VPID are not both offered");
+			return;
+		}
+		l2_eptp = ept_identity_eptp(); /* built once, before the APs read it */
+	}
 	/* APs start one after the other and run their L2s while the next ones start. */
 	online = smp_start_aps(ap_l2, AP_TIMEOUT_MS);
 	run_l2_here(0);

@@ -29,6 +29,7 @@ struct suite {
 	uint32_t phys_bits;        /* width VMX accepts for region addresses */
 	uint64_t beyond_phys;      /* a page-aligned address just beyond that width */
 	bool vmx_on;               /* VMXON succeeded and VMXOFF has not run */
+	uint64_t umbra_mem;        /* umbra's memory as L1's memory map shows it (0: bare) */
 };
 
 extern struct suite suite;
@@ -106,7 +107,16 @@ enum vm_entry_result vm_enter(struct l2_regs *regs, int launch);
 	X(ud2, "ud2")                             \
 	X(rdtsc, "rdtsc")                         \
 	X(invlpg, "invlpg (%rax)")                \
-	X(mov_from_dr7, "mov %dr7, %rax")
+	X(mov_from_dr7, "mov %dr7, %rax")         \
+	X(sgdt, "sgdt -16(%rsp)")                 \
+	X(sldt, "sldt %ax")                       \
+	X(rdrand, "rdrand %eax")                  \
+	X(rdseed, "rdseed %eax")                  \
+	X(load_rax, "mov (%rax), %rbx")           \
+	X(forever, "1: jmp 1b")                   \
+	X(store_rbx, "mov %rbx, (%rax)")          \
+	X(mov_to_cr8, "mov %rax, %cr8")           \
+	X(mov_from_cr8, "mov %cr8, %rax")
 
 #define L2_STUB_DECL(name, insn) extern const char l2_##name[], l2_##name##_end[];
 L2_STUBS(L2_STUB_DECL)
@@ -126,10 +136,13 @@ bool suite_init(void);
 /* Controls for L2: what the CPU forces on, plus want (when allowed). */
 uint32_t ctl_pin(uint32_t want);
 uint32_t ctl_proc(uint32_t want);
+uint32_t ctl_proc2(uint32_t want); /* secondary processor-based controls */
 uint32_t ctl_exit(uint32_t want);
 uint32_t ctl_entry(uint32_t want);
 /* Every bit of want may be 1 in the processor-based controls. */
 bool proc_allows(uint32_t want);
+/* The secondary controls exist and every bit of want may be 1 in them. */
+bool proc2_allows(uint32_t want);
 
 /*
  * VMCLEAR and VMPTRLD region, then fill it: L2 is a copy of L1 (64-bit,
@@ -151,6 +164,7 @@ uint64_t vmcs_get(uint32_t field);
 struct exit_info {
 	uint32_t reason, intr_info, idt_vectoring, len;
 	uint64_t qualification, rip;
+	uint64_t gpa, gla; /* guest-physical and guest-linear address (EPT exits) */
 };
 void exit_info_read(struct exit_info *e);
 
@@ -180,6 +194,13 @@ void check_entry_msr_load(void); /* checks_msrlists.c */
 void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
 void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
+void check_absent(void);         /* checks_absent.c */
+void check_vpid(void);           /* checks_vpid.c */
+void check_timer(void);          /* checks_timer.c */
+void check_ept(void);            /* checks_ept.c */
+void check_events(void);         /* checks_events.c */
+void check_tpr_shadow(void);     /* checks_tpr.c */
+void ept_umbra_mem_run(uint64_t umbra_mem); /* test=ept_umbra_mem: L1's EPT onto umbra's memory */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */
 void check_msr_bitmap(void);     /* checks_msrbitmap.c */
@@ -201,14 +222,23 @@ void msr_store_abort_run(void);
  * loop; L1 handles each exit as KVM would, executing CPUID itself or
  * answering from a table filled at start-up (from_table).
  */
-void bench_nested(uint64_t iterations, bool from_table);
+void bench_nested(uint64_t iterations, bool from_table, bool ept_vpid);
+/* checks_ept.c: an identity EPT of L1's (its first GiB, 2 MiB pages) as an EPTP, for benchmarks. */
+uint64_t ept_identity_eptp(void);
+/* bench.c: umbra's count of the exits it took (all CPUs), 0 when not under umbra. */
+uint64_t bench_umbra_exits(bool umbra);
+/* checks_ept.c: test=bench_ept_faults iterations=N: L2 touches N fresh pages L1 maps on EPT violations. */
+void bench_ept_faults(uint64_t pages);
 /* L2's endless CPUID loop, and L1's KVM-like handling of one CPUID exit (false: not CPUID). */
 extern const char l2_bench_loop[];
 bool bench_handle_exit(struct l2_regs *regs);
 
-/* smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all at once. */
+/*
+ * smp.c: test=smp_l2. Every CPU turns VMX on and runs an L2 of its own, all
+ * at once; test=smp_l2_ept (ept): each L2 on one EPT of L1's, VPID = CPU + 1.
+ */
 struct acpi_info;
-void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus);
+void smp_l2_run(const struct acpi_info *acpi, uint32_t expect_cpus, bool ept);
 /*
  * smp.c: test=smp_init. An INIT sent to a CPU running an L2 reaches its L1 as a VM exit;
  * test=smp_init_nmi (nmi_exiting): the same with L1's NMI exiting on, then an NMI exit.

@@ -211,6 +211,11 @@ uint32_t ctl_proc(uint32_t want)
 	return negotiate(&suite.caps.proc, want);
 }
 
+uint32_t ctl_proc2(uint32_t want)
+{
+	return negotiate(&suite.caps.proc2, want);
+}
+
 uint32_t ctl_exit(uint32_t want)
 {
 	return negotiate(&suite.caps.exit, want);
@@ -224,6 +229,11 @@ uint32_t ctl_entry(uint32_t want)
 bool proc_allows(uint32_t want)
 {
 	return vmx_ctl_allows(&suite.caps.proc, want);
+}
+
+bool proc2_allows(uint32_t want)
+{
+	return proc_allows(SECONDARY_CONTROLS) && vmx_ctl_allows(&suite.caps.proc2, want);
 }
 
 /* --- L1's own state, copied into the VMCS -------------------------------- */
@@ -417,6 +427,8 @@ void exit_info_read(struct exit_info *e)
 	e->idt_vectoring = (uint32_t)vmcs_get(IDT_VECTORING_INFO);
 	e->len = (uint32_t)vmcs_get(VM_EXIT_INSTRUCTION_LEN);
 	e->rip = vmcs_get(GUEST_RIP);
+	e->gpa = vmcs_get(GUEST_PHYSICAL_ADDRESS); /* 0 where the field does not exist (no EPT) */
+	e->gla = vmcs_get(GUEST_LINEAR_ADDRESS);
 }
 
 const char *entry_str(enum vm_entry_result res, char *buf, size_t len)

@@ -66,9 +66,11 @@ bench: deps-bochs
 
 # make coverage: the VMX system tests on a COVERAGE=1 umbra of its own build directory, and
 # gcov's line and branch figures for nested/ and arch/x86/exit.c (docs/coverage.md).
-# COVERAGE_EXTRA='script...' adds campaigns (tests/coverage/run.sh says how they are run),
+# COVERAGE_EXTRA='script...' adds campaigns (tests/coverage/run.sh says how they are run;
+# default: a differential fuzzer campaign, tests/coverage/fuzz.sh; COVERAGE_EXTRA= for none),
 # COVERAGE_FILTER=substring / COVERAGE_TESTS='name...' narrow the tests.
 COVERAGE_BUILD ?= build/cov
+COVERAGE_EXTRA ?= tests/coverage/fuzz.sh
 coverage: deps-bochs
 	$(Q)$(MAKE) --no-print-directory COVERAGE=1 BUILD=$(COVERAGE_BUILD) kernel guests
 	$(Q)COVERAGE_EXTRA="$(COVERAGE_EXTRA)" COVERAGE_FILTER="$(COVERAGE_FILTER)" \

@@ -195,6 +195,14 @@ static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own
 		VMCS12_SET(c, EXIT_QUALIFICATION, qual);
 	}
 	/*
+	 * SDM 27.2.1: a VMREAD or VMWRITE with register operands has no
+	 * displacement, and its qualification is 0; Bochs leaves a stale
+	 * displacement there (docs/bochs.md). L1 gets the SDM's value.
+	 */
+	if ((reason == EXIT_REASON_VMREAD || reason == EXIT_REASON_VMWRITE) &&
+	    (VMCS12_GET(c, VMX_INSTRUCTION_INFO) & BIT(10)))
+		VMCS12_SET(c, EXIT_QUALIFICATION, 0);
+	/*
 	 * 24.8.3: a VM exit clears the valid bit of the VM-entry interruption
 	 * information; a VM entry that failed loading guest state or MSRs
 	 * (26.8) leaves it as it was, as bare Bochs does.

@@ -81,12 +81,21 @@ void rec_emit(const struct record *r)
 		 * (0, 2, 3, 4) is not recorded. Reason 34's (the failing MSR-list
 		 * entry) is defined: the list is loaded in order (26.4).
 		 */
+		/*
+		 * Bochs writes a stale displacement as the qualification of a
+		 * VMREAD/VMWRITE exit with register operands, where the SDM
+		 * (27.2.1) has 0 (docs/bochs.md): not recorded for those.
+		 */
+		uint64_t qual = e->qualification;
+
+		if ((e->reason == 23 || e->reason == 25) && (r->insn_info & BIT(10)))
+			qual = 0;
 		if (e->reason & BIT(31))
 			fmt_snprintf(extra + len, sizeof(extra) - len, " X=%x,%lx", e->reason,
 				     (e->reason & 0xffff) == ENTRY_FAIL_REASON_GUEST_STATE ? 0 : e->qualification);
 		else
 			fmt_snprintf(extra + len, sizeof(extra) - len, " X=%x,%lx,%x,%x,%x,%x,%x,%x,%lx",
-				     e->reason, e->qualification, e->intr_info, r->intr_err,
+				     e->reason, qual, e->intr_info, r->intr_err,
 				     e->idt_vectoring, r->idt_err, e->len, r->insn_info, e->rip);
 	}
 	/* The MSR-store list's values (index and value of each entry the exit stored). */

@@ -2,6 +2,7 @@
 /* Linux bzImage loader: check the setup header, place the kernel, write boot_params. */
 #include "core/bzimage.h"
 #include "core/format.h"
+#include "core/loader.h"
 #include "core/string.h"
 
 /* ACPI 6.4 5.2.5.3: the RSDP sits on a 16-byte boundary. */
@@ -25,25 +26,11 @@
 	(DESC_LIMIT_LOW | DESC_LIMIT_HIGH | DESC_TYPE(type) | DESC_S | DESC_P | DESC_DB | DESC_G)
 #define BZ_GDT_ENTRIES (BZ_BOOT_DS / 8 + 1)
 
-#define fail(...)                                           \
-	do {                                                \
-		fmt_snprintf(err, errlen, __VA_ARGS__);     \
-		return false;                               \
-	} while (0)
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 bool bzimage_detect(const void *image, size_t size)
 {
 	const uint8_t *p = image;
 
-	return size >= BZ_HDR_OFF(header) + 4 && rd32(p + BZ_HDR_OFF(header)) == BZ_HEADER_MAGIC &&
+	return size >= BZ_HDR_OFF(header) + 4 && loader_rd32(p + BZ_HDR_OFF(header)) == BZ_HEADER_MAGIC &&
 	       memcmp(p, "\177ELF", 4) != 0;
 }
 
@@ -56,47 +43,47 @@ bool bzimage_parse(const void *image, size_t size, struct bzimage *bz, char *err
 
 	memset(bz, 0, sizeof(*bz));
 	if (!bzimage_detect(image, size))
-		fail("no Linux boot protocol header (\"HdrS\" at %#x)", BZ_HDR_OFF(header));
+		LOADER_FAIL("no Linux boot protocol header (\"HdrS\" at %#x)", BZ_HDR_OFF(header));
 	/* boot.rst: jump is 0xEB and a signed offset from 0x202, which also ends the header. */
 	if (p[BZ_HDR_OFF(jump)] != BZ_JUMP_OPCODE)
-		fail("setup header: no short jump at %#x (byte %#x)", BZ_HDR_OFF(jump), p[BZ_HDR_OFF(jump)]);
+		LOADER_FAIL("setup header: no short jump at %#x (byte %#x)", BZ_HDR_OFF(jump), p[BZ_HDR_OFF(jump)]);
 	hdr_end = BZ_HDR_OFF(header) + (uint64_t)p[BZ_HDR_OFF(jump) + 1];
 	if (hdr_end < BZ_HDR_MIN_END || hdr_end > BZ_SETUP_HEADER_OFF + sizeof(bz->raw))
-		fail("setup header ends at %#lx, not within [%#x, %#lx]", hdr_end, BZ_HDR_MIN_END,
+		LOADER_FAIL("setup header ends at %#lx, not within [%#x, %#lx]", hdr_end, BZ_HDR_MIN_END,
 		     BZ_SETUP_HEADER_OFF + sizeof(bz->raw));
 	if (hdr_end > size)
-		fail("truncated setup header: it ends at %#lx, the file at %#zx", hdr_end, size);
+		LOADER_FAIL("truncated setup header: it ends at %#lx, the file at %#zx", hdr_end, size);
 	bz->raw_len = hdr_end - BZ_SETUP_HEADER_OFF;
 	memcpy(bz->raw, p + BZ_SETUP_HEADER_OFF, bz->raw_len);
 	memcpy(&bz->hdr, bz->raw, MIN(bz->raw_len, sizeof(bz->hdr)));
 
 	if (h->boot_flag != BZ_BOOT_FLAG)
-		fail("setup header: boot_flag is %#x, not %#x", h->boot_flag, BZ_BOOT_FLAG);
+		LOADER_FAIL("setup header: boot_flag is %#x, not %#x", h->boot_flag, BZ_BOOT_FLAG);
 	if (h->version < BZ_MIN_VERSION)
-		fail("boot protocol %u.%02u is too old: umbra needs %u.%02u (init_size, pref_address, "
+		LOADER_FAIL("boot protocol %u.%02u is too old: umbra needs %u.%02u (init_size, pref_address, "
 		     "xloadflags)", h->version >> 8, h->version & 0xff, BZ_MIN_VERSION >> 8,
 		     BZ_MIN_VERSION & 0xff);
 	if (!(h->loadflags & BZ_LOADED_HIGH))
-		fail("a zImage (loadflags LOADED_HIGH clear): only bzImage kernels load high");
+		LOADER_FAIL("a zImage (loadflags LOADED_HIGH clear): only bzImage kernels load high");
 	sects = h->setup_sects ? h->setup_sects : BZ_SETUP_SECTS_DEFAULT;
 	setup_size = (uint64_t)(sects + 1) * BZ_SECTOR;
 	bz->pm_offset = setup_size;
 	bz->pm_size = (uint64_t)h->syssize * 16;
 	if (setup_size > size)
-		fail("truncated: the setup code (%u sectors) runs past the end of the %zu-byte file", sects,
+		LOADER_FAIL("truncated: the setup code (%u sectors) runs past the end of the %zu-byte file", sects,
 		     size);
 	if (bz->pm_size == 0)
-		fail("setup header: syssize is 0 (no protected-mode kernel)");
+		LOADER_FAIL("setup header: syssize is 0 (no protected-mode kernel)");
 	if (bz->pm_size > size - setup_size)
-		fail("truncated: the protected-mode kernel (%#lx bytes at offset %#lx) runs past the end "
+		LOADER_FAIL("truncated: the protected-mode kernel (%#lx bytes at offset %#lx) runs past the end "
 		     "of the %zu-byte file", bz->pm_size, setup_size, size);
 	if (h->init_size < bz->pm_size)
-		fail("setup header: init_size %#x is smaller than the %#lx-byte protected-mode kernel",
+		LOADER_FAIL("setup header: init_size %#x is smaller than the %#lx-byte protected-mode kernel",
 		     h->init_size, bz->pm_size);
 	if (h->relocatable_kernel) {
 		bz->alignment = h->kernel_alignment;
 		if (bz->alignment < PAGE_SIZE || (bz->alignment & (bz->alignment - 1)))
-			fail("setup header: kernel_alignment %#x is not a power of two of at least 4 KiB",
+			LOADER_FAIL("setup header: kernel_alignment %#x is not a power of two of at least 4 KiB",
 			     h->kernel_alignment);
 	}
 	return true;
@@ -121,7 +108,7 @@ bool bzimage_place(const struct bzimage *bz, const struct guest_memmap *map, con
 
 	memset(img, 0, sizeof(*img));
 	if (nbusy >= ARRAY_SIZE(avoid))
-		fail("too many busy ranges");
+		LOADER_FAIL("too many busy ranges");
 	/* boot.rst: the protected-mode kernel of a bzImage goes high, from 1 MiB. */
 	avoid[0] = (struct loader_range){ 0, BZ_LOAD_HIGH_ADDR };
 	for (size_t i = 0; i < nbusy; i++)
@@ -131,13 +118,13 @@ bool bzimage_place(const struct bzimage *bz, const struct guest_memmap *map, con
 		/* It runs at pref_address whatever umbra does (boot.rst, pref_address). */
 		at = pref ? pref : BZ_LOAD_HIGH_ADDR;
 		if (at + size > GiB(4) || !range_free(map, avoid, nbusy, at, at + size))
-			fail("the non-relocatable kernel needs [%#lx-%#lx) (init_size), which is not free "
+			LOADER_FAIL("the non-relocatable kernel needs [%#lx-%#lx) (init_size), which is not free "
 			     "RAM below 4 GiB", at, at + size);
 	} else if (pref && pref % bz->alignment == 0 && pref + size <= GiB(4) &&
 		   range_free(map, avoid, nbusy, pref, pref + size)) {
 		at = pref;
 	} else if (!loader_find_free(map, avoid, nbusy, size, bz->alignment, GiB(4), &at)) {
-		fail("the kernel needs %lu KiB (init_size) of free RAM at a %#lx-aligned address below "
+		LOADER_FAIL("the kernel needs %lu KiB (init_size) of free RAM at a %#lx-aligned address below "
 		     "4 GiB; there is none", size >> 10, bz->alignment);
 	}
 	img->kind = LOADER_BZIMAGE;
@@ -165,19 +152,19 @@ bool bzimage_check_boot(const struct bzimage *bz, const struct loader_boot_info 
 	uint64_t limit = bzimage_initrd_limit(bz);
 
 	if (len > bz->hdr.cmdline_size)
-		fail("the command line is %zu bytes; the kernel takes at most %u (cmdline_size)", len,
+		LOADER_FAIL("the command line is %zu bytes; the kernel takes at most %u (cmdline_size)", len,
 		     bz->hdr.cmdline_size);
 	if (bi->map->n > BZ_E820_MAX)
-		fail("the memory map has %zu entries; boot_params holds %u", bi->map->n, BZ_E820_MAX);
+		LOADER_FAIL("the memory map has %zu entries; boot_params holds %u", bi->map->n, BZ_E820_MAX);
 	if (bi->nmodules) {
 		const struct loader_module *rd = &bi->modules[0];
 		uint64_t rd_size = rd->end - rd->start;
 
 		if (rd_size > limit)
-			fail("the %lu-byte initrd is larger than what the kernel can reach (initrd_addr_max "
+			LOADER_FAIL("the %lu-byte initrd is larger than what the kernel can reach (initrd_addr_max "
 			     "%#x)", rd_size, bz->hdr.initrd_addr_max);
 		if (rd->end > limit)
-			fail("the initrd [%#x-%#x) ends above initrd_addr_max %#x", rd->start, rd->end,
+			LOADER_FAIL("the initrd [%#x-%#x) ends above initrd_addr_max %#x", rd->start, rd->end,
 			     bz->hdr.initrd_addr_max);
 	}
 	return true;

@@ -57,20 +57,6 @@ _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header");
 _Static_assert(sizeof(struct elf32_phdr) == 32, "ELF32 program header");
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
 
-#define fail(...)                                           \
-	do {                                                \
-		fmt_snprintf(err, errlen, __VA_ARGS__);     \
-		return false;                               \
-	} while (0)
-
-static uint32_t rd32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
 static uint16_t rd16(const uint8_t *p)
 {
 	uint16_t v;
@@ -86,32 +72,32 @@ static bool check_mb2_header(const uint8_t *h, uint32_t len, size_t avail, struc
 	uint32_t off = 16;
 
 	if (len < 24 || len > avail)
-		fail("multiboot2 header length %u is out of bounds", len);
+		LOADER_FAIL("multiboot2 header length %u is out of bounds", len);
 	while (off + 8 <= len) {
 		uint16_t type = rd16(h + off), flags = rd16(h + off + 2);
-		uint32_t size = rd32(h + off + 4);
+		uint32_t size = loader_rd32(h + off + 4);
 		bool optional = flags & 1;
 
 		if (size < 8 || size > len - off)
-			fail("multiboot2 header tag %u at offset %u has bad size %u", type, off, size);
+			LOADER_FAIL("multiboot2 header tag %u at offset %u has bad size %u", type, off, size);
 		switch (type) {
 		case 0: /* end */
 			return true;
 		case 1: /* information request */
 			for (uint32_t i = 8; i + 4 <= size; i += 4) {
-				uint32_t req = rd32(h + off + i);
+				uint32_t req = loader_rd32(h + off + i);
 				bool have = req == 1 || req == 2 || req == 3 || req == 4 || req == 6 ||
 					    req == 14 || req == 15;
 
 				if (!have && !optional)
-					fail("the kernel requires boot information tag %u, which umbra "
+					LOADER_FAIL("the kernel requires boot information tag %u, which umbra "
 					     "does not provide", req);
 			}
 			break;
 		case 3: /* entry address */
 			if (size < 12)
-				fail("multiboot2 entry address tag too short");
-			out->entry = rd32(h + off + 8);
+				LOADER_FAIL("multiboot2 entry address tag too short");
+			out->entry = loader_rd32(h + off + 8);
 			*has_entry = true;
 			break;
 		case 2: /* a.out kludge: the ELF headers are used instead */
@@ -123,39 +109,39 @@ static bool check_mb2_header(const uint8_t *h, uint32_t len, size_t avail, struc
 			break;
 		default: /* 5 framebuffer, 7 EFI boot services, and anything unknown */
 			if (!optional)
-				fail("the kernel requires multiboot2 header tag %u, which umbra cannot honour",
+				LOADER_FAIL("the kernel requires multiboot2 header tag %u, which umbra cannot honour",
 				     type);
 			break;
 		}
 		off += ALIGN_UP(size, 8);
 	}
-	fail("multiboot2 header has no end tag");
+	LOADER_FAIL("multiboot2 header has no end tag");
 }
 
 static bool find_multiboot(const uint8_t *p, size_t size, struct loader_image *out, bool *has_entry,
 			   char *err, size_t errlen)
 {
 	for (size_t off = 0; off + 16 <= MIN(size, (size_t)MB2_SEARCH); off += 8) {
-		uint32_t magic = rd32(p + off), arch = rd32(p + off + 4), len = rd32(p + off + 8);
+		uint32_t magic = loader_rd32(p + off), arch = loader_rd32(p + off + 4), len = loader_rd32(p + off + 8);
 
-		if (magic != MB2_HEADER_MAGIC || magic + arch + len + rd32(p + off + 12) != 0)
+		if (magic != MB2_HEADER_MAGIC || magic + arch + len + loader_rd32(p + off + 12) != 0)
 			continue;
 		out->kind = LOADER_MULTIBOOT2; /* set first: a bad header is not "no header" */
 		if (arch != 0)
-			fail("multiboot2 header for architecture %u, not i386", arch);
+			LOADER_FAIL("multiboot2 header for architecture %u, not i386", arch);
 		return check_mb2_header(p + off, len, size - off, out, has_entry, err, errlen);
 	}
 	for (size_t off = 0; off + 12 <= MIN(size, (size_t)MB1_SEARCH); off += 4) {
-		uint32_t magic = rd32(p + off), flags = rd32(p + off + 4);
+		uint32_t magic = loader_rd32(p + off), flags = loader_rd32(p + off + 4);
 
-		if (magic != MB1_HEADER_MAGIC || magic + flags + rd32(p + off + 8) != 0)
+		if (magic != MB1_HEADER_MAGIC || magic + flags + loader_rd32(p + off + 8) != 0)
 			continue;
 		out->kind = LOADER_MULTIBOOT1;
 		if (flags & 0xffff & ~MB1_UNDERSTOOD)
-			fail("multiboot header requires unknown features (flags %#x)", flags);
+			LOADER_FAIL("multiboot header requires unknown features (flags %#x)", flags);
 		return true;
 	}
-	fail("no multiboot or multiboot2 header in the first %u bytes", MB2_SEARCH);
+	LOADER_FAIL("no multiboot or multiboot2 header in the first %u bytes", MB2_SEARCH);
 }
 
 static bool add_segment(struct loader_image *out, uint64_t paddr, uint64_t offset, uint64_t filesz,
@@ -166,11 +152,11 @@ static bool add_segment(struct loader_image *out, uint64_t paddr, uint64_t offse
 	if (memsz == 0)
 		return true;
 	if (filesz > memsz || offset > size || filesz > size - offset)
-		fail("ELF segment at %#lx: file range out of bounds or larger than memory size", paddr);
+		LOADER_FAIL("ELF segment at %#lx: file range out of bounds or larger than memory size", paddr);
 	if (paddr + memsz < paddr || paddr + memsz > GiB(4))
-		fail("ELF segment at %#lx (%#lx bytes) does not fit below 4 GiB", paddr, memsz);
+		LOADER_FAIL("ELF segment at %#lx (%#lx bytes) does not fit below 4 GiB", paddr, memsz);
 	if (out->nsegs == LOADER_MAX_SEGMENTS)
-		fail("more than %d loadable ELF segments", LOADER_MAX_SEGMENTS);
+		LOADER_FAIL("more than %d loadable ELF segments", LOADER_MAX_SEGMENTS);
 	s = &out->segs[out->nsegs++];
 	*s = (struct loader_segment){ paddr, offset, filesz, memsz };
 	out->load_start = out->nsegs == 1 ? paddr : MIN(out->load_start, paddr);
@@ -193,7 +179,7 @@ bool loader_parse(const void *image, size_t size, struct loader_image *out, char
 
 		if (pvh != PVH_NOTE_FOUND) {
 			if (!out->kind && pvh == PVH_NOTE_NONE)
-				fail("no multiboot or multiboot2 header in the first %u bytes and no PVH "
+				LOADER_FAIL("no multiboot or multiboot2 header in the first %u bytes and no PVH "
 				     "entry note", MB2_SEARCH);
 			return false;
 		}
@@ -201,39 +187,39 @@ bool loader_parse(const void *image, size_t size, struct loader_image *out, char
 		has_entry = true;
 	}
 	if (size < sizeof(struct elf32_ehdr) || memcmp(p, "\177ELF", 4) != 0)
-		fail("not an ELF file (only ELF multiboot kernels are supported)");
+		LOADER_FAIL("not an ELF file (only ELF multiboot kernels are supported)");
 	if (p[EI_DATA] != ELFDATA2LSB)
-		fail("ELF file is not little-endian");
+		LOADER_FAIL("ELF file is not little-endian");
 	is64 = p[EI_CLASS] == ELFCLASS64;
 	if (!is64 && p[EI_CLASS] != ELFCLASS32)
-		fail("unknown ELF class %u", p[EI_CLASS]);
+		LOADER_FAIL("unknown ELF class %u", p[EI_CLASS]);
 	if (is64) {
 		struct elf64_ehdr eh;
 
 		if (size < sizeof(eh))
-			fail("truncated ELF64 header");
+			LOADER_FAIL("truncated ELF64 header");
 		memcpy(&eh, p, sizeof(eh));
 		if (eh.machine != EM_X86_64)
-			fail("ELF64 machine %u is not x86-64", eh.machine);
+			LOADER_FAIL("ELF64 machine %u is not x86-64", eh.machine);
 		if (eh.type != ET_EXEC)
-			fail("ELF type %u is not an executable", eh.type);
+			LOADER_FAIL("ELF type %u is not an executable", eh.type);
 		entry = eh.entry, phoff = eh.phoff, phnum = eh.phnum, phentsize = eh.phentsize;
 		if (phentsize < sizeof(struct elf64_phdr))
-			fail("ELF program header size %u too small", phentsize);
+			LOADER_FAIL("ELF program header size %u too small", phentsize);
 	} else {
 		struct elf32_ehdr eh;
 
 		memcpy(&eh, p, sizeof(eh));
 		if (eh.machine != EM_386)
-			fail("ELF32 machine %u is not i386", eh.machine);
+			LOADER_FAIL("ELF32 machine %u is not i386", eh.machine);
 		if (eh.type != ET_EXEC)
-			fail("ELF type %u is not an executable", eh.type);
+			LOADER_FAIL("ELF type %u is not an executable", eh.type);
 		entry = eh.entry, phoff = eh.phoff, phnum = eh.phnum, phentsize = eh.phentsize;
 		if (phentsize < sizeof(struct elf32_phdr))
-			fail("ELF program header size %u too small", phentsize);
+			LOADER_FAIL("ELF program header size %u too small", phentsize);
 	}
 	if (phnum == 0 || phoff > size || (uint64_t)phnum * phentsize > size - phoff)
-		fail("ELF program headers out of bounds");
+		LOADER_FAIL("ELF program headers out of bounds");
 	for (uint16_t i = 0; i < phnum; i++) {
 		const uint8_t *ph = p + phoff + (uint64_t)i * phentsize;
 		bool ok;
@@ -257,10 +243,10 @@ bool loader_parse(const void *image, size_t size, struct loader_image *out, char
 			return false;
 	}
 	if (!out->nsegs)
-		fail("ELF file has no loadable segments");
+		LOADER_FAIL("ELF file has no loadable segments");
 	if (!has_entry) {
 		if (entry >= GiB(4))
-			fail("ELF entry point %#lx is not a 32-bit address", entry);
+			LOADER_FAIL("ELF entry point %#lx is not a 32-bit address", entry);
 		out->entry = (uint32_t)entry;
 	}
 	return true;
@@ -347,11 +333,11 @@ bool loader_check_placement(const struct loader_image *img, const struct guest_m
 		uint64_t b = img->segs[i].paddr, e = b + img->segs[i].memsz;
 
 		if (!loader_range_is_ram(map, b, e))
-			fail("kernel segment [%#lx-%#lx) is not in the guest's RAM (umbra's memory "
+			LOADER_FAIL("kernel segment [%#lx-%#lx) is not in the guest's RAM (umbra's memory "
 			     "or a hole)", b, e);
 		for (size_t k = 0; k < nbusy; k++)
 			if (b < busy[k].end && e > busy[k].base)
-				fail("kernel segment [%#lx-%#lx) overlaps [%#lx-%#lx) (a module or "
+				LOADER_FAIL("kernel segment [%#lx-%#lx) overlaps [%#lx-%#lx) (a module or "
 				     "boot information)", b, e, busy[k].base, busy[k].end);
 	}
 	return true;

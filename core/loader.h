@@ -3,8 +3,26 @@
 #ifndef UMBRA_CORE_LOADER_H
 #define UMBRA_CORE_LOADER_H
 
+#include "core/format.h"
 #include "core/mb2.h"
+#include "core/string.h"
 #include "core/types.h"
+
+/* A little-endian 32-bit field of an image, at any alignment (the loaders' parsers). */
+static inline uint32_t loader_rd32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* Refuse an image: its one-line reason into err (errlen bytes), and return false. */
+#define LOADER_FAIL(...)                                    \
+	do {                                                \
+		fmt_snprintf(err, errlen, __VA_ARGS__);     \
+		return false;                               \
+	} while (0)
 
 #define MB1_BOOTLOADER_MAGIC 0x2badb002u
 #define LOADER_MAX_SEGMENTS 16

@@ -319,9 +319,11 @@ static bool opt_trace(struct umbra_config *cfg, const char *v, size_t len)
 static bool opt_nested_shadow(struct umbra_config *cfg, const char *v, size_t len)
 {
 	if (str_eq(v, len, "on"))
-		cfg->nested_shadow = true;
+		cfg->nested_shadow = cfg->nested_shadow_vmcs02 = true;
+	else if (str_eq(v, len, "classic"))
+		cfg->nested_shadow = true, cfg->nested_shadow_vmcs02 = false;
 	else if (str_eq(v, len, "off"))
-		cfg->nested_shadow = false;
+		cfg->nested_shadow = cfg->nested_shadow_vmcs02 = false;
 	else
 		return false;
 	return true;
@@ -393,6 +395,7 @@ int config_parse(const char *cmdline, struct umbra_config *cfg, config_warn_fn w
 		.trace = 0,
 		.selftest = SELFTEST_NONE,
 		.nested_shadow = true,
+		.nested_shadow_vmcs02 = true,
 	};
 
 	while (cmdline_next(&cursor, &opt))

@@ -63,7 +63,8 @@ struct umbra_config {
 	bool stats_full;           /* stats=full: every trapped field in the human table, not the top 10 */
 	uint32_t trace;            /* trace=N: exit records per CPU (at most 1M); 0 = off, the default */
 	enum config_selftest selftest; /* selftest=panic|fault */
-	bool nested_shadow;        /* nested.shadow=on|off: VMCS shadowing for L1; default on */
+	bool nested_shadow;        /* nested.shadow=on|classic|off: VMCS shadowing for L1; default on */
+	bool nested_shadow_vmcs02; /* ... and vmcs02 as L1's shadow after reflected exits (on, not classic) */
 };
 
 /* Called once per problem found (unknown option, bad value); msg is NUL-terminated. */

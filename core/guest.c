@@ -250,7 +250,7 @@ bool guest_prepare(const struct mb2_info *mbi, const struct vmx_caps *caps,
 	vmx_msrs_init(caps);
 	vmx_msrs_report();                          /* what L1 is offered, decoded */
 	nvmx_init();                                /* L1's VMX instructions, L2 exits */
-	shadow_init(caps, cfg->nested_shadow, cpu_count); /* VMCS shadowing for L1 */
+	shadow_init(caps, cfg->nested_shadow, cfg->nested_shadow_vmcs02, cpu_count); /* VMCS shadowing for L1 */
 	if (!vm_init(caps, holes, numbra, mem_summary()->highest_ram))
 		return false;
 	nvmx_msr_bitmap_init();                     /* after vm_init: umbra's MSR bitmap */

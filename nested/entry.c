@@ -278,8 +278,7 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 
 	if (nvmx_slots_meet(n->dirty, &nvmx_merge_set))
 		return false;
-	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
-		panic("vmx: VMPTRLD of vmcs02 failed");
+	vcpu_vmcs_load(v, v->vmcs02.pa);
 	/* vmcs12 slot i is vmcs_field_table[i]: both follow the one field list. */
 	for (size_t w = 0; w < ARRAY_SIZE(n->dirty); w++) {
 		for (uint64_t bits = n->dirty[w]; bits; bits &= bits - 1) {
@@ -336,8 +335,7 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
 	struct l1_derive_inputs l1 = read_l1_derive_inputs();
 
-	if (vmptrld(v->vmcs02.pa) != VMX_SUCCEED)
-		panic("vmx: VMPTRLD of vmcs02 failed");
+	vcpu_vmcs_load(v, v->vmcs02.pa);
 
 	/* L2's guest state as L1 wrote it, and the controls that go across as they are (checked). */
 	for (size_t i = 0; i < nvmx_copy_field_count; i++)
@@ -446,16 +444,33 @@ static bool activity_state_ok(uint64_t state)
 	}
 }
 
+/* A VMfailValid for L1's VMLAUNCH/VMRESUME: L1 goes on with umbra's own shadow. */
+static enum exit_action entry_fail(struct vcpu *v, struct nvmx *n, uint32_t err)
+{
+	nvmx_l1_view_own(v, n);
+	nvmx_fail(v, err);
+	return EXIT_SKIP_INSN;
+}
+
 enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 {
 	struct nvmx *n = nvmx_of(v);
 	bool l1_long = vmcs_read64(GUEST_IA32_EFER) & EFER_LMA;
 
-	shadow_to_vmcs12(v, n); /* L1's VMWRITEs that did not exit */
+	/*
+	 * L1's VMWRITEs that did not exit: in umbra's own shadow, or in vmcs02
+	 * itself when it was L1's shadow (which it stops being here: vmcs01's
+	 * link pointer is stale until L1 runs again, entry_fail() and
+	 * nvmx_entry_failure() link umbra's own shadow before it does).
+	 */
+	shadow_to_vmcs12(v, n);
+	if (n->vmcs02_is_shadow) {
+		shadow_vmcs02_leave(v, n);
+		vcpu_vmcs_load(v, v->vmcs01.pa);
+	}
 	/* One vmcs02 per vCPU: a fresh launch whenever it serves another vmcs12. */
 	if (n->vmcs02_for != n->current) {
-		vmclear(v->vmcs02.pa);
-		v->vmcs02.launched = false;
+		vcpu_vmcs_clear(v, v->vmcs02.pa);
 		n->vmcs02_for = n->current;
 		n->vmcs02_stale = true;
 	}
@@ -464,14 +479,10 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	 * none changed since the checks last passed for this vmcs02, they pass.
 	 */
 	if (n->vmcs02_stale || l1_long != n->checked_l1_long || nvmx_slots_meet(n->dirty, &nvmx_check_set)) {
-		if (!check_controls(&n->vmcs12)) {
-			nvmx_fail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
-			return EXIT_SKIP_INSN;
-		}
-		if (!check_host_state(&n->vmcs12)) {
-			nvmx_fail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
-			return EXIT_SKIP_INSN;
-		}
+		if (!check_controls(&n->vmcs12))
+			return entry_fail(v, n, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+		if (!check_host_state(&n->vmcs12))
+			return entry_fail(v, n, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
 		n->checked_l1_long = l1_long;
 	}
 	/*
@@ -493,8 +504,16 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, 0);
 		return EXIT_RESUME;
 	}
-	if (n->vmcs02_stale || !update_vmcs02(v, n))
+	/*
+	 * L1's VM-entry MSR-load list makes vmcs02 take a failing entry first
+	 * (below), which overwrites its exit information: vmcs12 takes it now.
+	 */
+	if (VMCS12_GET(&n->vmcs12, VM_ENTRY_MSR_LOAD_COUNT))
+		nvmx_sync12(v, n);
+	if (n->vmcs02_stale || !update_vmcs02(v, n)) {
+		nvmx_sync12(v, n); /* every field from vmcs12: it must hold them all */
 		build_vmcs02(v, n);
+	}
 	memset(n->dirty, 0, sizeof(n->dirty));
 	n->vmcs02_stale = false;
 	if (VMCS12_GET(&n->vmcs12, CPU_BASED_VM_EXEC_CONTROL) & USE_MSR_BITMAPS)
@@ -512,6 +531,7 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, n->msr_list_probe ? 1 : 0);
 	n->pending_launch = launch;
 	v->in_l2 = true;
+	n->stale12 = true; /* L2 runs on vmcs02 */
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */
 	return EXIT_RESUME;
 }

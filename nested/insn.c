@@ -153,8 +153,7 @@ static void flush_current(struct vcpu *v, struct nvmx *n)
 	if (n->current == NVMX_NO_VMCS)
 		return;
 	shadow_to_vmcs12(v, n); /* what L1 wrote through the shadow */
-	shadow_unlink(v);
-	n->shadow_cache_valid = false;
+	shadow_unlink(v, n);
 	n->vmcs12.magic = VMCS12_MAGIC;
 	n->vmcs12.launch_state = launched_has(&n->launched, n->current) || n->vmcs12.launch_state;
 	/* The revision word is L1's: keep what it wrote. */
@@ -564,6 +563,14 @@ enum exit_action nvmx_vmx_instruction(struct vcpu *v, uint32_t reason, uint64_t 
 		inject_exception(VEC_GP, true, 0);
 		return EXIT_RESUME;
 	}
+	/*
+	 * While vmcs02 is L1's shadow (after a reflected exit), vmcs12 lacks L2's
+	 * state and the exit information: every VMX instruction but VMRESUME
+	 * (whose emulation reads back what it needs) gets vmcs12 whole, and L1
+	 * continues with umbra's own shadow.
+	 */
+	if (n->stale12 && reason != EXIT_REASON_VMRESUME)
+		nvmx_l1_view_own(v, n);
 	switch (reason) {
 	case EXIT_REASON_VMXON: return do_vmxon(v, n, qual);
 	case EXIT_REASON_VMXOFF: return do_vmxoff(v, n);

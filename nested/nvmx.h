@@ -42,6 +42,21 @@ struct nvmx {
 	uint64_t shadow_pa;      /* this vCPU's shadow VMCS, 0 when shadowing is off */
 	uint64_t shadow_cache[SHADOW_FIELDS_MAX]; /* what the shadow holds, per table entry */
 	bool shadow_cache_valid;
+	enum shadow_link l1_link; /* what vmcs01's link pointer names */
+	/*
+	 * vmcs02 is L1's shadow VMCS (nested/shadow.h): clear, marked a shadow,
+	 * linked from vmcs01, with L1's host fields in place of umbra's (kept
+	 * in umbra_host02) while L1 runs after a reflected exit.
+	 */
+	bool vmcs02_is_shadow;
+	uint64_t umbra_host02[SHADOW_HOST02_MAX];
+	/*
+	 * vmcs12's saved L2 state (NP_SAVE) and exit information are stale:
+	 * their values are vmcs02's (L2 ran since, or L1 reads them there).
+	 * nvmx_sync12() copies them. Invariant: while L1 runs, stale12 implies
+	 * vmcs02_is_shadow (docs/design.md).
+	 */
+	bool stale12;
 	/* Field-access statistics: VMREAD/VMWRITE exits per vmcs12 slot. */
 	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };
@@ -74,8 +89,17 @@ void nvmx_init(void);
 /* vmcs01: intercept CR0/CR4 fixed bits while L1 is in VMX operation (SDM Vol. 3C 23.8). */
 void nvmx_cr_intercept(bool vmx_operation);
 
-/* nested/reflect.c: L1 continues in vmcs12's host state (SDM Vol. 3C 27.5). */
-void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n);
+/*
+ * nested/reflect.c: L1 continues in vmcs12's host state (SDM Vol. 3C 27.5);
+ * l2_ran: the exit is not a failed entry; vmcs02_shadow: vmcs02 becomes
+ * L1's shadow VMCS on the way (shadow_vmcs02_enter()). vmcs01 is current after.
+ */
+void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n, bool l2_ran, bool vmcs02_shadow);
+
+/* nested/reflect.c: vmcs12's saved L2 state and exit information from vmcs02 if stale (current VMCS kept). */
+void nvmx_sync12(struct vcpu *v, struct nvmx *n);
+/* ... and L1 goes on with umbra's own shadow VMCS (vmcs01 current before and after). */
+void nvmx_l1_view_own(struct vcpu *v, struct nvmx *n);
 
 /*
  * nested/msr_lists.c: L1's MSR lists, walked by umbra with the current

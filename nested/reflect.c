@@ -39,7 +39,7 @@ static const struct nvmx_field_ref exit_info_fields[] = {
 #undef EXIT_INFO_REF
 
 /* SDM Vol. 3C 27.5: L1 continues in the host state of its vmcs12 (written into vmcs01). */
-void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
+void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n, bool l2_ran, bool vmcs02_shadow)
 {
 	const struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
@@ -50,13 +50,13 @@ void nvmx_load_l1_host_state(struct vcpu *v, struct nvmx *n)
 	 * saved at the exit. A failed entry (26.8) never gave L2 its state:
 	 * then they are L1's own, in vmcs01.
 	 */
-	bool l2_ran = !(VMCS12_GET(c, VM_EXIT_REASON) & EXIT_REASON_ENTRY_FAILURE);
 	uint64_t efer = l2_ran ? vmcs_read64(GUEST_IA32_EFER) : 0;
 	uint64_t pat = l2_ran ? vmcs_read64(GUEST_IA32_PAT) : 0;
 	uint32_t entry01;
 
-	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
-		panic("vmx: VMPTRLD of vmcs01 failed");
+	if (vmcs02_shadow)
+		shadow_vmcs02_enter(v, n); /* vmcs02 is current until here */
+	vcpu_vmcs_load(v, v->vmcs01.pa);
 	if (!l2_ran) {
 		efer = vmcs_read64(GUEST_IA32_EFER);
 		pat = vmcs_read64(GUEST_IA32_PAT);
@@ -141,32 +141,66 @@ static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 		vmx_abort(v, n, VMX_ABORT_LOAD_HOST_MSRS, "VM-exit MSR-load", bad);
 }
 
+void nvmx_sync12(struct vcpu *v, struct nvmx *n)
+{
+	struct vmcs12 *c = &n->vmcs12;
+	uint64_t was = v->current_vmcs;
+
+	if (!n->stale12)
+		return;
+	if (n->vmcs02_is_shadow)
+		shadow_vmcs02_leave(v, n); /* vmcs02 current, L1's writes in it read back */
+	else
+		vcpu_vmcs_load(v, v->vmcs02.pa);
+	/* vmcs_read() zero-extends, as vmcs12 stores a field: no width masking. */
+	for (size_t i = 0; i < nvmx_save_field_count; i++)
+		c->fields[nvmx_save_fields[i].slot] = vmcs_read(nvmx_save_fields[i].encoding);
+	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
+		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
+	n->stale12 = false;
+	if (was)
+		vcpu_vmcs_load(v, was);
+}
+
+void nvmx_l1_view_own(struct vcpu *v, struct nvmx *n)
+{
+	nvmx_sync12(v, n);
+	shadow_attach_own(v, n);
+}
+
 void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
 {
+	nvmx_sync12(v, n); /* before the failure's own exit information */
 	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, EXIT_REASON_ENTRY_FAILURE | basic);
 	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, qual);
 	n->pending_launch = false;
-	nvmx_load_l1_host_state(v, n);
+	nvmx_load_l1_host_state(v, n, false, false);
 	load_exit_msrs(v, n);
-	shadow_from_vmcs12(v, n);
+	shadow_attach_own(v, n);
 }
 
 /*
- * Save L2's state and the exit information into vmcs12, then give L1 back
- * its host state. own_qual: the exit is reason with qualification qual,
- * not what the CPU reported (nested EPT composes L1's answer).
+ * Save L2's state and the exit information for L1, then give L1 back its
+ * host state. own_qual: the exit is reason with qualification qual, not
+ * what the CPU reported (nested EPT composes L1's answer). may_share: vmcs02
+ * may become L1's shadow VMCS (docs/design.md, "vmcs02 as the shadow"):
+ * then L2's state and the exit information stay in vmcs02, where L1 reads
+ * them, and nothing is copied; else they are copied into vmcs12, and L1
+ * reads them in umbra's own shadow.
  */
-static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own_qual, uint64_t qual)
+static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own_qual, uint64_t qual,
+		       bool may_share)
 {
 	struct vmcs12 *c = &n->vmcs12;
 	uint32_t exit12 = VMCS12_GET(c, VM_EXIT_CONTROLS);
+	bool failed = reason & EXIT_REASON_ENTRY_FAILURE;
+	bool share = may_share && !failed && shadow_vmcs02_wanted(n);
 	uint32_t bad;
 
-	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8). */
-	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
-		/* vmcs_read() zero-extends, as vmcs12 stores a field: no width masking. */
-		for (size_t i = 0; i < nvmx_save_field_count; i++)
-			c->fields[nvmx_save_fields[i].slot] = vmcs_read(nvmx_save_fields[i].encoding);
+	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8): vmcs02 has L1's. */
+	if (!share)
+		nvmx_sync12(v, n);
+	if (!failed) {
 		if (exit12 & SAVE_EFER)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
 		if (exit12 & SAVE_PAT)
@@ -188,11 +222,14 @@ static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own
 		if (bad)
 			vmx_abort(v, n, VMX_ABORT_SAVE_GUEST_MSRS, "VM-exit MSR-store", bad);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
-		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
+	/* Exit information umbra gives instead of the CPU's: into vmcs02 too when L1 reads it there. */
 	if (own_qual) {
 		VMCS12_SET(c, VM_EXIT_REASON, reason);
 		VMCS12_SET(c, EXIT_QUALIFICATION, qual);
+		if (share) {
+			vmcs_write32(VM_EXIT_REASON, reason);
+			vmcs_writenat(EXIT_QUALIFICATION, qual);
+		}
 	}
 	/*
 	 * SDM 27.2.1: a VMREAD or VMWRITE with register operands has no
@@ -200,29 +237,38 @@ static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own
 	 * displacement there (docs/bochs.md). L1 gets the SDM's value.
 	 */
 	if ((reason == EXIT_REASON_VMREAD || reason == EXIT_REASON_VMWRITE) &&
-	    (VMCS12_GET(c, VMX_INSTRUCTION_INFO) & BIT(10)))
+	    (vmcs_read32(VMX_INSTRUCTION_INFO) & BIT(10))) {
 		VMCS12_SET(c, EXIT_QUALIFICATION, 0);
+		if (share)
+			vmcs_writenat(EXIT_QUALIFICATION, 0);
+	}
 	/*
 	 * 24.8.3: a VM exit clears the valid bit of the VM-entry interruption
 	 * information; a VM entry that failed loading guest state or MSRs
 	 * (26.8) leaves it as it was, as bare Bochs does.
 	 */
-	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+	if (!failed)
 		VMCS12_SET(c, VM_ENTRY_INTR_INFO, VMCS12_GET(c, VM_ENTRY_INTR_INFO) & ~BIT(31));
-	nvmx_load_l1_host_state(v, n);
+	if (share)
+		n->stale12 = true; /* they stay in vmcs02 */
+	nvmx_load_l1_host_state(v, n, !failed, share);
 	load_exit_msrs(v, n);
-	shadow_from_vmcs12(v, n); /* exit information and L2 state, where L1 reads them */
+	/* Exit information and L2 state where L1 reads them. */
+	if (share)
+		shadow_vmcs02_link(v, n);
+	else
+		shadow_attach_own(v, n);
 	v->reflected++;
 }
 
 static void reflect(struct vcpu *v, struct nvmx *n, uint32_t reason)
 {
-	reflect_as(v, n, reason, false, 0);
+	reflect_as(v, n, reason, false, 0, true);
 }
 
 void nvmx_reflect_with(struct vcpu *v, uint32_t reason, uint64_t qual)
 {
-	reflect_as(v, nvmx_of(v), reason, true, qual);
+	reflect_as(v, nvmx_of(v), reason, true, qual, true);
 }
 
 /* MOV to CR0/CR4 from L2 that exited: L1's if it touches a bit L1 owns, else umbra's (NE, VMXE). */
@@ -355,10 +401,10 @@ void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err)
 	struct nvmx *n = nvmx_of(v);
 
 	/* The CPU refused vmcs02 (VMfailValid): to L1 its VMLAUNCH/VMRESUME failed the same way. */
-	if (vmptrld(v->vmcs01.pa) != VMX_SUCCEED)
-		panic("vmx: VMPTRLD of vmcs01 failed");
+	vcpu_vmcs_load(v, v->vmcs01.pa);
 	v->in_l2 = false;
 	n->pending_launch = false;
+	nvmx_l1_view_own(v, n);
 	log_debug("nested: vmcs02 entry failed: %s", vmx_instruction_error_name(err));
 	nvmx_fail(v, err);
 	exit_skip_instruction();
@@ -374,7 +420,7 @@ static void reflect_event(struct vcpu *v, uint32_t reason, uint32_t intr_info)
 	struct nvmx *n = nvmx_of(v);
 
 	mark_launched(n);
-	reflect(v, n, reason);
+	reflect_as(v, n, reason, false, 0, false); /* its exit information is umbra's: in vmcs12 */
 	VMCS12_SET(&n->vmcs12, VM_EXIT_REASON, reason);
 	VMCS12_SET(&n->vmcs12, EXIT_QUALIFICATION, 0);
 	VMCS12_SET(&n->vmcs12, VM_EXIT_INTR_INFO, intr_info);

@@ -9,6 +9,7 @@
 #include "arch/x86/vmx_controls.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "core/panic.h"
 #include "core/percpu.h"
 #include "core/shutdown.h"
 #include "core/string.h"
@@ -334,6 +335,23 @@ static void set_multiboot_entry(struct vcpu *v, const struct vcpu_boot *boot)
 	v->regs.rdx = 0;
 }
 
+__noreturn void vcpu_vmcs_load_failed(uint64_t pa)
+{
+	panic("vmx: VMPTRLD of umbra's VMCS %#lx failed", pa);
+}
+
+void vcpu_vmcs_clear(struct vcpu *v, uint64_t pa)
+{
+	if (vmclear(pa) != VMX_SUCCEED)
+		panic("vmx: VMCLEAR of umbra's VMCS %#lx failed", pa);
+	if (v->current_vmcs == pa)
+		v->current_vmcs = 0;
+	if (pa == v->vmcs01.pa)
+		v->vmcs01.launched = false;
+	else if (pa == v->vmcs02.pa)
+		v->vmcs02.launched = false;
+}
+
 void vcpu_write_host_state(void)
 {
 	struct percpu *p = this_cpu();
@@ -421,6 +439,7 @@ bool vcpu_init(struct vcpu *v, uint32_t index, const struct vcpu_boot *boot)
 		log_err("vmx: VMCLEAR/VMPTRLD of the VMCS failed");
 		return false;
 	}
+	v->current_vmcs = v->vmcs01.pa;
 	setup_controls(v);
 	vcpu_write_host_state();
 	if (boot->wait_for_sipi) {

@@ -69,7 +69,8 @@ struct vcpu {
 	uint32_t index;
 	struct hw_vmcs vmcs01; /* L1 */
 	struct hw_vmcs vmcs02; /* L2, built by nested/ from L1's vmcs12 */
-	bool in_l2;            /* vmcs02 is current */
+	bool in_l2;            /* L2 runs next: vmcs02 is current */
+	uint64_t current_vmcs; /* the current VMCS (vcpu_vmcs_load()), 0 when none */
 	volatile enum vcpu_state state;
 	volatile bool init_seen;    /* an INIT arrived since the last SIPI */
 	volatile bool init_pending; /* INIT for this CPU while it ran the guest */
@@ -128,6 +129,24 @@ void vcpu_set_cr0(uint64_t guest_value);
 void vcpu_set_cr4(uint64_t guest_value);
 uint64_t vcpu_guest_cr0(void);
 uint64_t vcpu_guest_cr4(void);
+
+/*
+ * The one way umbra changes its current VMCS (SDM Vol. 3C 24.1): v knows
+ * which VMCS is current, so loading the current one again costs nothing.
+ * A failing VMPTRLD of umbra's own VMCS is a bug: panic.
+ */
+__noreturn void vcpu_vmcs_load_failed(uint64_t pa);
+static inline void vcpu_vmcs_load(struct vcpu *v, uint64_t pa)
+{
+	if (v->current_vmcs == pa)
+		return;
+	if (vmptrld(pa) != VMX_SUCCEED)
+		vcpu_vmcs_load_failed(pa);
+	v->current_vmcs = pa;
+}
+
+/* VMCLEAR (the VMCS is not current afterwards, and not launched, SDM 30.3). */
+void vcpu_vmcs_clear(struct vcpu *v, uint64_t pa);
 
 /* umbra's host state into the current VMCS (vmcs01 and vmcs02 share it). */
 void vcpu_write_host_state(void);

@@ -236,6 +236,7 @@ static void assert_defaults(const struct umbra_config *c)
 	assert_int_equal(c->trace, 0);
 	assert_int_equal(c->selftest, SELFTEST_NONE);
 	assert_true(c->nested_shadow);
+	assert_true(c->nested_shadow_vmcs02);
 }
 
 static void test_config_defaults(void **state)
@@ -404,8 +405,13 @@ static void test_config_hypervisor_options(void **state)
 	assert_int_equal(c.selftest, SELFTEST_PANIC);
 	assert_int_equal(config_parse("nested.shadow=off", &c, NULL, NULL), 0);
 	assert_false(c.nested_shadow);
+	assert_false(c.nested_shadow_vmcs02);
+	assert_int_equal(config_parse("nested.shadow=classic", &c, NULL, NULL), 0);
+	assert_true(c.nested_shadow);
+	assert_false(c.nested_shadow_vmcs02);
 	assert_int_equal(config_parse("nested.shadow=on nested.shadow=maybe", &c, NULL, NULL), 1);
 	assert_true(c.nested_shadow);
+	assert_true(c.nested_shadow_vmcs02);
 	assert_int_equal(config_parse("apic=xapic guest_mem=all stats=on selftest=fault", &c, NULL,
 				      NULL),
 			 0);

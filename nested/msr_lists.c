@@ -167,8 +167,11 @@ static bool msr_set(uint32_t msr, uint64_t val)
  */
 uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count)
 {
-	uint32_t max = nvmx_msr_list_max();
+	uint32_t max;
 
+	if (!count)
+		return 0; /* the common case, on every reflected exit */
+	max = nvmx_msr_list_max();
 	for (uint64_t i = 0; i < count; i++) {
 		struct msr_entry e;
 
@@ -190,8 +193,11 @@ uint32_t nvmx_msr_list_load(uint64_t addr, uint64_t count)
  */
 uint32_t nvmx_msr_list_store(uint64_t addr, uint64_t count)
 {
-	uint32_t max = nvmx_msr_list_max();
+	uint32_t max;
 
+	if (!count)
+		return 0;
+	max = nvmx_msr_list_max();
 	for (uint64_t i = 0; i < count; i++) {
 		struct msr_entry e;
 		uint64_t val;

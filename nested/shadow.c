@@ -106,8 +106,8 @@ _Static_assert(SHADOW_FIELDS_MAX < 255, "sync_of_slot holds an index");
 
 /*
  * vmcs02 as the shadow: what vmcs02_leave() reads back into vmcs12 (the
- * fields L1 may write there, and the saved L2 state the next entry's
- * checks and derived fields read), and L1's host-state fields it holds
+ * saved L2 state the next entry's checks and derived fields read), and
+ * L1's host-state fields it holds
  * while L1 runs, in place of umbra's (nvmx.umbra_host02 keeps umbra's).
  */
 static struct shadow_sync back02[VMCS_FIELD_COUNT], host02[SHADOW_HOST02_MAX];
@@ -163,21 +163,18 @@ static void build_sync_lists(void)
 				if (host02_count == SHADOW_HOST02_MAX)
 					panic("nested: more than %u host fields shadowed", SHADOW_HOST02_MAX);
 				host02[host02_count++] = e;
-			} else {
-				back02[back02_count++] = e;
 			}
 		}
 	}
-	/* Saved L2 state that the entry checks or derived fields read (nested/entry.c). */
+	/*
+	 * Saved L2 state that the entry checks or derived fields read
+	 * (nested/entry.c). The rest of L2's state, L1's writes included, is
+	 * in vmcs02 already, where the CPU uses it.
+	 */
 	for (size_t slot = 0; slot < VMCS_FIELD_COUNT; slot++) {
 		uint8_t p = nvmx_policy[slot];
-		bool listed = false;
 
-		if (!(p & NP_SAVE) || !(p & (NP_CHECK | NP_DERIVE)))
-			continue;
-		for (size_t k = 0; k < back02_count; k++)
-			listed = listed || back02[k].slot == slot;
-		if (!listed)
+		if ((p & NP_SAVE) && (p & (NP_CHECK | NP_DERIVE)))
 			back02[back02_count++] =
 				(struct shadow_sync){ vmcs_field_table[slot].encoding, 0, (uint16_t)slot };
 	}

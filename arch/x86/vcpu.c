@@ -223,17 +223,6 @@ struct vcpu *vcpu_of(uint32_t index)
 	return &vcpus[index];
 }
 
-void vcpu_write_segment(uint32_t sel_field, uint16_t sel, uint64_t base, uint32_t limit, uint32_t ar)
-{
-	/* Fields of one segment are spaced alike in every group (SDM Appendix B). */
-	uint32_t index = (sel_field - GUEST_ES_SELECTOR) / 2;
-
-	vmcs_write(GUEST_ES_SELECTOR + 2 * index, sel);
-	vmcs_write(GUEST_ES_BASE + 2 * index, base);
-	vmcs_write(GUEST_ES_LIMIT + 2 * index, limit);
-	vmcs_write(GUEST_ES_AR_BYTES + 2 * index, ar);
-}
-
 /* CR0 and CR4 as the guest sees them (read shadow) and as the CPU runs them. */
 void vcpu_set_cr0(uint64_t guest_value)
 {

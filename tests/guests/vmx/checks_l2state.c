@@ -5,6 +5,7 @@
 #include "arch/x86/ept.h"
 #include "arch/x86/exit_reasons.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/idt.h"
 #include "arch/x86/mtrr.h"
 #include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
@@ -14,6 +15,7 @@
 #include "tests/guests/vmx/suite.h"
 
 #define RFLAGS_FIXED BIT(1)
+#define RFLAGS_TF_VALUE 0x100 /* for the assembly */
 #define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 
@@ -47,6 +49,16 @@ __asm__(".pushsection .text\n"
 	"l2_nop_end:\n\t"
 	"vmcall\n\t"
 	"jmp l2_nop_end\n"
+	".popsection\n");
+
+/* L2 code: a 32-bit store of EBX to (RAX), then VMCALL (Bochs's xAPIC takes aligned 4-byte accesses only). */
+extern const char l2_store_ebx[], l2_store_ebx_end[];
+__asm__(".pushsection .text\n"
+	"l2_store_ebx:\n\t"
+	"movl %ebx, (%rax)\n"
+	"l2_store_ebx_end:\n\t"
+	"vmcall\n\t"
+	"jmp l2_store_ebx_end\n"
 	".popsection\n");
 
 static uint32_t exit_reason(enum vm_entry_result res)
@@ -112,6 +124,78 @@ static void expect_guest_state_failure(const char *name, enum vm_entry_result re
 	      entry_str(res, buf, sizeof(buf)), qual, ENTRY_FAIL_GUEST_STATE, want_qual);
 }
 
+#define APIC_TPR 0xfee00080ULL /* xAPIC task-priority register (SDM Vol. 3A 10.8.3.1) */
+
+/* run_dbg() for l2_store_ebx writing the TPR's own value back to it, TF=1. */
+static enum vm_entry_result run_dbg_apic_store(void)
+{
+	if (vmcs_prepare(&vmcs_b, l2_store_ebx, L2_STACK_TOP) != 0)
+		return VM_ENTRY_FELL_THROUGH;
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctl_pin(EXT_INT_EXITING));
+	vmwrite(GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_TF);
+	l2_regs_default(&regs);
+	regs.gpr[GPR_RAX] = APIC_TPR;
+	regs.gpr[GPR_RBX] = *(volatile uint32_t *)APIC_TPR;
+	return vm_enter(&regs, 1);
+}
+
+/*
+ * L1 single-steps over CPUID: POPF sets TF, so the trap comes after the
+ * instruction that follows it (SDM Vol. 3B 17.3.1.4), CPUID, whatever a
+ * hypervisor below does to emulate it (umbra: a CPUID exit). The #DB
+ * handler takes the first trap's RIP and DR6 and clears TF.
+ */
+extern const char l1_step_cpuid[], l1_step_cpuid_end[];
+void l1_step_over_cpuid(void);
+__asm__(".pushsection .text\n"
+	"l1_step_over_cpuid:\n\t"
+	"push %rbx\n\t"
+	"xor %eax, %eax\n\t"
+	"xor %ecx, %ecx\n\t"
+	"pushfq\n\t"
+	"orq $" L2_STR(RFLAGS_TF_VALUE) ", (%rsp)\n\t"
+	"popfq\n"
+	"l1_step_cpuid:\n\t"
+	"cpuid\n"
+	"l1_step_cpuid_end:\n\t"
+	"nop\n\t"
+	"nop\n\t"
+	"pop %rbx\n\t"
+	"ret\n"
+	".popsection\n");
+
+static volatile uint64_t db_rip, db_dr6;
+static volatile unsigned int db_count;
+
+static void l1_db(struct trap_frame *tf)
+{
+	uint64_t dr6;
+
+	__asm__ volatile("mov %%dr6, %0" : "=r"(dr6));
+	if (db_count++ == 0) {
+		db_rip = tf->rip;
+		db_dr6 = dr6;
+	}
+	tf->rflags &= ~RFLAGS_TF;
+}
+
+static void check_l1_single_step(void)
+{
+	uint64_t dr6_init = 0xffff0ff0; /* DR6 with no debug condition recorded (SDM Vol. 3B 17.2.3) */
+
+	__asm__ volatile("mov %0, %%dr6" ::"r"(dr6_init));
+	db_count = 0;
+	db_rip = db_dr6 = 0;
+	idt_set_handler(VEC_DB, l1_db);
+	l1_step_over_cpuid();
+	idt_set_handler(VEC_DB, NULL);
+	check("l2state.l1_single_step_cpuid",
+	      db_count == 1 && db_rip == (uint64_t)l1_step_cpuid_end && (db_dr6 & PENDING_BS),
+	      "L1 with TF=1 over CPUID: %u #DB, the first at CPUID%+ld (expected +%ld), DR6 %#lx (BS expected)",
+	      db_count, (long)(db_rip - (uint64_t)l1_step_cpuid), (long)(l1_step_cpuid_end - l1_step_cpuid),
+	      db_dr6);
+}
+
 static void check_pending_dbg(void)
 {
 	enum vm_entry_result res;
@@ -144,7 +228,20 @@ static void check_pending_dbg(void)
 	res = run_dbg(l2_nop, RFLAGS_FIXED | RFLAGS_TF, 0, 0);
 	expect_db_exit("l2state.single_step", res, l2_nop_end, "TF=1: NOP, then the single-step trap");
 	vmclear(PA(vmcs_b));
+
+	/*
+	 * The same over a store to the xAPIC TPR (the value it holds). A
+	 * hypervisor below that emulates the store (umbra does, its EPT keeps
+	 * the APIC page read-only) must leave the single-step trap pending
+	 * for L2, as the CPU would have raised it after the store.
+	 */
+	res = run_dbg_apic_store();
+	expect_db_exit("l2state.single_step_apic_store", res, l2_store_ebx_end,
+		       "TF=1: store to the xAPIC TPR, then the single-step trap");
+	vmclear(PA(vmcs_b));
+	check_l1_single_step();
 }
+
 
 /*
  * Group "umbra" (only under umbra): the rest of 26.3.1.5's BS rule. Bochs
@@ -204,6 +301,14 @@ static struct pae_tables pae;
 static struct {
 	uint64_t pml4[512], pdpt[512], pd[512];
 } __aligned(PAGE_SIZE) pae_ept;
+
+#define PAE_EPTP ((uint64_t)(uintptr_t)pae_ept.pml4 | MEM_TYPE_WB | EPTP_WALK_LENGTH_4)
+
+static bool pae_ept_offered(void)
+{
+	return proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_PWL4) && (suite.caps.ept_vpid & EPT_CAP_WB) &&
+	       (suite.caps.ept_vpid & EPT_CAP_2M);
+}
 
 #define PDPTE_LOW ((uint64_t)((uintptr_t)pae.pd_low | PDPTE_P))
 #define PDPTE_A ((uint64_t)((uintptr_t)pae.pd_a | PDPTE_P))
@@ -304,7 +409,7 @@ static bool pae_prepare(const void *rip, bool ept)
 	if (ept) {
 		vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
 		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
-		vmwrite(EPT_POINTER, (uint64_t)pae_ept.pml4 | MEM_TYPE_WB | EPTP_WALK_LENGTH_4);
+		vmwrite(EPT_POINTER, PAE_EPTP);
 	}
 	l2_regs_default(&regs);
 	regs.gpr[GPR_RAX] = PAE_WINDOW;
@@ -346,8 +451,7 @@ static void check_pae_ept(void)
 	enum vm_entry_result res;
 	bool saved;
 
-	if (!proc2_allows(ENABLE_EPT) || !(suite.caps.ept_vpid & EPT_CAP_PWL4) ||
-	    !(suite.caps.ept_vpid & EPT_CAP_WB) || !(suite.caps.ept_vpid & EPT_CAP_2M)) {
+	if (!pae_ept_offered()) {
 		report("l2state.pae_ept_vmcs_pdptes", VERDICT_SKIP, "no 4-level write-back EPT with 2 MiB pages");
 		return;
 	}
@@ -443,6 +547,38 @@ static void check_pae_memory(void)
 					   "EPT off, PDPTE 1 in memory with reserved bit 1");
 		vmclear(PA(vmcs_b));
 	}
+}
+
+/*
+ * L2 on an EPT of L1's that maps everything it touches, single-stepping
+ * over a NOP: the EPT gives L1 no exit, so the #DB comes after the NOP as
+ * without EPT. A hypervisor below that builds its own tables on demand
+ * (umbra's shadow EPT, emptied by INVEPT) takes exits of its own there,
+ * and must resume L2 without a #DB that was not due yet.
+ */
+static void check_single_step_ept(void)
+{
+	enum vm_entry_result res;
+
+	if (!pae_ept_offered()) {
+		report("l2state.single_step_ept", VERDICT_SKIP, "no 4-level write-back EPT with 2 MiB pages");
+		return;
+	}
+	if ((suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL))
+		invept(INVEPT_ALL_CONTEXT, 0);
+	if (vmcs_prepare(&vmcs_b, l2_nop, L2_STACK_TOP) != 0) {
+		report("l2state.single_step_ept", VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	vmwrite(PIN_BASED_VM_EXEC_CONTROL, ctl_pin(EXT_INT_EXITING));
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(SECONDARY_CONTROLS));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(ENABLE_EPT));
+	vmwrite(EPT_POINTER, PAE_EPTP);
+	vmwrite(GUEST_RFLAGS, RFLAGS_FIXED | RFLAGS_TF);
+	l2_regs_default(&regs);
+	res = vm_enter(&regs, 1);
+	expect_db_exit("l2state.single_step_ept", res, l2_nop_end, "TF=1 on L1's EPT: NOP, then the single-step trap");
+	vmclear(PA(vmcs_b));
 }
 
 /* --- CR3-target values ---------------------------------------------------- */
@@ -542,5 +678,6 @@ void check_l2state(void)
 	pae_tables_init();
 	check_pae_ept();
 	check_pae_memory();
+	check_single_step_ept();
 	check_cr3_targets();
 }

@@ -106,10 +106,9 @@ static void expect_db_exit(const char *name, enum vm_entry_result res, const voi
 	check(name,
 	      res == VM_ENTRY_EXITED && e.reason == EXIT_REASON_EXCEPTION_NMI && e.intr_info == DB_INTR_INFO &&
 		      e.qualification == PENDING_BS && e.rip == (uint64_t)want_rip && pending == 0,
-	      "%s: %s, intr info %#x (expected %#x), qual %#lx (expected BS %#lx) at RIP%+ld, pending debug "
-	      "exceptions saved %#lx (expected 0)",
-	      what, entry_str(res, buf, sizeof(buf)), e.intr_info, DB_INTR_INFO, e.qualification, (uint64_t)PENDING_BS,
-	      (long)(e.rip - (uint64_t)want_rip), pending);
+	      "%s: %s, intr %#x, qual %#lx, RIP%+ld, pending saved %#lx; expected #DB %#x, BS, RIP+0, 0", what,
+	      entry_str(res, buf, sizeof(buf)), e.intr_info, e.qualification, (long)(e.rip - (uint64_t)want_rip),
+	      pending, DB_INTR_INFO);
 }
 
 static void expect_guest_state_failure(const char *name, enum vm_entry_result res, uint64_t want_qual,

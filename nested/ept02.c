@@ -199,6 +199,23 @@ static const char *access_name(uint64_t qual)
  * faulting address, so a leaf umbra widens needs no INVEPT; leaves only
  * narrow at INVEPT of L1's (ept02_invept) or an eviction, which flush.
  */
+/* SDM Vol. 3C 24.4.2, Table 24-3. */
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+
+/*
+ * After a fill L2 runs the instruction again, as if there had been no
+ * exit. SDM 27.3.4 saves an EPT violation's pending debug exceptions as
+ * clear unless there is MOV-SS blocking; Bochs saves the single-step trap
+ * its RFLAGS.TF scheduled for that instruction (docs/bochs.md), which the
+ * entry would deliver before the instruction ran (an early #DB bare Bochs
+ * never shows L1: there L2's EPT12 access gives no exit at all).
+ */
+static void drop_early_single_step(void)
+{
+	if (!(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & INTERRUPTIBILITY_MOV_SS))
+		vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+}
+
 bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
 {
 	struct ept02_cache *e = &n->ept02;
@@ -246,6 +263,7 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 			guest_stop(v, "shadow EPT pool of %u pages cannot map one page", EPT02_POOL_PAGES);
 	}
 	e->fills++;
+	drop_early_single_step();
 	exit_reinject_event(EXIT_REASON_EPT_VIOLATION); /* an event being delivered still is */
 	return true;
 }

@@ -125,6 +125,14 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		bench_nested(args.iterations, !mode_is(&args, "bench_nested"), mode_is(&args, "bench_nested_ept_vpid"));
 		report_finish();
 	}
+	if (mode_is(&args, "l2state")) { /* one group alone, for a quick run */
+		if (suite_init() && check_vmxon()) {
+			check_l2state();
+			check_umbra_pending_dbg();
+			check_vmxoff();
+		}
+		report_finish();
+	}
 	if (suite_init() && check_vmxon()) { /* caps and VMXON first: the rest needs them */
 		suite.umbra_mem = umbra_mem_in_map(&mbi);
 		check_vmptrld();      /* groups, in a fixed order */
@@ -144,11 +152,13 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_ept();          /* checks_ept.c */
 		check_events();       /* checks_events.c */
 		check_tpr_shadow();   /* checks_tpr.c */
+		check_l2state();      /* checks_l2state.c */
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */
 		check_umbra_no_wait_for_sipi(); /* only under umbra */
 		check_umbra_inject_other_event(); /* only under umbra */
 		check_umbra_vmcall();           /* only under umbra */
+		check_umbra_pending_dbg();      /* only under umbra */
 		check_entry_failures();
 		check_vmxoff();       /* last: leaves VMX operation */
 		check_ring3_vmxon();  /* VMXON at CPL 3, out of VMX operation */

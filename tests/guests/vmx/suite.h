@@ -200,6 +200,8 @@ void check_timer(void);          /* checks_timer.c */
 void check_ept(void);            /* checks_ept.c */
 void check_events(void);         /* checks_events.c */
 void check_tpr_shadow(void);     /* checks_tpr.c */
+void check_l2state(void);        /* checks_l2state.c: pending debug exceptions, PAE PDPTEs, CR3 targets */
+void check_umbra_pending_dbg(void); /* checks_l2state.c, group "umbra": 26.3.1.5's BS rule, which Bochs lacks */
 void ept_umbra_mem_run(uint64_t umbra_mem); /* test=ept_umbra_mem: L1's EPT onto umbra's memory */
 void check_umbra_vmcall(void);   /* checks_vmcall.c, group "umbra" */
 void check_ring3_vmxon(void);    /* checks_ring3.c: after VMXOFF, CR4.VMXE clear */

@@ -444,6 +444,30 @@ static bool activity_state_ok(uint64_t state)
 	}
 }
 
+/* SDM Vol. 3C 24.4.2 (Tables 24-3, 24-4), Vol. 3B 17.4.1 (IA32_DEBUGCTL.BTF). */
+#define INTERRUPTIBILITY_STI BIT(0)
+#define INTERRUPTIBILITY_MOV_SS BIT(1)
+#define PENDING_DBG_BS BIT(14)
+#define RFLAGS_TF BIT(8)
+#define DEBUGCTL_BTF BIT(1)
+
+/*
+ * SDM Vol. 3C 26.3.1.5: with blocking by STI or by MOV SS, or in the HLT
+ * activity state, the BS bit of the pending debug exceptions is 1 exactly
+ * when RFLAGS.TF is 1 and IA32_DEBUGCTL.BTF is 0. Bochs does not check it
+ * (docs/bochs.md), so umbra does, on the fields as vmcs12 holds them (its
+ * NP_ENTRY fields: read at every entry).
+ */
+static bool pending_dbg_ok(const struct vmcs12 *c)
+{
+	bool step = (VMCS12_GET(c, GUEST_RFLAGS) & RFLAGS_TF) && !(VMCS12_GET(c, GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF);
+
+	if (!(VMCS12_GET(c, GUEST_INTERRUPTIBILITY_INFO) & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS)) &&
+	    VMCS12_GET(c, GUEST_ACTIVITY_STATE) != ACTIVITY_HLT)
+		return true;
+	return !!(VMCS12_GET(c, GUEST_PENDING_DBG_EXCEPTIONS) & PENDING_DBG_BS) == step;
+}
+
 /* A VMfailValid for L1's VMLAUNCH/VMRESUME: L1 goes on with umbra's own shadow. */
 static enum exit_action entry_fail(struct vcpu *v, struct nvmx *n, uint32_t err)
 {
@@ -500,7 +524,7 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	 * an invalid guest state. The CPU would accept the states it has
 	 * itself (wait-for-SIPI, shutdown): umbra checks against its own.
 	 */
-	if (!activity_state_ok(VMCS12_GET(&n->vmcs12, GUEST_ACTIVITY_STATE))) {
+	if (!activity_state_ok(VMCS12_GET(&n->vmcs12, GUEST_ACTIVITY_STATE)) || !pending_dbg_ok(&n->vmcs12)) {
 		nvmx_entry_failure(v, n, EXIT_REASON_INVALID_GUEST_STATE, 0);
 		return EXIT_RESUME;
 	}

@@ -128,7 +128,7 @@ static enum shadow_access vmcs02_access(size_t entry)
 {
 	uint32_t enc = shadow_field_table[entry].encoding;
 	int slot = vmcs12_slot(enc);
-	uint8_t p;
+	uint16_t p;
 
 	if (slot < 0 || enc == VM_INSTRUCTION_ERROR)
 		return SHADOW_NONE;
@@ -168,13 +168,14 @@ static void build_sync_lists(void)
 	}
 	/*
 	 * Saved L2 state that the entry checks or derived fields read
-	 * (nested/entry.c). The rest of L2's state, L1's writes included, is
-	 * in vmcs02 already, where the CPU uses it.
+	 * (nested/entry.c: NP_CHECK, NP_DERIVE, NP_ENTRY). The rest of L2's
+	 * state, L1's writes included, is in vmcs02 already, where the CPU
+	 * uses it.
 	 */
 	for (size_t slot = 0; slot < VMCS_FIELD_COUNT; slot++) {
-		uint8_t p = nvmx_policy[slot];
+		uint16_t p = nvmx_policy[slot];
 
-		if ((p & NP_SAVE) && (p & (NP_CHECK | NP_DERIVE)))
+		if ((p & NP_SAVE) && (p & (NP_CHECK | NP_DERIVE | NP_ENTRY)))
 			back02[back02_count++] =
 				(struct shadow_sync){ vmcs_field_table[slot].encoding, 0, (uint16_t)slot };
 	}

@@ -11,7 +11,7 @@ void nvmx_policy_init(void)
 {
 	nvmx_copy_field_count = nvmx_save_field_count = 0;
 	for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
-		uint8_t flags = nvmx_policy[i];
+		uint16_t flags = nvmx_policy[i];
 		uint64_t bit = 1ULL << (i % 64);
 		/* Slot i is vmcs_field_table[i]: both follow the one field list. */
 		struct nvmx_field_ref ref = { vmcs_field_table[i].encoding, (uint16_t)i };

@@ -23,12 +23,14 @@ enum nvmx_policy_flag {
 	NP_HOST = 1u << 5,      /* L1's host state: loaded into vmcs01 at exit (SDM 27.5) */
 	NP_EXIT_INFO = 1u << 6, /* read-only data: written by umbra at reflection (SDM 27.2) */
 	NP_UNUSED = 1u << 7,    /* its feature is not offered to L1: never reaches the CPU */
+	NP_ENTRY = 1u << 8,     /* read by every emulated entry (checks that do not wait for a change) */
 };
 
 /* The policies, each a fixed set of flags (a control is never copied unchecked). */
 #define NP_GUEST_AS_IS (NP_COPY | NP_SAVE)               /* L2 state; the CPU checks it on vmcs02 */
 #define NP_GUEST_AS_IS_DERIVE (NP_COPY | NP_SAVE | NP_DERIVE) /* ... and umbra computes from it */
 #define NP_GUEST_CHECKED (NP_COPY | NP_SAVE | NP_CHECK)  /* ... and umbra checks it too */
+#define NP_GUEST_AS_IS_ENTRY (NP_COPY | NP_SAVE | NP_ENTRY) /* ... and every entry reads it (26.3.1.5) */
 #define NP_GUEST_DERIVED (NP_DERIVE)                    /* per entry/exit controls (26.3.2.1, 27.3.1) */
 #define NP_GUEST_CHECK_ONLY (NP_CHECK)                  /* checked, vmcs02 has umbra's value */
 #define NP_CONTROL_AS_IS (NP_COPY | NP_CHECK)           /* checked (26.2.1), then copied */
@@ -161,8 +163,8 @@ enum nvmx_policy_flag {
 	X(GUEST_GS_AR_BYTES, NP_GUEST_AS_IS)                                \
 	X(GUEST_LDTR_AR_BYTES, NP_GUEST_AS_IS)                              \
 	X(GUEST_TR_AR_BYTES, NP_GUEST_AS_IS)                                \
-	X(GUEST_INTERRUPTIBILITY_INFO, NP_GUEST_AS_IS)                      \
-	X(GUEST_ACTIVITY_STATE, NP_GUEST_CHECKED)                           \
+	X(GUEST_INTERRUPTIBILITY_INFO, NP_GUEST_AS_IS_ENTRY)                      \
+	X(GUEST_ACTIVITY_STATE, NP_GUEST_CHECKED | NP_ENTRY)                           \
 	X(GUEST_SMBASE, NP_NOT_OFFERED)                                     \
 	X(GUEST_SYSENTER_CS, NP_GUEST_AS_IS)                                \
 	X(VMX_PREEMPTION_TIMER_VALUE, NP_GUEST_DERIVED)                     \
@@ -201,8 +203,8 @@ enum nvmx_policy_flag {
 	X(GUEST_DR7, NP_GUEST_DERIVED)                                      \
 	X(GUEST_RSP, NP_GUEST_AS_IS)                                        \
 	X(GUEST_RIP, NP_GUEST_AS_IS)                                        \
-	X(GUEST_RFLAGS, NP_GUEST_AS_IS)                                     \
-	X(GUEST_PENDING_DBG_EXCEPTIONS, NP_GUEST_AS_IS)                     \
+	X(GUEST_RFLAGS, NP_GUEST_AS_IS_ENTRY)                                     \
+	X(GUEST_PENDING_DBG_EXCEPTIONS, NP_GUEST_AS_IS_ENTRY)                     \
 	X(GUEST_SYSENTER_ESP, NP_GUEST_AS_IS)                               \
 	X(GUEST_SYSENTER_EIP, NP_GUEST_AS_IS)                               \
 	/* natural-width host-state fields */                               \
@@ -221,7 +223,7 @@ enum nvmx_policy_flag {
 
 /* Flags by vmcs12 slot, from the table; a field left out of it has no flags (a unit test fails). */
 #define NVMX_POLICY_INIT(name, flags) [VMCS12_SLOT_##name] = (flags),
-static const uint8_t nvmx_policy[VMCS12_SLOT_COUNT] = { NVMX_FIELD_POLICIES(NVMX_POLICY_INIT) };
+static const uint16_t nvmx_policy[VMCS12_SLOT_COUNT] = { NVMX_FIELD_POLICIES(NVMX_POLICY_INIT) };
 #undef NVMX_POLICY_INIT
 
 #define NVMX_POLICY_COUNT_ONE(name, flags) +1

@@ -36,7 +36,7 @@ static void test_policy_rules(void **state)
 {
 	(void)state;
 	for (size_t i = 0; i < VMCS_FIELD_COUNT; i++) {
-		uint8_t f = nvmx_policy[i];
+		uint16_t f = nvmx_policy[i];
 		uint32_t type = VMCS_FIELD_TYPE(encoding_of_slot(i));
 		const char *name = vmcs_field_table[i].name;
 

@@ -13,6 +13,13 @@
  * derives at VM entry (VMCS_LINK_POINTER, whose value umbra checks).
  * The list follows what a KVM-like L1 touches on every exit and entry.
  *
+ * After a reflected exit vmcs02 itself is L1's shadow (docs/design.md):
+ * there L1 reaches only the entries whose value vmcs02 holds as L1's (L2
+ * state the exit saves, exit information, the host fields umbra swaps);
+ * the first access to any other entry exits once and moves L1 back onto
+ * umbra's own shadow, where the whole list applies (nested.shadow=classic
+ * keeps L1 there always).
+ *
  * Include with SHADOW_FIELD_RW and SHADOW_FIELD_RO defined.
  */
 #if !defined(SHADOW_FIELD_RW) || !defined(SHADOW_FIELD_RO)

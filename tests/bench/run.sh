@@ -45,9 +45,13 @@ run nested_bare --kernel "$vmx_guest" --cmdline "test=bench_nested iterations=$n
 run nested_umbra --module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
 run nested_umbra_noshadow --cmdline "nested.shadow=off" \
 	--module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
+run nested_umbra_classic --cmdline "nested.shadow=classic" \
+	--module "$vmx_guest=test=bench_nested iterations=$nested_iterations"
 run table_bare --kernel "$vmx_guest" --cmdline "test=bench_nested_table iterations=$nested_iterations"
 run table_umbra --module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
 run table_umbra_noshadow --cmdline "nested.shadow=off" \
+	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
+run table_umbra_classic --cmdline "nested.shadow=classic" \
 	--module "$vmx_guest=test=bench_nested_table iterations=$nested_iterations"
 # Nested EPT: the table-driven round trip with L2 on an EPT of L1's and a VPID, and L2
 # touching fresh pages L1's EPT maps on each violation (512: one page table of them).
@@ -103,6 +107,8 @@ nratio=$(awk -v a="$numbra" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
 noff=$(value nested_cpuid.cycles_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
 nexits_off=$(value nested_cpuid.l0_exits_per_roundtrip.umbra "$out/nested_umbra_noshadow/console.txt")
 nratio_off=$(awk -v a="$noff" -v b="$nbare" 'BEGIN { printf "%.2f", a / b }')
+nclassic=$(value nested_cpuid.cycles_per_roundtrip.umbra "$out/nested_umbra_classic/console.txt")
+tclassic=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra_classic/console.txt")
 tbare=$(value nested_cpuid_table.cycles_per_roundtrip.bare "$out/table_bare/console.txt")
 tumbra=$(value nested_cpuid_table.cycles_per_roundtrip.umbra "$out/table_umbra/console.txt")
 texits=$(value nested_cpuid_table.l0_exits_per_roundtrip.umbra "$out/table_umbra/console.txt")
@@ -117,7 +123,8 @@ fbare=$(value nested_ept_fault.cycles_per_fault.bare "$out/ept_faults_bare/conso
 fumbra=$(value nested_ept_fault.cycles_per_fault.umbra "$out/ept_faults_umbra/console.txt")
 fexits=$(value nested_ept_fault.l0_exits_per_fault.umbra "$out/ept_faults_umbra/console.txt")
 # Each umbra run's exit counts must agree with its exit stub's count, or the figures are wrong.
-for r in umbra nested_umbra nested_umbra_noshadow table_umbra table_umbra_noshadow table_umbra_doubled \
+for r in umbra nested_umbra nested_umbra_noshadow nested_umbra_classic table_umbra table_umbra_noshadow \
+	table_umbra_classic table_umbra_doubled \
 	ept_vpid_umbra ept_faults_umbra \
 	prof_bench_nested_on prof_bench_nested_off prof_bench_nested_table_on prof_bench_nested_table_off; do
 	if grep -q 'VM exits taken: MISMATCH' "$out/$r/console.txt"; then
@@ -176,6 +183,7 @@ echo "BENCH cpuid.l0_handler_cycles_per_exit.umbra ${handler:-0} cycles"
 echo "BENCH nested_cpuid.cycles_per_roundtrip.bare $nbare cycles"
 echo "BENCH nested_cpuid.cycles_per_roundtrip.shadow_on $numbra cycles"
 echo "BENCH nested_cpuid.cycles_per_roundtrip.shadow_off $noff cycles"
+echo "BENCH nested_cpuid.cycles_per_roundtrip.shadow_classic $nclassic cycles"
 echo "BENCH nested_cpuid.ratio.shadow_on_vs_bare $nratio"
 echo "BENCH nested_cpuid.ratio.shadow_off_vs_bare $nratio_off"
 echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_on $nexits exits"
@@ -183,6 +191,7 @@ echo "BENCH nested_cpuid.l0_exits_per_roundtrip.shadow_off $nexits_off exits"
 echo "BENCH nested_cpuid_table.cycles_per_roundtrip.bare $tbare cycles"
 echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_on $tumbra cycles"
 echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_off $toff cycles"
+echo "BENCH nested_cpuid_table.cycles_per_roundtrip.shadow_classic $tclassic cycles"
 echo "BENCH nested_cpuid_table.ratio.shadow_on_vs_bare $tratio"
 echo "BENCH nested_cpuid_table.ratio.shadow_off_vs_bare $tratio_off"
 echo "BENCH nested_cpuid_table.l0_exits_per_roundtrip.shadow_on $texits exits"
@@ -224,6 +233,7 @@ printf '  %-40s %12s %12s %12s\n' "" "bare Bochs" "shadow on" "shadow off" \
 	"ratio to bare" "1.00" "$tratio" "$tratio_off" \
 	"L0 exits per round trip" "-" "$texits" "$texits_off"
 echo "  shadow on with the table doubled ($tfields -> $tdoubled_fields fields): $tdoubled cycles per round trip"
+echo "  nested.shadow=classic (umbra's own shadow, vmcs02 never L1's): $nclassic (CPUID handler), $tclassic (table) cycles per round trip"
 echo "Nested EPT (L2 on an EPT of L1's, umbra's shadow EPT under it):"
 printf '  %-40s %12s %12s\n' "" "bare Bochs" "shadow on" \
 	"table round trip, EPT + VPID: cycles" "$ebare" "$eumbra" \

@@ -11,6 +11,7 @@ SYSTEM_TESTS+=(
 	vmx_smp_l2_ept_diff_2cpu
 	vmx_smp_init_diff_2cpu
 	vmx_noshadow_diff_1cpu
+	vmx_classic_diff_1cpu
 	vmx_shadow_no_exits
 	vmx_shadow_roundtrip_exits
 )
@@ -143,6 +144,19 @@ test_vmx_noshadow_diff_1cpu() {
 	compare_verdicts "$bare_console" "$CONSOLE"
 }
 
+# The suite with umbra's own shadow VMCS only (vmcs02 never L1's shadow, docs/design.md):
+# verdicts as on bare Bochs, and the default run said it used vmcs02 as the shadow.
+test_vmx_classic_diff_1cpu() {
+	local bare_console elf
+	elf=$(guest_elf vmx 2>&1) || { echo "$elf"; return 1; }
+	boot_into bare boot_vmx_bare || return 1
+	bare_console=$CONSOLE
+	boot_into umbra boot --emu bochs --cpus 1 --cmdline "nested.shadow=classic" --module "$elf" || return 1
+	expect '^\[cpu0\] nested: VMCS shadowing on: [0-9]+ fields' || return 1
+	expect '^\[cpu0\] nested: vmcs02 is never L1.s shadow VMCS \(nested.shadow=classic\)' || return 1
+	compare_verdicts "$bare_console" "$CONSOLE"
+}
+
 # With shadowing on, L1's accesses to shadowed fields never reach umbra (its per-field
 # counters stay at zero for them) while the other fields still work through exits. The
 # ustat records list every trapped field (the human table only the top 10).
@@ -152,6 +166,8 @@ test_vmx_shadow_no_exits() {
 	boot --emu bochs --cpus 1 --module "$elf" || return 1
 	check_vmx_run || return 1
 	expect '^\[cpu0\] nested: VMCS shadowing on: [0-9]+ fields' || return 1
+	expect '^\[cpu0\] nested: vmcs02 is L1.s shadow VMCS after each reflected exit: [1-9][0-9]* fields read in place' \
+		"vmcs02 as L1's shadow" || return 1
 	# Shadowed read-write (nested/shadow_fields.h): read and written by the suite, never trapped.
 	for field in GUEST_RIP GUEST_RSP GUEST_RFLAGS GUEST_CR0 HOST_RSP HOST_RIP HOST_GS_BASE; do
 		expect_not "^\[cpu0\] ustat v=1 rec=field cpu=0 enc=0x[0-9a-f]+ name=$field " \

@@ -444,12 +444,9 @@ static bool activity_state_ok(uint64_t state)
 	}
 }
 
-/* SDM Vol. 3C 24.4.2 (Tables 24-3, 24-4), Vol. 3B 17.4.1 (IA32_DEBUGCTL.BTF). */
+/* SDM Vol. 3C 24.4.2, Table 24-3. */
 #define INTERRUPTIBILITY_STI BIT(0)
 #define INTERRUPTIBILITY_MOV_SS BIT(1)
-#define PENDING_DBG_BS BIT(14)
-#define RFLAGS_TF BIT(8)
-#define DEBUGCTL_BTF BIT(1)
 
 /*
  * SDM Vol. 3C 26.3.1.5: with blocking by STI or by MOV SS, or in the HLT

@@ -40,6 +40,7 @@
 #define RFLAGS_AF BIT(4)
 #define RFLAGS_ZF BIT(6)
 #define RFLAGS_SF BIT(7)
+#define RFLAGS_TF BIT(8)
 #define RFLAGS_IF BIT(9)
 #define RFLAGS_OF BIT(11)
 
@@ -83,6 +84,7 @@
 #define EFER_SCE BIT(0)
 #define EFER_LME BIT(8)
 #define EFER_LMA BIT(10)
+#define DEBUGCTL_BTF BIT(1) /* IA32_DEBUGCTL: single-step on branches (SDM Vol. 3B 17.4.1) */
 #define EFER_NXE BIT(11)
 
 /* IA32_FEATURE_CONTROL (SDM Vol. 3C 23.7). */

@@ -171,6 +171,7 @@ static void complete_store(uint64_t rip, unsigned int length, enum insn_mode mod
 	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
 		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
 			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
+	exit_single_step_trap();
 }
 
 bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)

@@ -119,4 +119,7 @@ extern const struct vmx_bit_name vmx_pin_names[], vmx_proc_names[], vmx_proc2_na
 extern const size_t vmx_pin_names_count, vmx_proc_names_count, vmx_proc2_names_count,
 	vmx_exit_names_count, vmx_entry_names_count;
 
+/* GUEST_PENDING_DBG_EXCEPTIONS bit 14: a single-step trap is pending (SDM Vol. 3C 24.4.2, Table 24-4). */
+#define PENDING_DBG_BS BIT(14)
+
 #endif

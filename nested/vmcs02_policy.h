@@ -37,6 +37,7 @@ enum nvmx_policy_flag {
 #define NP_CONTROL_MERGED (NP_MERGE | NP_CHECK)         /* checked, then merged with umbra's */
 #define NP_CONTROL_EMULATED (NP_CHECK)                  /* checked; umbra does the work, not vmcs02 */
 #define NP_HOST_STATE (NP_HOST | NP_CHECK)              /* checked (26.2.2-26.2.4), loaded at exit */
+#define NP_HOST_STATE_ANY (NP_HOST)                     /* loaded at exit; 26.2 checks nothing of it */
 #define NP_READ_ONLY (NP_EXIT_INFO)
 #define NP_NOT_OFFERED (NP_UNUSED)
 
@@ -218,7 +219,7 @@ enum nvmx_policy_flag {
 	X(HOST_IDTR_BASE, NP_HOST_STATE)                                    \
 	X(HOST_IA32_SYSENTER_ESP, NP_HOST_STATE)                            \
 	X(HOST_IA32_SYSENTER_EIP, NP_HOST_STATE)                            \
-	X(HOST_RSP, NP_HOST_STATE)                                          \
+	X(HOST_RSP, NP_HOST_STATE_ANY)                                          \
 	X(HOST_RIP, NP_HOST_STATE)
 
 /* Flags by vmcs12 slot, from the table; a field left out of it has no flags (a unit test fails). */

@@ -132,9 +132,18 @@ uint64_t ept02_eptp(struct ept02_cache *e, uint64_t eptp12)
 			e->evictions++;
 		}
 		e->slot[s] = (struct ept02_slot){ .eptp12 = eptp12, .used = true };
+	} else if ((e->slot[s].eptp12 ^ eptp12) & EPTP_AD_ENABLE) {
+		/* Its leaves follow the A/D setting (dirty pages writable, the others not): anew. */
+		slot_clear(e, (unsigned int)s);
+		e->slot[s].eptp12 = eptp12;
 	}
 	e->slot[s].last_use = ++e->clock;
-	return eptp_of(root_of(e, (unsigned int)s));
+	/*
+	 * With L1's A/D flags the shadow EPT has them too, so that the CPU
+	 * treats L2's paging-structure accesses as writes (SDM 29.3.3.2), as
+	 * it would on L1's EPT: they fault on a leaf not yet dirty.
+	 */
+	return eptp_of(root_of(e, (unsigned int)s)) | (eptp12 & EPTP_AD_ENABLE);
 }
 
 void ept02_invept(struct ept02_cache *e, bool all, uint64_t eptp12)
@@ -155,7 +164,8 @@ void ept02_caps12(struct ept12_caps *caps)
 				     .pages_2m = cap & EPT_CAP_2M,
 				     .pages_1g = cap & EPT_CAP_1G,
 				     .mem_uc = cap & EPT_CAP_UC,
-				     .mem_wb = cap & EPT_CAP_WB };
+				     .mem_wb = cap & EPT_CAP_WB,
+				     .ad = cap & EPT_CAP_AD };
 }
 
 /* An entry of L1's EPT, read as the CPU would: memory that is not L1's reads all ones (a misconfiguration). */
@@ -216,6 +226,27 @@ static void drop_early_single_step(void)
 		vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 }
 
+/*
+ * SDM Vol. 3C 29.3.5: the flags go into L1's EPT as the CPU sets them, with
+ * a locked OR (L1's other CPUs may be changing the same entries). Every
+ * entry of a walk that translated is L1's RAM (elsewhere it reads all ones:
+ * a misconfiguration).
+ */
+static void set_ad_flags(struct vcpu *v, const struct ept12_walk *w, uint64_t access)
+{
+	for (int i = 0; i < w->entries; i++) {
+		uint64_t bits = ept12_ad_bits(w, i, access);
+		uint64_t *p;
+
+		if (!bits)
+			continue;
+		p = guest_phys_ptr(w->entry_pa[i], sizeof(*p));
+		if (!p)
+			guest_stop(v, "L1's EPT entry at %#lx is not L1's memory", w->entry_pa[i]);
+		__atomic_fetch_or(p, bits, __ATOMIC_SEQ_CST);
+	}
+}
+
 bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
 {
 	struct ept02_cache *e = &n->ept02;
@@ -252,6 +283,12 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 		guest_stop(v, "L2 %s at guest-physical %#lx through L1's EPT reaches %#lx, which umbra keeps "
 			      "read-only (the local APIC page: not emulated for L2)", access_name(qual), gpa2, w.gpa1);
 	leaf = ept12_compose(&w, leaf01);
+	if (eptp12 & EPTP_AD_ENABLE) {
+		set_ad_flags(v, &w, access);
+		/* A leaf not dirty yet stays read-only here: the first write comes back to set its flag. */
+		if (!((w.entry[w.entries - 1] | ept12_ad_bits(&w, w.entries - 1, access)) & EPT_DIRTY))
+			leaf &= ~EPT_WRITE;
+	}
 	s = slot_find(e, eptp12);
 	if (s < 0) { /* cannot happen: vmcs02 runs with eptp12's slot (nested/entry.c) */
 		vmcs_write64(EPT_POINTER, ept02_eptp(e, eptp12));

@@ -26,8 +26,10 @@ bool ept12_eptp_valid(const struct ept12_caps *caps, uint64_t eptp)
 		return false;
 	if ((eptp & EPTP_WALK_MASK) != EPTP_WALK_LENGTH_4)
 		return false;
-	/* Bit 6 (accessed and dirty flags) is not offered, bits 11:7 are reserved. */
-	return !(eptp & (EPTP_AD_ENABLE | EPTP_RESERVED_LOW)) && !(eptp >> caps->phys_bits);
+	/* Bit 6 (accessed and dirty flags) only where offered; bits 11:7 are reserved. */
+	if ((eptp & EPTP_AD_ENABLE) && !caps->ad)
+		return false;
+	return !(eptp & EPTP_RESERVED_LOW) && !(eptp >> caps->phys_bits);
 }
 
 /* SDM 29.3.3.1: memory types 2, 3 and 7 are reserved in a leaf. */
@@ -73,6 +75,15 @@ uint64_t ept12_compose(const struct ept12_walk *w, uint64_t leaf01)
 	return leaf | ((uint64_t)w->mem_type << EPT_MEMTYPE_SHIFT) | (w->ignore_pat ? EPT_IGNORE_PAT : 0);
 }
 
+uint64_t ept12_ad_bits(const struct ept12_walk *w, int i, uint64_t access)
+{
+	uint64_t want = EPT_ACCESSED;
+
+	if (i == w->entries - 1 && (access & EPT_QUAL_WRITE))
+		want |= EPT_DIRTY;
+	return want & ~w->entry[i];
+}
+
 enum ept12_result ept12_translate(const struct ept12_caps *caps, ept12_read_fn read, void *ctx, uint64_t eptp,
 				  uint64_t gpa2, uint64_t access, struct ept12_walk *w)
 {
@@ -84,6 +95,8 @@ enum ept12_result ept12_translate(const struct ept12_caps *caps, ept12_read_fn r
 		uint64_t e = read(ctx, table + index * 8), page;
 		bool leaf;
 
+		w->entry_pa[w->entries] = table + index * 8;
+		w->entry[w->entries++] = e;
 		w->perms &= e & EPT_RWX;
 		if (!(e & EPT_PRESENT_MASK))
 			return EPT12_VIOLATION;

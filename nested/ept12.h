@@ -23,6 +23,7 @@ struct ept12_caps {
 	bool exec_only;     /* bit 0: X without R is allowed */
 	bool pages_2m, pages_1g;
 	bool mem_uc, mem_wb; /* memory types an EPTP may name (bits 8, 14) */
+	bool ad;             /* bit 21: accessed and dirty flags (EPTP bit 6) */
 };
 
 /* Reads one 8-byte entry of L1's EPT at guest-physical pa (memory that is not L1's: all ones). */
@@ -40,7 +41,18 @@ struct ept12_walk {
 	uint8_t mem_type; /* the leaf's memory type (EPT12_OK) */
 	bool ignore_pat;  /* the leaf's "ignore PAT" bit */
 	int leaf_level;   /* 1: 4 KiB, 2: 2 MiB, 3: 1 GiB page */
+	/* The entries walked, from the PML4E down: where each is in L1's memory, and its value. */
+	int entries;
+	uint64_t entry_pa[4], entry[4];
 };
+
+/*
+ * SDM Vol. 3C 29.3.5: with EPTP bit 6, a translation sets the accessed
+ * flag of every entry it used, and a write (with it, an access to a guest
+ * paging structure, 29.3.3.2) the dirty flag of the leaf. The bits the
+ * walk w's entry i lacks for an access of the kinds in access (0: none).
+ */
+uint64_t ept12_ad_bits(const struct ept12_walk *w, int i, uint64_t access);
 
 /*
  * The shadow EPT's 4 KiB leaf for a translation L1's EPT allowed (w), over
@@ -50,7 +62,7 @@ struct ept12_walk {
  */
 uint64_t ept12_compose(const struct ept12_walk *w, uint64_t leaf01);
 
-/* SDM 24.6.11 / 26.2.1.1: an EPTP L1 may use (memory type, 4-level walk, no A/D, reserved bits). */
+/* SDM 24.6.11 / 26.2.1.1: an EPTP L1 may use (memory type, 4-level walk, A/D if offered, reserved bits). */
 bool ept12_eptp_valid(const struct ept12_caps *caps, uint64_t eptp);
 
 /*

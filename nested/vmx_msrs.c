@@ -30,16 +30,17 @@
  * VPID for L2 (nested/entry.c maps L1's VPIDs onto one of umbra's per
  * vCPU) with INVVPID of every type the CPU has (nested/insn.c), and EPT
  * for L2 (nested/ept02.c: shadow EPTs): 4-level, UC and WB, 2 MiB and
- * 1 GiB pages, execute-only, INVEPT single- and all-context, as the CPU
- * has them. No accessed/dirty flags, 5-level walks, #VE or mode-based
- * execute: the shadow EPT does not emulate them.
+ * 1 GiB pages, execute-only, accessed and dirty flags (set in L1's EPT
+ * as the CPU sets them), INVEPT single- and all-context, as the CPU has
+ * them. No 5-level walks, #VE, PML or mode-based execute: the shadow EPT
+ * does not emulate them.
  */
 #define NVMX_VPID_CAP_EMULATED                                                               \
 	(VPID_CAP_INVVPID | VPID_CAP_INVVPID_ADDR | VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL | \
 	 VPID_CAP_INVVPID_SINGLE_NONGLOBAL)
 #define NVMX_EPT_CAP_EMULATED                                                                \
 	(EPT_CAP_EXEC_ONLY | EPT_CAP_PWL4 | EPT_CAP_UC | EPT_CAP_WB | EPT_CAP_2M | EPT_CAP_1G | \
-	 EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)
+	 EPT_CAP_AD | EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)
 
 /* SDM Vol. 3C A.2: the "default1" bits the non-TRUE MSRs report as must-be-one. */
 #define PIN_DEFAULT1 0x00000016u

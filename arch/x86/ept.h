@@ -13,6 +13,8 @@
 #define EPT_MEMTYPE_SHIFT 3
 #define EPT_IGNORE_PAT BIT(6)
 #define EPT_LARGE_PAGE BIT(7)
+#define EPT_ACCESSED BIT(8) /* with EPTP bit 6 (SDM Vol. 3C 29.3.5) */
+#define EPT_DIRTY BIT(9)    /* in a leaf, with EPTP bit 6 */
 #define EPT_ADDR_MASK 0x000ffffffffff000ULL
 
 /* EPTP (SDM Vol. 3C 24.6.11): memory type, page-walk length - 1. */

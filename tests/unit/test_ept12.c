@@ -162,8 +162,38 @@ static void test_eptp(void **state)
 	assert_false(ept12_eptp_valid(&caps, T(0) | MEM_TYPE_WC | EPTP_WALK_LENGTH_4));
 	assert_false(ept12_eptp_valid(&caps, T(0) | MEM_TYPE_WB | (4ULL << 3))); /* 5-level: not offered */
 	assert_false(ept12_eptp_valid(&caps, EPTP | EPTP_AD_ENABLE));        /* A/D: not offered */
+	{
+		struct ept12_caps with_ad = caps;
+
+		with_ad.ad = true;
+		assert_true(ept12_eptp_valid(&with_ad, EPTP | EPTP_AD_ENABLE));
+	}
 	assert_false(ept12_eptp_valid(&caps, EPTP | (1ULL << 7)));
 	assert_false(ept12_eptp_valid(&caps, EPTP | (1ULL << 39)));
+}
+
+/* SDM 29.3.5: accessed on every entry walked, dirty on the leaf for a write; flags already set are not asked for. */
+static void test_ad_bits(void **state)
+{
+	struct ept12_walk w;
+
+	(void)state;
+	four_levels((0x7000ULL) | EPT_RWX | WB);
+	mem[1][1] |= EPT_ACCESSED;
+	assert_int_equal(walk(&caps, GPA2, EPT_QUAL_READ, &w), EPT12_OK);
+	assert_int_equal(w.entries, 4);
+	assert_int_equal(w.entry_pa[0], T(0));
+	assert_int_equal(w.entry_pa[3], T(3) + 8);
+	assert_int_equal(ept12_ad_bits(&w, 0, EPT_QUAL_READ), EPT_ACCESSED);
+	assert_int_equal(ept12_ad_bits(&w, 1, EPT_QUAL_READ), 0); /* already accessed */
+	assert_int_equal(ept12_ad_bits(&w, 3, EPT_QUAL_READ), EPT_ACCESSED);
+	assert_int_equal(ept12_ad_bits(&w, 3, EPT_QUAL_WRITE), EPT_ACCESSED | EPT_DIRTY);
+	assert_int_equal(ept12_ad_bits(&w, 2, EPT_QUAL_WRITE), EPT_ACCESSED); /* dirty is a leaf's only */
+	/* A 2 MiB leaf: the walk stops at the PDE, which gets the dirty flag. */
+	mem[2][1] = 0x40200000ULL | EPT_RWX | WB | EPT_LARGE_PAGE | EPT_ACCESSED | EPT_DIRTY;
+	assert_int_equal(walk(&caps, GPA2, EPT_QUAL_WRITE, &w), EPT12_OK);
+	assert_int_equal(w.entries, 3);
+	assert_int_equal(ept12_ad_bits(&w, 2, EPT_QUAL_WRITE), 0);
 }
 
 static void test_compose(void **state)
@@ -198,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_violations),
 		cmocka_unit_test(test_misconfigurations),
 		cmocka_unit_test(test_eptp),
+		cmocka_unit_test(test_ad_bits),
 		cmocka_unit_test(test_compose),
 	};
 

@@ -299,6 +299,56 @@ static void check_ept_operands(void)
 	vmclear(PA(vmcs_scratch));
 }
 
+/*
+ * Accessed and dirty flags (SDM Vol. 3C 29.3.5), with EPTP bit 6: L2 reads
+ * page_a and writes page_b through 4 KiB leaves of L1's EPT. Every entry
+ * of both walks gets its accessed flag, only page_b's leaf its dirty flag;
+ * L2's own page tables are written as far as EPT is concerned (29.3.3.2),
+ * so the 2 MiB leaf that holds them is dirty although L2 only read.
+ */
+static void check_ept_ad(void)
+{
+	uint64_t eptp = EPTP_OF(&ept_a) | EPTP_AD_ENABLE, got, pt_leaf;
+	struct l2_regs regs;
+	struct exit_info e;
+
+	if (!(suite.caps.ept_vpid & EPT_CAP_AD)) {
+		report("ept.ad_read", VERDICT_SKIP, "no EPT accessed and dirty flags");
+		return;
+	}
+	ept12_init(&ept_a);
+	ept_a.pt_4k[0] = (uint64_t)page_a | EPT_RWX | EPT_WB;
+	ept_a.pt_4k[1] = (uint64_t)page_b | EPT_RWX | EPT_WB;
+	map_l2_linear(0, GPA2_4K);
+	map_l2_linear(1, GPA2_4K + PAGE_SIZE);
+	__asm__ volatile("invlpg (%0); invlpg (%1)" ::"r"(L2_LINEAR), "r"(L2_LINEAR + PAGE_SIZE) : "memory");
+	ept_changed();
+	page_a[1] = 0xa1a1;
+	page_b[1] = 0xb1b1;
+	got = l2_read("ept.ad_read", eptp, L2_LINEAR + OFFSET);
+	pt_leaf = ept_a.pd_low[(uint64_t)pt >> 21];
+	check("ept.ad_read", got == 0xa1a1 && (ept_a.pml4[1] & EPT_ACCESSED) && (ept_a.pdpt_high[2] & EPT_ACCESSED) &&
+		      (ept_a.pd_4k[0] & EPT_ACCESSED) && (ept_a.pt_4k[0] & EPT_ACCESSED) && !(ept_a.pt_4k[0] & EPT_DIRTY),
+	      "read %#lx; PML4E %#lx PDPTE %#lx PDE %#lx PTE %#lx", got, ept_a.pml4[1], ept_a.pdpt_high[2],
+	      ept_a.pd_4k[0], ept_a.pt_4k[0]);
+	check("ept.ad_paging_structures_dirty", (pt_leaf & EPT_ACCESSED) && (pt_leaf & EPT_DIRTY),
+	      "the 2 MiB leaf of L2's page table: %#lx", pt_leaf);
+	if (run_on_ept("ept.ad_write", l2_store_rbx, eptp, L2_LINEAR + PAGE_SIZE + OFFSET, &regs, &e))
+		check("ept.ad_write", e.reason == EXIT_REASON_VMCALL && page_b[1] == read_cr3() &&
+			      (ept_a.pt_4k[1] & EPT_ACCESSED) && (ept_a.pt_4k[1] & EPT_DIRTY) &&
+			      !(ept_a.pt_4k[0] & EPT_DIRTY),
+		      "exit %u, page_b[1] %#lx; PTE b %#lx PTE a %#lx", e.reason, page_b[1], ept_a.pt_4k[1],
+		      ept_a.pt_4k[0]);
+	/* L1 clears the flags and invalidates: the next accesses set them again. */
+	ept_a.pt_4k[1] &= ~(EPT_ACCESSED | EPT_DIRTY);
+	ept_changed();
+	got = l2_read("ept.ad_again", eptp, L2_LINEAR + PAGE_SIZE + OFFSET);
+	check("ept.ad_again", got == read_cr3() && (ept_a.pt_4k[1] & EPT_ACCESSED) && !(ept_a.pt_4k[1] & EPT_DIRTY),
+	      "read %#lx; PTE b %#lx", got, ept_a.pt_4k[1]);
+	ept12_init(&ept_a);
+	ept_changed();
+}
+
 static void check_unrestricted_guest(void);
 
 /* L2: RCX reads of (RAX), RAX += RDX each time, summed into RSI; then VMCALL. */
@@ -391,6 +441,7 @@ void check_ept(void)
 	check_ept_invept_and_switch();
 	check_ept_operands();
 	check_ept_many_regions();
+	check_ept_ad();
 	check_unrestricted_guest();
 	pml4[PML4_SLOT] = 0;
 	__asm__ volatile("invlpg (%0)" ::"r"(L2_LINEAR) : "memory");

@@ -78,6 +78,10 @@ static bool check_controls(const struct vmcs12 *c)
 	}
 	if ((proc2 & UNRESTRICTED_GUEST) && !(proc2 & ENABLE_EPT))
 		return false;
+	/* 26.2.1.1: PML needs EPT, and its log page aligned and within the width. */
+	if ((proc2 & ENABLE_PML) &&
+	    (!(proc2 & ENABLE_EPT) || !phys_range_ok(VMCS12_GET(c, PML_ADDRESS), PAGE_SIZE, PAGE_SIZE)))
+		return false;
 	/*
 	 * 26.2.1.1, "use TPR shadow": the virtual-APIC address aligned and
 	 * within the width, TPR threshold bits 31:4 clear (no virtual-interrupt
@@ -376,7 +380,8 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * L1 gives it an EPT of its own, on the shadow EPT that composes the two
 	 * (nested/ept02.c).
 	 */
-	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, proc2 | ENABLE_EPT);
+	/* L1's PML is umbra's to do at shadow-EPT fills (nested/ept02.c): the CPU must not log into vmcs02's. */
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~ENABLE_PML) | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, (proc2 & ENABLE_EPT) ? ept02_eptp(&n->ept02, VMCS12_GET(c, EPT_POINTER)) : vm.eptp);
 	if (proc2 & ENABLE_VPID)
 		map_vpid(v, n, (uint16_t)VMCS12_GET(c, VIRTUAL_PROCESSOR_ID));

@@ -7,6 +7,7 @@
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/mtrr.h"
 #include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx_controls.h"
 #include "core/mem.h"
 #include "core/string.h"
 #include "nested/ept12.h"
@@ -247,6 +248,34 @@ static void set_ad_flags(struct vcpu *v, const struct ept12_walk *w, uint64_t ac
 	}
 }
 
+/*
+ * SDM Vol. 3C 29.3.6: with "enable PML", setting a leaf's dirty flag logs
+ * the access's guest-physical page at PML_ADDRESS + 8 * index, and the
+ * index goes down; with the index outside 0..511 nothing is logged or set
+ * and there is a page-modification log-full VM exit instead (reason 62,
+ * qualification bit 12 as for an EPT violation). False: that exit, to L1.
+ */
+static bool pml_log(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, uint64_t gpa2, uint64_t access,
+		    uint64_t qual)
+{
+	struct vmcs12 *c = &n->vmcs12;
+	uint16_t index;
+	uint64_t page = gpa2 & ~(uint64_t)(PAGE_SIZE - 1);
+
+	if (!(VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL) & SECONDARY_CONTROLS) ||
+	    !(VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) & ENABLE_PML) ||
+	    !(ept12_ad_bits(w, w->entries - 1, access) & EPT_DIRTY))
+		return true;
+	index = (uint16_t)VMCS12_GET(c, GUEST_PML_INDEX);
+	if (index >= 512) {
+		nvmx_reflect_with(v, EXIT_REASON_PML_FULL, qual & EPT_QUAL_NMI_UNBLOCKING);
+		return false;
+	}
+	guest_write_phys_or_drop(VMCS12_GET(c, PML_ADDRESS) + 8ULL * index, &page, sizeof(page));
+	VMCS12_SET(c, GUEST_PML_INDEX, (uint16_t)(index - 1));
+	return true;
+}
+
 bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
 {
 	struct ept02_cache *e = &n->ept02;
@@ -284,6 +313,8 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 			      "read-only (the local APIC page: not emulated for L2)", access_name(qual), gpa2, w.gpa1);
 	leaf = ept12_compose(&w, leaf01);
 	if (eptp12 & EPTP_AD_ENABLE) {
+		if (!pml_log(v, n, &w, gpa2, access, qual))
+			return true; /* the log was full: L1's exit, the access not done */
 		set_ad_flags(v, &w, access);
 		/* A leaf not dirty yet stays read-only here: the first write comes back to set its flag. */
 		if (!((w.entry[w.entries - 1] | ept12_ad_bits(&w, w.entries - 1, access)) & EPT_DIRTY))

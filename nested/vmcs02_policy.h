@@ -65,7 +65,7 @@ enum nvmx_policy_flag {
 	X(GUEST_LDTR_SELECTOR, NP_GUEST_AS_IS)                              \
 	X(GUEST_TR_SELECTOR, NP_GUEST_AS_IS)                                \
 	X(GUEST_INTR_STATUS, NP_NOT_OFFERED)                                \
-	X(GUEST_PML_INDEX, NP_NOT_OFFERED)                                  \
+	X(GUEST_PML_INDEX, NP_GUEST_CHECK_ONLY) /* umbra logs for L1 (ept02.c) */ \
 	/* 16-bit host-state fields */                                      \
 	X(HOST_ES_SELECTOR, NP_HOST_STATE)                                  \
 	X(HOST_CS_SELECTOR, NP_HOST_STATE)                                  \
@@ -82,7 +82,7 @@ enum nvmx_policy_flag {
 	X(VM_EXIT_MSR_LOAD_ADDR, NP_CONTROL_EMULATED)                        \
 	X(VM_ENTRY_MSR_LOAD_ADDR, NP_CONTROL_EMULATED)                       \
 	X(EXECUTIVE_VMCS_POINTER, NP_NOT_OFFERED)                           \
-	X(PML_ADDRESS, NP_NOT_OFFERED)                                      \
+	X(PML_ADDRESS, NP_CONTROL_EMULATED)                                 \
 	X(TSC_OFFSET, NP_CONTROL_MERGED)                                    \
 	X(VIRTUAL_APIC_PAGE_ADDR, NP_CONTROL_MERGED)                        \
 	X(APIC_ACCESS_ADDR, NP_NOT_OFFERED)                                 \

@@ -32,8 +32,8 @@
  * for L2 (nested/ept02.c: shadow EPTs): 4-level, UC and WB, 2 MiB and
  * 1 GiB pages, execute-only, accessed and dirty flags (set in L1's EPT
  * as the CPU sets them), INVEPT single- and all-context, as the CPU has
- * them. No 5-level walks, #VE, PML or mode-based execute: the shadow EPT
- * does not emulate them.
+ * them, and PML with them. No 5-level walks, #VE or mode-based execute:
+ * the shadow EPT does not emulate them.
  */
 #define NVMX_VPID_CAP_EMULATED                                                               \
 	(VPID_CAP_INVVPID | VPID_CAP_INVVPID_ADDR | VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL | \
@@ -102,6 +102,9 @@ void vmx_msrs_init(const struct vmx_caps *real)
 	    (ept_cap & EPT_CAP_INVEPT) && (ept_cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
 		proc2 |= ENABLE_EPT | UNRESTRICTED_GUEST;
 		cap |= ept_cap;
+		/* PML logs what the dirty flags umbra sets say (nested/ept02.c, SDM 29.3.6). */
+		if (ept_cap & EPT_CAP_AD)
+			proc2 |= ENABLE_PML;
 	}
 	if (cap)
 		set(MSR_IA32_VMX_EPT_VPID_CAP, cap);

@@ -8,18 +8,13 @@
 
 #define LOG_LINE_MAX 256
 
-static enum log_level current_level = LOG_INFO;
+enum log_level log_current_level = LOG_INFO;
 static struct spinlock log_lock = SPINLOCK_INIT;
 static volatile bool lock_broken;
 
 void log_set_level(enum log_level level)
 {
-	current_level = level;
-}
-
-enum log_level log_get_level(void)
-{
-	return current_level;
+	log_current_level = level;
 }
 
 void log_break_lock(void)
@@ -47,7 +42,7 @@ void vlog(enum log_level level, const char *fmt, va_list ap)
 	uint64_t flags = 0;
 	bool locked = false;
 
-	if (level > current_level)
+	if (level > log_current_level)
 		return;
 	prefix = fmt_snprintf(buf, sizeof(buf), "[cpu%u] ", cpu_index());
 	len = prefix + fmt_vsnprintf(buf + prefix, sizeof(buf) - prefix, fmt, ap);

@@ -7,7 +7,12 @@
 #include "core/types.h"
 
 void log_set_level(enum log_level level);
-enum log_level log_get_level(void);
+/* The level, inline: the exit path asks on every exit. */
+extern enum log_level log_current_level;
+static inline enum log_level log_get_level(void)
+{
+	return log_current_level;
+}
 
 /* "[cpuN] " + message; a message without a trailing newline gets one. */
 void log(enum log_level level, const char *fmt, ...) __printf(2, 3);

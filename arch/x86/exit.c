@@ -700,9 +700,8 @@ static void exit_trace_end(const struct vcpu *v, struct trace_record *t, uint64_
  * shutdown or guest stop prints these very statistics). With trace=N the
  * exit is also recorded, before the handler and completed after it.
  */
-void exit_dispatch(struct vcpu *v, uint64_t t0)
+void exit_dispatch(struct vcpu *v, uint32_t reason, uint64_t t0)
 {
-	uint32_t reason = vmcs_read32(VM_EXIT_REASON);
 	uint32_t basic = EXIT_REASON_BASIC(reason);
 	struct exit_stats *st = v->in_l2 ? &v->stats_l2 : &v->stats;
 	struct trace_record *t = trace_enabled ? exit_trace_begin(v, reason, basic, t0) : NULL;

@@ -94,8 +94,8 @@ bool exit_nmi_is_umbras(struct vcpu *v);
 void exit_prepare_entry(struct vcpu *v);
 /* VMLAUNCH/VMRESUME failed (vmx_enter returned r): L2's failures go to L1, L1's stop the guest. */
 void exit_entry_failed(struct vcpu *v, int r);
-/* Handle the VM exit that just happened; t0 = TSC right after it. */
-void exit_dispatch(struct vcpu *v, uint64_t t0);
+/* Handle the VM exit that just happened: reason is its VM_EXIT_REASON, t0 the TSC right after it. */
+void exit_dispatch(struct vcpu *v, uint32_t reason, uint64_t t0);
 
 /* Inject a hardware exception into the guest at the next entry. */
 void inject_exception(uint8_t vector, bool has_error, uint32_t error);

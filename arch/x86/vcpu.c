@@ -472,11 +472,12 @@ __noreturn void vcpu_run(struct vcpu *v)
 {
 	for (;;) {
 		int r;
+		uint32_t reason;
 		uint64_t t0;
 
 		if (v->init_pending && nested_ops && nested_ops->init_signal(v))
 			; /* an INIT exit for L1, or blocked while L1 is in VMX root operation */
-		else if (vapic_take_init(v))
+		else if (v->init_pending && vapic_take_init(v))
 			vcpu_reset_to_init(v);
 		if (v->state == VCPU_WAIT_SIPI)
 			vapic_wait_for_sipi(v);
@@ -492,9 +493,10 @@ __noreturn void vcpu_run(struct vcpu *v)
 			exit_entry_failed(v, r);
 			continue;
 		}
+		reason = vmcs_read32(VM_EXIT_REASON);
 		/* A VM-entry failure (SDM 26.8) leaves the VMCS as it was: not launched. */
-		if (!(vmcs_read32(VM_EXIT_REASON) & EXIT_REASON_ENTRY_FAILURE))
+		if (!(reason & EXIT_REASON_ENTRY_FAILURE))
 			cur->launched = true;
-		exit_dispatch(v, t0);
+		exit_dispatch(v, reason, t0);
 	}
 }

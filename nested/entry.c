@@ -557,7 +557,12 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, n->msr_list_probe ? 1 : 0);
 	n->pending_launch = launch;
 	v->in_l2 = true;
-	n->stale12 = true; /* L2 runs on vmcs02 */
+	/*
+	 * L2 runs on vmcs02, which holds its state from then on: at once, or
+	 * after the MSR-list probe (nvmx_l2_exit()), until which vmcs12 holds
+	 * everything (26.8: a failing list leaves it as it was).
+	 */
+	n->stale12 = !n->msr_list_probe;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */
 	return EXIT_RESUME;
 }

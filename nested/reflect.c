@@ -141,6 +141,13 @@ static void load_exit_msrs(struct vcpu *v, struct nvmx *n)
 		vmx_abort(v, n, VMX_ABORT_LOAD_HOST_MSRS, "VM-exit MSR-load", bad);
 }
 
+/* The exit information vmcs02 (current) holds, into vmcs12. vmcs_read() zero-extends, as vmcs12 stores a field. */
+static void copy_exit_info(struct vmcs12 *c)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
+		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
+}
+
 void nvmx_sync12(struct vcpu *v, struct nvmx *n)
 {
 	struct vmcs12 *c = &n->vmcs12;
@@ -152,11 +159,9 @@ void nvmx_sync12(struct vcpu *v, struct nvmx *n)
 		shadow_vmcs02_leave(v, n); /* vmcs02 current, L1's writes in it read back */
 	else
 		vcpu_vmcs_load(v, v->vmcs02.pa);
-	/* vmcs_read() zero-extends, as vmcs12 stores a field: no width masking. */
 	for (size_t i = 0; i < nvmx_save_field_count; i++)
 		c->fields[nvmx_save_fields[i].slot] = vmcs_read(nvmx_save_fields[i].encoding);
-	for (size_t i = 0; i < ARRAY_SIZE(exit_info_fields); i++)
-		c->fields[exit_info_fields[i].slot] = vmcs_read(exit_info_fields[i].encoding);
+	copy_exit_info(c);
 	n->stale12 = false;
 	if (was)
 		vcpu_vmcs_load(v, was);
@@ -197,9 +202,14 @@ static void reflect_as(struct vcpu *v, struct nvmx *n, uint32_t reason, bool own
 	bool share = may_share && !failed && shadow_vmcs02_wanted(n);
 	uint32_t bad;
 
-	/* vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM 26.8): vmcs02 has L1's. */
-	if (!share)
+	/*
+	 * vmcs02 is current. A failed entry (bit 31) saves no guest state (SDM
+	 * 26.8): vmcs02's guest area is then what vmcs12 gave it.
+	 */
+	if (!share && n->stale12)
 		nvmx_sync12(v, n);
+	else if (!share)
+		copy_exit_info(c); /* vmcs12 has the rest (an entry that failed its MSR-list probe) */
 	if (!failed) {
 		if (exit12 & SAVE_EFER)
 			VMCS12_SET(c, GUEST_IA32_EFER, vmcs_read64(GUEST_IA32_EFER));
@@ -342,8 +352,15 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 				uint32_t bad = nvmx_msr_list_load(VMCS12_GET(c, VM_ENTRY_MSR_LOAD_ADDR),
 								  VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT));
 
+				/*
+				 * SDM 26.8: a failure leaves vmcs12 as it was (vmcs12 holds it all: the
+				 * list's loads into vmcs02's guest area are not L1's to see); else L2
+				 * runs on vmcs02, which holds its state from now on.
+				 */
 				if (bad)
 					nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, bad);
+				else
+					n->stale12 = true;
 				return true; /* else vcpu.c enters vmcs02 again while v->in_l2 */
 			}
 		}

@@ -252,8 +252,9 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
  * L2's CR3 as L1's CPU would, at every entry (SDM 26.3.2.4: memory may
  * have changed without any VMCS field changing).
  */
-static void load_pdptes(const struct vmcs12 *c)
+static void load_pdptes(struct vcpu *v, struct nvmx *n)
 {
+	const struct vmcs12 *c = &n->vmcs12;
 	uint64_t pdpte[4];
 	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
 
@@ -263,6 +264,12 @@ static void load_pdptes(const struct vmcs12 *c)
 	if (!(VMCS12_GET(c, GUEST_CR0) & CR0_PG) || !(VMCS12_GET(c, GUEST_CR4) & CR4_PAE) ||
 	    (VMCS12_GET(c, VM_ENTRY_CONTROLS) & IA32E_MODE_GUEST))
 		return;
+	/*
+	 * These values are not L1's: vmcs12 takes the PDPTE fields from vmcs02
+	 * before they are overwritten, so that a failed entry (26.8) leaves
+	 * L1 with its own.
+	 */
+	nvmx_sync12(v, n);
 	guest_read_phys_or_ones(VMCS12_GET(c, GUEST_CR3) & ~0x1fULL, pdpte, sizeof(pdpte));
 	vmcs_write64(GUEST_PDPTE0, pdpte[0]);
 	vmcs_write64(GUEST_PDPTE1, pdpte[1]);
@@ -297,7 +304,7 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * the last exit, and an entry loads vmcs12's or L1's (26.3.2.1).
 	 */
 	write_derived(c, &l1);
-	load_pdptes(c);
+	load_pdptes(v, n);
 	return true;
 }
 
@@ -346,7 +353,7 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 		vmcs_write(nvmx_copy_fields[i].encoding, c->fields[nvmx_copy_fields[i].slot]);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
 	write_derived(c, &l1);
-	load_pdptes(c);
+	load_pdptes(v, n);
 
 	/* Controls. */
 	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) | vm.ctl.pin);
@@ -558,11 +565,12 @@ enum exit_action nvmx_enter_l2(struct vcpu *v, bool launch)
 	n->pending_launch = launch;
 	v->in_l2 = true;
 	/*
-	 * L2 runs on vmcs02, which holds its state from then on: at once, or
-	 * after the MSR-list probe (nvmx_l2_exit()), until which vmcs12 holds
-	 * everything (26.8: a failing list leaves it as it was).
+	 * vmcs12 stays as fresh as it is until L2 has run: the first exit that
+	 * is not a failed entry makes it stale (nvmx_l2_exit()). A failed entry
+	 * saves no guest state (26.8), and vmcs02 still holds L1's values then:
+	 * what umbra wrote there itself (PDPTEs, the MSR-load list) was synced
+	 * into vmcs12 first.
 	 */
-	n->stale12 = !n->msr_list_probe;
 	/* L1's RIP stays on VMLAUNCH: L1 continues at HOST_RIP after L2's exit. */
 	return EXIT_RESUME;
 }

@@ -353,14 +353,12 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 								  VMCS12_GET(c, VM_ENTRY_MSR_LOAD_COUNT));
 
 				/*
-				 * SDM 26.8: a failure leaves vmcs12 as it was (vmcs12 holds it all: the
-				 * list's loads into vmcs02's guest area are not L1's to see); else L2
-				 * runs on vmcs02, which holds its state from now on.
+				 * SDM 26.8: a failure leaves vmcs12 as it was (it was synced before
+				 * the probe: the list's loads into vmcs02's guest area are not L1's
+				 * to see).
 				 */
 				if (bad)
 					nvmx_entry_failure(v, n, EXIT_REASON_MSR_LOADING, bad);
-				else
-					n->stale12 = true;
 				return true; /* else vcpu.c enters vmcs02 again while v->in_l2 */
 			}
 		}
@@ -368,6 +366,7 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		reflect(v, n, reason);
 		return true;
 	}
+	n->stale12 = true; /* L2 ran: its state is vmcs02's now */
 	mark_launched(n);
 	switch (basic) {
 	case EXIT_REASON_EXCEPTION_NMI:

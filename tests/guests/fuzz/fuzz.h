@@ -97,8 +97,14 @@ extern uint64_t fuzz_seed, fuzz_step;
  */
 #define FUZZ_UNDEFINED_POINTERS BIT(0)
 #define FUZZ_UNDEFINED_STRUCTURES BIT(1)
-/* bit 2: INVEPT/INVVPID with an unsupported type and a faulting memory operand (docs/bochs.md) */
+/*
+ * bit 2: INVEPT/INVVPID with an unsupported type and a faulting memory
+ * operand, or a type with bits 63:32 set without REX.W; bit 3: entries
+ * with the preemption timer at 0 and "save" or an injected event. Bochs
+ * deviates from the SDM in both (docs/bochs.md).
+ */
 #define FUZZ_UNDEFINED_INV_ORDER BIT(2)
+#define FUZZ_UNDEFINED_TIMER_ZERO BIT(3)
 extern uint32_t fuzz_undefined;
 #define FUZZ_PAST_RAM 0x40000000ULL /* 1 GiB: beyond both machines' RAM */
 extern uint64_t fuzz_vmx_count; /* VMX instructions executed (this boot) */

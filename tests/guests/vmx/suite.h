@@ -197,6 +197,7 @@ void check_paging(void);         /* checks_paging.c */
 void check_absent(void);         /* checks_absent.c */
 void check_vpid(void);           /* checks_vpid.c */
 void check_timer(void);          /* checks_timer.c */
+void timer_zero_event_run(void); /* checks_timer.c: test=timer_zero_event */
 void check_ept(void);            /* checks_ept.c */
 void check_events(void);         /* checks_events.c */
 void check_tpr_shadow(void);     /* checks_tpr.c */

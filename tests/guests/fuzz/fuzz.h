@@ -115,14 +115,25 @@ void rec_emit(const struct record *r);
 
 /* --- steps (ops.c) and L2 (l2.c) ------------------------------------------ */
 
+#define POOL_COUNT 4 /* the regions a program points VMX instructions at (ops.c) */
+
 struct fuzz_state {
 	bool vmx_on;
 	uint64_t current;       /* VMPTRST's view: VMCS_NONE or an address */
 	bool exited;            /* the last entry came back as a VM exit */
+	/*
+	 * Pool VMCSs whose last entry failed with reason 33: their exit
+	 * qualification is the implementation's (record.c), so VMREAD's value
+	 * of it is not recorded either until the next exit from them.
+	 */
+	uint64_t qual_undefined[POOL_COUNT];
 	struct l2_regs regs;
 };
 
 extern struct fuzz_state fs;
+/* Whether the current VMCS's exit qualification is the implementation's (fs.qual_undefined). */
+bool qual_undefined(void);
+void qual_undefined_set(bool undefined);
 
 void ops_seed_begin(void);
 void ops_step(void);
@@ -136,7 +147,6 @@ void l2_mutate(void);                   /* a few VMWRITEs near the valid boundar
 void l2_enter(bool launch);             /* K_VMLAUNCH/K_VMRESUME, its exit, maybe RIP += length */
 
 /* The pool of regions a program points VMX instructions at (ops.c). */
-#define POOL_COUNT 4
 extern struct vmx_region *const pool[POOL_COUNT];
 uint64_t gen_vmcs_addr(void);
 uint32_t gen_field(void);

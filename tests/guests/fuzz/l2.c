@@ -26,6 +26,8 @@
 #define CR4_TSD BIT(2)
 #define INTR_VALID BIT(31)
 #define INTR_DELIVER_ERR BIT(11)
+#define INTR_BLOCKING_STI BIT(0)    /* interruptibility state, SDM Vol. 3C Table 24-3 */
+#define INTR_BLOCKING_MOV_SS BIT(1)
 #define IDT_VECTORS 256
 
 /* Fuzzer stubs beyond the suite's L2_STUBS (each ends in VMCALL, as theirs do). */
@@ -524,14 +526,16 @@ static void sanitize(void)
 		w(GUEST_ACTIVITY_STATE, 0);
 	/*
 	 * Bochs 2.7 starts no timer for an entry at 0 (it only marks the exit
-	 * pending), so an exit then saves a stale value (docs/bochs.md): with
-	 * "save", and at an exit taken while an injected event is delivered
-	 * (umbra resumes L2 with what vmcs02 saved after its own EPT fills),
-	 * the timer is not 0 any more. Such entries get a timer that cannot
-	 * run out instead, unless undefined=8.
+	 * pending), so an exit before that one saves a stale value
+	 * (docs/bochs.md). With "save" the stale value reaches vmcs12; with an
+	 * injected event, or blocking by STI or MOV SS (Bochs then takes the
+	 * timer exit after L2's first instruction), umbra's own EPT fills can
+	 * come first, and it resumes L2 with what vmcs02 saved. Such entries
+	 * get a timer that cannot run out instead, unless undefined=8.
 	 */
 	if ((read_rec(PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER) && !(fuzz_undefined & FUZZ_UNDEFINED_TIMER_ZERO) &&
-	    ((read_rec(VM_EXIT_CONTROLS) & SAVE_PREEMPTION_TIMER) || (read_rec(VM_ENTRY_INTR_INFO) & INTR_VALID)) &&
+	    ((read_rec(VM_EXIT_CONTROLS) & SAVE_PREEMPTION_TIMER) || (read_rec(VM_ENTRY_INTR_INFO) & INTR_VALID) ||
+	     (read_rec(GUEST_INTERRUPTIBILITY_INFO) & (INTR_BLOCKING_STI | INTR_BLOCKING_MOV_SS))) &&
 	    read_rec(VMX_PREEMPTION_TIMER_VALUE) == 0)
 		w(VMX_PREEMPTION_TIMER_VALUE, 0xffffffffu);
 }
@@ -625,6 +629,8 @@ void l2_enter(bool launch)
 		r.vtpr = *(const uint32_t *)(fuzz_vapic + VAPIC_VTPR);
 		fuzz_vmx_count++;
 	}
+	if (res == VM_ENTRY_EXITED)
+		qual_undefined_set(r.exit.reason == (BIT(31) | 33));
 	rec_emit(&r);
 	if (res == VM_ENTRY_EXITED && !(r.exit.reason & BIT(31)) && chance(50))
 		w(GUEST_RIP, r.exit.rip + r.exit.len); /* what a VMM does after emulating */

@@ -335,6 +335,21 @@ uint64_t gen_value(uint32_t field)
 	}
 }
 
+bool qual_undefined(void)
+{
+	for (unsigned int i = 0; i < POOL_COUNT; i++)
+		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
+			return fs.qual_undefined[i] != 0;
+	return false;
+}
+
+void qual_undefined_set(bool undefined)
+{
+	for (unsigned int i = 0; i < POOL_COUNT; i++)
+		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
+			fs.qual_undefined[i] = undefined;
+}
+
 /* --- steps ---------------------------------------------------------------- */
 
 static void step_ptr(enum step_kind k, uint64_t addr)
@@ -403,7 +418,8 @@ static void step_vmread(uint64_t field64)
 		done = g_vmread_mem(field64, p, &res, &f);
 		v = operand;
 	}
-	r.has_value = done && res == VMX_SUCCEED && value_defined((uint32_t)field64);
+	r.has_value = done && res == VMX_SUCCEED && value_defined((uint32_t)field64) &&
+		      !(field64 == EXIT_QUALIFICATION && qual_undefined());
 	r.value = v;
 	outcome(&r, done, res, &f);
 	rec_emit(&r);
@@ -461,6 +477,7 @@ void ops_seed_begin(void)
 	fs.vmx_on = false;
 	fs.current = VMCS_NONE;
 	fs.exited = false;
+	memset(fs.qual_undefined, 0, sizeof(fs.qual_undefined));
 	if (chance(85))
 		step_ptr(K_VMXON, PA(vmxon_region));
 	else

@@ -502,11 +502,14 @@ static uint64_t read_rec(uint32_t field)
 	return res == VMX_SUCCEED ? value : 0;
 }
 
-/* L2 at one of the window stubs, or in the window itself (a VMCALL there): it needs EPT (ept.c). */
+/*
+ * L2 at one of the window stubs, or where window_exec took it (a VMCALL in
+ * the window, or the missing PDPT entry at 2 GiB): it needs EPT (ept.c).
+ */
 static bool needs_ept(uint64_t rip)
 {
 	return rip == (uint64_t)l2f_window_read || rip == (uint64_t)l2f_window_write ||
-	       rip == (uint64_t)l2f_window_exec || (rip >= EPT_WINDOW && rip < 2 * EPT_WINDOW);
+	       rip == (uint64_t)l2f_window_exec || (rip >= EPT_WINDOW && rip < 2 * EPT_WINDOW + PAGE_SIZE);
 }
 
 /*

@@ -23,9 +23,11 @@
  * [1 GiB, 1 GiB + 10 MiB): beyond both machines' RAM, where the boot page
  * tables map linear == physical, so only an L2 with EPT on may touch it
  * (l2.c's sanitize()). Its PD holds a page table of 4 KiB leaves (index i
- * at EPT_WINDOW + i * 4 KiB, window_leaf()) and 2 MiB leaves 1..4. Every
- * present leaf maps scratch, whose first bytes are "vmcall; jmp .-3", so a
- * fetch the leaf allows ends in a VMCALL exit at the window address.
+ * at EPT_WINDOW + i * 4 KiB, window_init()) and entries 1..4 (2 MiB
+ * leaves, and a non-leaf with a reserved bit). The 4 KiB leaves map
+ * scratch (the last one a page of zeros), whose first bytes are "vmcall;
+ * jmp .-3", so a fetch a leaf allows ends in a VMCALL exit at the window
+ * address.
  */
 #define PTE_IDX(a, shift) (((a) >> (shift)) & 0x1ff)
 #define EPT_WB ((uint64_t)MEM_TYPE_WB << EPT_MEMTYPE_SHIFT)
@@ -34,7 +36,7 @@
 #define EPT_DIRTY BIT(9)
 #define EPT_IGNORED_52 BIT(52)   /* bits 62:52 of a 4 KiB leaf: ignored here (Table 29-6) */
 #define EPT_SUPPRESS_VE BIT(63)  /* ignored without "EPT-violation #VE" */
-#define EPT_NONLEAF_RSVD BIT(3)  /* bits 7:3 of a PDE referencing a table (6:3) are reserved */
+#define EPT_NONLEAF_RSVD BIT(3)  /* in bits 6:3 of a PDE that references a table: reserved */
 
 struct ept_tables {
 	uint64_t pml4[512], pdpt[512], pd_low[512];

@@ -122,18 +122,22 @@ struct fuzz_state {
 	uint64_t current;       /* VMPTRST's view: VMCS_NONE or an address */
 	bool exited;            /* the last entry came back as a VM exit */
 	/*
-	 * Pool VMCSs whose last entry failed with reason 33: their exit
-	 * qualification is the implementation's (record.c), so VMREAD's value
-	 * of it is not recorded either until the next exit from them.
+	 * Pool VMCSs whose last entry failed: bit 0, with reason 33, their exit
+	 * qualification is the implementation's (record.c); bit 1, any failure,
+	 * the exit interruption and IDT-vectoring information are L1's last
+	 * VMWRITE, which Bochs overwrites (docs/bochs.md). VMREAD's value of
+	 * those is not recorded until the next exit from them.
 	 */
-	uint64_t qual_undefined[POOL_COUNT];
+	uint8_t failed_entry[POOL_COUNT];
 	struct l2_regs regs;
 };
 
 extern struct fuzz_state fs;
-/* Whether the current VMCS's exit qualification is the implementation's (fs.qual_undefined). */
-bool qual_undefined(void);
-void qual_undefined_set(bool undefined);
+#define FAILED_QUAL BIT(0)
+#define FAILED_INFO BIT(1)
+/* The current VMCS's fs.failed_entry bits (0 when it is not a pool region). */
+uint8_t failed_entry(void);
+void failed_entry_set(uint8_t bits);
 
 void ops_seed_begin(void);
 void ops_step(void);

@@ -633,7 +633,8 @@ void l2_enter(bool launch)
 		fuzz_vmx_count++;
 	}
 	if (res == VM_ENTRY_EXITED)
-		qual_undefined_set(r.exit.reason == (BIT(31) | 33));
+		failed_entry_set(!(r.exit.reason & BIT(31)) ? 0 :
+				 (r.exit.reason & 0xffff) == 33 ? FAILED_QUAL | FAILED_INFO : FAILED_INFO);
 	rec_emit(&r);
 	if (res == VM_ENTRY_EXITED && !(r.exit.reason & BIT(31)) && chance(50))
 		w(GUEST_RIP, r.exit.rip + r.exit.len); /* what a VMM does after emulating */

@@ -335,19 +335,29 @@ uint64_t gen_value(uint32_t field)
 	}
 }
 
-bool qual_undefined(void)
+uint8_t failed_entry(void)
 {
 	for (unsigned int i = 0; i < POOL_COUNT; i++)
 		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
-			return fs.qual_undefined[i] != 0;
-	return false;
+			return fs.failed_entry[i];
+	return 0;
 }
 
-void qual_undefined_set(bool undefined)
+void failed_entry_set(uint8_t bits)
 {
 	for (unsigned int i = 0; i < POOL_COUNT; i++)
 		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
-			fs.qual_undefined[i] = undefined;
+			fs.failed_entry[i] = bits;
+}
+
+/* VMREAD's value of field in the current VMCS after its last entry (fs.failed_entry). */
+static bool value_after_entry_defined(uint64_t field)
+{
+	if (field == EXIT_QUALIFICATION)
+		return !(failed_entry() & FAILED_QUAL);
+	if (field == VM_EXIT_INTR_INFO || field == IDT_VECTORING_INFO)
+		return !(failed_entry() & FAILED_INFO);
+	return true;
 }
 
 /* --- steps ---------------------------------------------------------------- */
@@ -419,7 +429,7 @@ static void step_vmread(uint64_t field64)
 		v = operand;
 	}
 	r.has_value = done && res == VMX_SUCCEED && value_defined((uint32_t)field64) &&
-		      !(field64 == EXIT_QUALIFICATION && qual_undefined());
+		      value_after_entry_defined(field64);
 	r.value = v;
 	outcome(&r, done, res, &f);
 	rec_emit(&r);
@@ -477,7 +487,7 @@ void ops_seed_begin(void)
 	fs.vmx_on = false;
 	fs.current = VMCS_NONE;
 	fs.exited = false;
-	memset(fs.qual_undefined, 0, sizeof(fs.qual_undefined));
+	memset(fs.failed_entry, 0, sizeof(fs.failed_entry));
 	if (chance(85))
 		step_ptr(K_VMXON, PA(vmxon_region));
 	else

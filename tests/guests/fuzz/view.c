@@ -55,10 +55,10 @@
 			(7ULL << 25))
 
 /*
- * IA32_VMX_EPT_VPID_CAP (SDM Vol. 3C A.10) as umbra offers it: not the
- * accessed/dirty flags (bit 21), 5-level walks, #VE or the advanced
- * EPT-violation information, which Bochs has and umbra does not. EPTP bit
- * 6 is therefore reserved under umbra only, and no program sets it.
+ * IA32_VMX_EPT_VPID_CAP (SDM Vol. 3C A.10) as both offer it. Not the
+ * accessed/dirty flags (bit 21; umbra offers them, with PML, since after
+ * this view was written: not in it yet, so no program sets EPTP bit 6),
+ * nor 5-level walks, #VE or the advanced EPT-violation information.
  */
 #define FUZZ_VIEW_EPT_CAP (EPT_CAP_EXEC_ONLY | EPT_CAP_PWL4 | EPT_CAP_UC | EPT_CAP_WB | EPT_CAP_2M | \
 			   EPT_CAP_1G | EPT_CAP_INVEPT | EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL)

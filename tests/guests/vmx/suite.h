@@ -192,6 +192,7 @@ void check_exits(void);
 void check_msr_lists(void);  /* checks_msrlists.c */
 void check_entry_msr_load(void); /* checks_msrlists.c */
 void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
+void entry_failure_guest_state_run(void); /* checks_msrlists.c: test=entry_failure_guest_state */
 void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
 void check_absent(void);         /* checks_absent.c */

@@ -14,7 +14,9 @@
  * L2 can reach runs without a way out: a stub that would wait forever
  * (HLT, MWAIT without their exiting controls) is replaced by CPUID at
  * entry time, and the HLT activity state comes only with an injected
- * event (docs/bochs.md: a CPU halted with IF=0 never wakes).
+ * event (docs/bochs.md: a CPU halted with IF=0 never wakes). The window
+ * stubs touch L2's EPT window (ept.c) at R9 and run only with EPT on:
+ * without it, that address is beyond both machines' RAM.
  */
 
 #define RFLAGS_IF BIT(9)
@@ -24,6 +26,8 @@
 #define CR4_TSD BIT(2)
 #define INTR_VALID BIT(31)
 #define INTR_DELIVER_ERR BIT(11)
+#define INTR_BLOCKING_STI BIT(0)    /* interruptibility state, SDM Vol. 3C Table 24-3 */
+#define INTR_BLOCKING_MOV_SS BIT(1)
 #define IDT_VECTORS 256
 
 /* Fuzzer stubs beyond the suite's L2_STUBS (each ends in VMCALL, as theirs do). */
@@ -48,7 +52,12 @@
 	X(gp_noncanon, "mov (%r8), %rax")               \
 	X(monitor, "monitor")                           \
 	X(mwait, "mwait")                               \
-	X(io_str, "lea 1f(%rip), %rsi; mov $1, %ecx; rep outsb; 1:")
+	X(io_str, "lea 1f(%rip), %rsi; mov $1, %ecx; rep outsb; 1:") \
+	X(invept_l2, "invept (%rsp), %rax")             \
+	X(invvpid_l2, "invvpid (%rsp), %rax")           \
+	X(window_read, "mov 8(%r9), %rax")              \
+	X(window_write, "mov %rax, 8(%r9)")             \
+	X(window_exec, "jmp *%r9")
 
 #define FUZZ_STUB_ASM(name, insn) "l2_stub_f " #name ", " insn "\n"
 __asm__(".pushsection .text\n"
@@ -119,6 +128,7 @@ static const uint32_t msrs[] = { 0x174, 0x175, 0x176, 0xc0000100, 0xc0000102, 0x
 
 void l2_init(void)
 {
+	ept_init();
 	for (unsigned int v = 0; v < IDT_VECTORS; v++) {
 		uint64_t h = (uint64_t)l2_vectors + 8 * v;
 
@@ -183,6 +193,7 @@ void l2_seed_begin(void)
 	for (unsigned int i = 0; i < LIST_MAX; i++)
 		exit_store[i] = (struct msr_entry){ msrs[rnd(ARRAY_SIZE(msrs))], 0, 0 };
 	list_fill(exit_load, true);
+	vapic_seed_begin();
 	/* For reading a divergence (not compared): the entry MSR-load list of this seed. */
 	for (unsigned int i = 0; i < LIST_MAX; i++)
 		rec_printf("L %lu entry_load[%u]=%x/%x:%lx", fuzz_seed, i, entry_load[i].index,
@@ -195,6 +206,86 @@ void l2_seed_begin(void)
 static void w(uint32_t field, uint64_t v)
 {
 	step_vmwrite(field, v, false);
+}
+
+/* A control word with bits set where the view allows them (the rest stays as it is). */
+static void ctl_set(uint32_t field, uint32_t bits, const struct vmx_ctl *c)
+{
+	w(field, vmcs_get(field) | (bits & c->may_be_one));
+}
+
+/*
+ * The fields of the features SDM Vol. 3C 26.2.1.1-26.2.1.2 checks, valid
+ * (an EPT of ept.c, a VPID, the virtual-APIC page, a threshold within VTPR,
+ * a timer value that cannot run out in a stub), then each feature on with
+ * some chance: L2 runs with EPT, VPID, the TPR shadow or the preemption
+ * timer on as often as without, and the mutations take it to the boundary.
+ */
+static void prepare_features(void)
+{
+	w(EPT_POINTER, eptp_valid());
+	w(VIRTUAL_PROCESSOR_ID, 1 + rnd(0xffff));
+	w(VIRTUAL_APIC_PAGE_ADDR, (uint64_t)fuzz_vapic);
+	w(TPR_THRESHOLD, rnd((fuzz_vapic[VAPIC_VTPR] >> 4) + 1u));
+	w(VMX_PREEMPTION_TIMER_VALUE, gen_timer_value());
+	if (chance(40)) {
+		bool ept = chance(60);
+
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, SECONDARY_CONTROLS, &view.proc);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, (ept ? ENABLE_EPT : 0) | (chance(50) ? ENABLE_VPID : 0), &view.proc2);
+		if (ept && chance(60))
+			w(GUEST_RIP, (uint64_t)((const char *const[]){ l2f_window_read, l2f_window_write,
+								       l2f_window_exec })[rnd(3)]);
+	}
+	if (chance(25))
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, USE_TPR_SHADOW, &view.proc);
+	if (chance(25)) {
+		ctl_set(PIN_BASED_VM_EXEC_CONTROL, PREEMPTION_TIMER, &view.pin);
+		if (chance(50))
+			ctl_set(VM_EXIT_CONTROLS, SAVE_PREEMPTION_TIMER, &view.exit);
+	}
+}
+
+/* One feature's control or field near the 26.2.1.1-26.2.1.2 boundary. */
+static void mutate_feature(uint32_t which)
+{
+	uint32_t c = rnd(100);
+
+	switch (which) {
+	case 0: /* EPT */
+		if (c < 40)
+			w(SECONDARY_VM_EXEC_CONTROL, vmcs_get(SECONDARY_VM_EXEC_CONTROL) ^ (view.proc2.may_be_one & ENABLE_EPT));
+		else
+			w(EPT_POINTER, gen_eptp());
+		break;
+	case 1: /* VPID */
+		if (c < 40)
+			w(SECONDARY_VM_EXEC_CONTROL, vmcs_get(SECONDARY_VM_EXEC_CONTROL) ^ (view.proc2.may_be_one & ENABLE_VPID));
+		else
+			w(VIRTUAL_PROCESSOR_ID, gen_vpid());
+		break;
+	case 2: /* TPR shadow: the control, the threshold, the page's address, VTPR itself */
+		if (c < 25)
+			w(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) ^ (view.proc.may_be_one & USE_TPR_SHADOW));
+		else if (c < 55)
+			w(TPR_THRESHOLD, gen_tpr_threshold());
+		else if (c < 70) /* 4 KiB aligned, within the width (26.2.1.1) */
+			w(VIRTUAL_APIC_PAGE_ADDR, (uint64_t)fuzz_vapic + (chance(50) ? 0x800 : 0) +
+							  (chance(50) ? BIT(view.phys_bits) : 0));
+		else if (c < 80)
+			w(VIRTUAL_APIC_PAGE_ADDR, (uint64_t)fuzz_vapic);
+		else
+			fuzz_vapic[VAPIC_VTPR] = chance(80) ? (uint8_t)(rnd(16) << 4) : (uint8_t)rnd(256);
+		break;
+	default: /* the preemption timer, "save" without it (26.2.1.2) */
+		if (c < 30)
+			w(PIN_BASED_VM_EXEC_CONTROL, vmcs_get(PIN_BASED_VM_EXEC_CONTROL) ^ (view.pin.may_be_one & PREEMPTION_TIMER));
+		else if (c < 55)
+			w(VM_EXIT_CONTROLS, vmcs_get(VM_EXIT_CONTROLS) ^ (view.exit.may_be_one & SAVE_PREEMPTION_TIMER));
+		else
+			w(VMX_PREEMPTION_TIMER_VALUE, gen_timer_value());
+		break;
+	}
 }
 
 void l2_prepare(uint32_t region)
@@ -225,6 +316,7 @@ void l2_prepare(uint32_t region)
 	w(VM_EXIT_MSR_LOAD_ADDR, (uint64_t)exit_load);
 	if (chance(60))
 		w(EXCEPTION_BITMAP, rnd64() & 0xffffffff);
+	prepare_features();
 	for (unsigned int n = rnd(4); n; n--)
 		l2_mutate();
 }
@@ -299,7 +391,7 @@ static void mutate_event(void)
 
 void l2_mutate(void)
 {
-	uint32_t c = rnd(30);
+	uint32_t c = rnd(34);
 
 	if (fs.current == VMCS_NONE)
 		return;
@@ -377,6 +469,7 @@ void l2_mutate(void)
 			w(VM_ENTRY_CONTROLS, vmcs_get(VM_ENTRY_CONTROLS) | (view.entry.may_be_one & ENTRY_LOAD_EFER));
 		break;
 	case 28: w(GUEST_IA32_PAT, chance(50) ? 0x0007040600070406ULL : rnd64()); break;
+	case 29: case 30: case 31: case 32: mutate_feature(c - 29); break;
 	default: { /* any field in the view, near its value */
 		uint32_t f = gen_field();
 
@@ -388,11 +481,15 @@ void l2_mutate(void)
 
 /* --- entries -------------------------------------------------------------- */
 
-/* VMREAD as a recorded step: what the generator decides from it is then visible too. */
+/*
+ * VMREAD as a recorded step: what the generator decides from it is then
+ * visible too (its value, unless ops.c's value_defined() says it is not).
+ */
 static uint64_t read_rec(uint32_t field)
 {
-	struct record r = { .kind = K_VMREAD, .arg = field, .has_value = true };
+	struct record r = { .kind = K_VMREAD, .arg = field };
 	enum vmx_result res = vmread(field, &r.value);
+	uint64_t value = r.value;
 
 	fuzz_vmx_count++;
 	r.result = (enum rec_result)res;
@@ -400,22 +497,50 @@ static uint64_t read_rec(uint32_t field)
 		r.err = (uint32_t)vmcs_get(VM_INSTRUCTION_ERROR);
 		fuzz_vmx_count++;
 	}
-	r.has_value = res == VMX_SUCCEED;
+	r.has_value = res == VMX_SUCCEED && field != VMX_PREEMPTION_TIMER_VALUE;
 	rec_emit(&r);
-	return res == VMX_SUCCEED ? r.value : 0;
+	return res == VMX_SUCCEED ? value : 0;
 }
 
-/* Stubs that wait forever without their exiting control: CPUID instead (header comment). */
+/*
+ * L2 at one of the window stubs, or where window_exec took it (a VMCALL in
+ * the window, or the missing PDPT entry at 2 GiB): it needs EPT (ept.c).
+ */
+static bool needs_ept(uint64_t rip)
+{
+	return rip == (uint64_t)l2f_window_read || rip == (uint64_t)l2f_window_write ||
+	       rip == (uint64_t)l2f_window_exec || (rip >= EPT_WINDOW && rip < 2 * EPT_WINDOW + PAGE_SIZE);
+}
+
+/*
+ * Stubs that wait forever without their exiting control, and the window
+ * stubs without EPT: CPUID instead (header comment).
+ */
 static void sanitize(void)
 {
 	uint64_t rip = read_rec(GUEST_RIP), proc = read_rec(CPU_BASED_VM_EXEC_CONTROL);
 
 	if ((rip == (uint64_t)l2_hlt && !(proc & HLT_EXITING)) ||
 	    (rip == (uint64_t)l2f_mwait && !(proc & MWAIT_EXITING)) ||
-	    (rip == (uint64_t)l2f_monitor && !(proc & MONITOR_EXITING)))
+	    (rip == (uint64_t)l2f_monitor && !(proc & MONITOR_EXITING)) ||
+	    (needs_ept(rip) && (!(proc & SECONDARY_CONTROLS) || !(read_rec(SECONDARY_VM_EXEC_CONTROL) & ENABLE_EPT))))
 		w(GUEST_RIP, (uint64_t)l2_cpuid);
 	if (read_rec(GUEST_ACTIVITY_STATE) == 1 && !(read_rec(VM_ENTRY_INTR_INFO) & INTR_VALID))
 		w(GUEST_ACTIVITY_STATE, 0);
+	/*
+	 * Bochs 2.7 starts no timer for an entry at 0 (it only marks the exit
+	 * pending), so an exit before that one saves a stale value
+	 * (docs/bochs.md). With "save" the stale value reaches vmcs12; with an
+	 * injected event, or blocking by STI or MOV SS (Bochs then takes the
+	 * timer exit after L2's first instruction), umbra's own EPT fills can
+	 * come first, and it resumes L2 with what vmcs02 saved. Such entries
+	 * get a timer that cannot run out instead, unless undefined=8.
+	 */
+	if ((read_rec(PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER) && !(fuzz_undefined & FUZZ_UNDEFINED_TIMER_ZERO) &&
+	    ((read_rec(VM_EXIT_CONTROLS) & SAVE_PREEMPTION_TIMER) || (read_rec(VM_ENTRY_INTR_INFO) & INTR_VALID) ||
+	     (read_rec(GUEST_INTERRUPTIBILITY_INFO) & (INTR_BLOCKING_STI | INTR_BLOCKING_MOV_SS))) &&
+	    read_rec(VMX_PREEMPTION_TIMER_VALUE) == 0)
+		w(VMX_PREEMPTION_TIMER_VALUE, 0xffffffffu);
 }
 
 static void regs_gen(void)
@@ -424,6 +549,13 @@ static void regs_gen(void)
 	fs.regs.gpr[GPR_RCX] = chance(70) ? msrs[rnd(ARRAY_SIZE(msrs))] : rnd(16);
 	fs.regs.gpr[GPR_RDX] = chance(50) ? L2_IO_PORT : L2_OUT_PORT;
 	fs.regs.gpr[GPR_R8] = 0x8000000000000000ULL;
+	/* The window stubs' address (ept.c): a 4 KiB leaf, a 2 MiB one, or a PDPT entry that is not there. */
+	if (chance(70))
+		fs.regs.gpr[GPR_R9] = EPT_WINDOW + PAGE_SIZE * rnd(EPT_WINDOW_LEAVES + 1);
+	else if (chance(80))
+		fs.regs.gpr[GPR_R9] = EPT_WINDOW + MiB(2) * (1 + rnd(5));
+	else
+		fs.regs.gpr[GPR_R9] = 2 * EPT_WINDOW;
 	if (chance(20))
 		fs.regs.gpr[GPR_RAX] = rnd64();
 }
@@ -495,7 +627,14 @@ void l2_enter(bool launch)
 		r.stored = exit_store;
 		r.stored_count = (uint32_t)vmcs_get(VM_EXIT_MSR_STORE_COUNT);
 		fuzz_vmx_count++;
+		/* What L2's CR8 writes left in VTPR (29.1.2): the page is L1's, the CPU wrote it. */
+		r.has_vtpr = (vmcs_get(CPU_BASED_VM_EXEC_CONTROL) & USE_TPR_SHADOW) != 0;
+		r.vtpr = *(const uint32_t *)(fuzz_vapic + VAPIC_VTPR);
+		fuzz_vmx_count++;
 	}
+	if (res == VM_ENTRY_EXITED)
+		failed_entry_set(!(r.exit.reason & BIT(31)) ? 0 :
+				 (r.exit.reason & 0xffff) == 33 ? FAILED_QUAL | FAILED_INFO : FAILED_INFO);
 	rec_emit(&r);
 	if (res == VM_ENTRY_EXITED && !(r.exit.reason & BIT(31)) && chance(50))
 		w(GUEST_RIP, r.exit.rip + r.exit.len); /* what a VMM does after emulating */

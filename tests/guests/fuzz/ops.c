@@ -143,30 +143,37 @@ uint64_t gen_vmcs_addr(void)
 	return PA(junk);
 }
 
-/* Where the instruction finds its memory operand; *fault says it is a bad one. */
-static uint64_t *gen_operand_ptr(void)
+/* Where the instruction finds its memory operand: good, or a bad address instead. */
+uint64_t *gen_operand_ptr_for(uint64_t *good)
 {
 	uint32_t c = rnd(100);
 
 	if (c < 3)
-		return (uint64_t *)(NONCANONICAL | (uint64_t)&operand);
+		return (uint64_t *)(NONCANONICAL | (uint64_t)good);
 	if (c < 5)
 		return (uint64_t *)(UNMAPPED_LINEAR + PAGE_SIZE * rnd(16));
-	return &operand;
+	return good;
+}
+
+static uint64_t *gen_operand_ptr(void)
+{
+	return gen_operand_ptr_for(&operand);
 }
 
 /*
- * Fields outside the capability view: features neither run offers (VPID,
- * posted interrupts, EPTP switching, PML, #VE, SPP, ENCLS, XSS, TSC
- * scaling, the preemption timer, ...). They are never named, because
- * which of them a CPU supports follows its capabilities, which differ.
+ * Fields outside the capability view: features the two runs do not both
+ * offer (posted interrupts, EPTP switching, PML, #VE, SPP, ENCLS, XSS, TSC
+ * scaling, PLE, ...). They are never named, because which of them a CPU
+ * supports follows its capabilities, which differ. VPID, the EPTP, the
+ * guest-physical address, the PDPTEs (EPT), the TPR threshold and the
+ * preemption-timer value are in the view.
  */
 static bool field_in_view(uint32_t enc)
 {
 	switch (enc) {
-	case VIRTUAL_PROCESSOR_ID: case POSTED_INTR_NOTIFICATION_VECTOR: case EPTP_INDEX:
+	case POSTED_INTR_NOTIFICATION_VECTOR: case EPTP_INDEX:
 	case GUEST_INTR_STATUS: case GUEST_PML_INDEX: case PML_ADDRESS: case POSTED_INTR_DESC_ADDR:
-	case VM_FUNCTION_CONTROL: case EPT_POINTER: case EOI_EXIT_BITMAP0: case EOI_EXIT_BITMAP1:
+	case VM_FUNCTION_CONTROL: case EOI_EXIT_BITMAP0: case EOI_EXIT_BITMAP1:
 	case EOI_EXIT_BITMAP2: case EOI_EXIT_BITMAP3: case EPTP_LIST_ADDRESS: case VMREAD_BITMAP:
 	case VMWRITE_BITMAP: case VE_INFORMATION_ADDRESS: case EXECUTIVE_VMCS_POINTER:
 		return false;
@@ -176,18 +183,16 @@ static bool field_in_view(uint32_t enc)
 	/* Listed after the fields above in Appendix B, by feature: the same rule by encoding. */
 	if ((enc & 0xfffe) >= 0x202c && (enc & 0xfffe) < 0x2400)
 		return false; /* XSS/ENCLS/SPP/TSC multiplier/... 64-bit controls */
-	if (enc == 0x2400)
-		return false; /* GUEST_PHYSICAL_ADDRESS: EPT only */
-	if ((enc & 0xfffe) >= 0x2810 && (enc & 0xfffe) < 0x2c00)
-		return false; /* guest PDPTEs (EPT), BNDCFGS, RTIT, ... */
+	if ((enc & 0xfffe) >= 0x2402 && (enc & 0xfffe) < 0x2800)
+		return false; /* 64-bit read-only fields after GUEST_PHYSICAL_ADDRESS */
+	if ((enc & 0xfffe) >= 0x2812 && (enc & 0xfffe) < 0x2c00)
+		return false; /* BNDCFGS, RTIT, ... (after the guest PDPTEs) */
 	if ((enc & 0xfffe) >= 0x2c04 && (enc & 0xfffe) < 0x4000)
 		return false; /* host PERF_GLOBAL_CTRL and later */
 	if (enc == 0x2808 || enc == 0x2c04)
 		return false; /* PERF_GLOBAL_CTRL: no register behind it in Bochs (docs/bochs.md) */
-	if (enc == 0x401c || enc == 0x401e)
-		return false; /* TPR threshold (TPR shadow), PLE gap/window */
-	if (enc == 0x4020 || enc == 0x4022 || enc == 0x482e || enc == 0x4834)
-		return false; /* PLE, SMBASE-style and preemption-timer value fields */
+	if (enc == 0x4020 || enc == 0x4022 || enc == 0x4834)
+		return false; /* PLE gap/window, and the field after the preemption-timer value */
 	return true;
 }
 
@@ -236,6 +241,12 @@ static bool value_defined(uint32_t field)
 	case VM_EXIT_INTR_ERROR_CODE: case IDT_VECTORING_ERROR_CODE: case IO_RCX:
 	case IO_RSI: case IO_RDI: case IO_RIP:
 		return false;
+	/* Written by EPT exits only (27.2.1); the X record has it after those. */
+	case GUEST_PHYSICAL_ADDRESS: case GUEST_PHYSICAL_ADDRESS + 1:
+		return false;
+	/* After an exit with "save VMX-preemption timer value": what was left, timing (ept.c). */
+	case VMX_PREEMPTION_TIMER_VALUE:
+		return false;
 	default:
 		return true;
 	}
@@ -256,6 +267,7 @@ static bool field_steers_l1(uint32_t enc)
 	case VM_EXIT_MSR_STORE_COUNT: case VM_EXIT_MSR_LOAD_COUNT: case VM_ENTRY_MSR_LOAD_COUNT:
 	case VM_EXIT_MSR_STORE_ADDR: case VM_EXIT_MSR_LOAD_ADDR: case VM_ENTRY_MSR_LOAD_ADDR:
 	case IO_BITMAP_A: case IO_BITMAP_B: case MSR_BITMAP: case VMCS_LINK_POINTER:
+	case VIRTUAL_APIC_PAGE_ADDR: case EPT_POINTER:
 		return true;
 	default:
 		return VMCS_FIELD_TYPE(enc) == VMCS_TYPE_HOST;
@@ -280,6 +292,15 @@ uint64_t gen_value(uint32_t field)
 		return gen_ctl(field, (uint32_t)cur);
 	case VM_ENTRY_INTR_INFO: case VM_ENTRY_INSTRUCTION_LEN: case GUEST_ACTIVITY_STATE:
 		return cur;
+	/* ept.c's rules: no EPTP A/D bit, no timer value that may run out inside a stub. */
+	case EPT_POINTER:
+		return c < 30 ? cur : gen_eptp();
+	case VIRTUAL_PROCESSOR_ID:
+		return c < 30 ? cur : gen_vpid();
+	case TPR_THRESHOLD:
+		return c < 30 ? cur : gen_tpr_threshold();
+	case VMX_PREEMPTION_TIMER_VALUE:
+		return gen_timer_value();
 	default:
 		break;
 	}
@@ -312,6 +333,31 @@ uint64_t gen_value(uint32_t field)
 		/* Addresses and CRs: the value or a certainly non-canonical / beyond-width one. */
 		return c < 60 ? cur : c < 85 ? cur ^ BIT(48 + rnd(15)) : cur | BIT(63);
 	}
+}
+
+uint8_t failed_entry(void)
+{
+	for (unsigned int i = 0; i < POOL_COUNT; i++)
+		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
+			return fs.failed_entry[i];
+	return 0;
+}
+
+void failed_entry_set(uint8_t bits)
+{
+	for (unsigned int i = 0; i < POOL_COUNT; i++)
+		if (fs.current != VMCS_NONE && fs.current == PA(*pool[i]))
+			fs.failed_entry[i] = bits;
+}
+
+/* VMREAD's value of field in the current VMCS after its last entry (fs.failed_entry). */
+static bool value_after_entry_defined(uint64_t field)
+{
+	if (field == EXIT_QUALIFICATION)
+		return !(failed_entry() & FAILED_QUAL);
+	if (field == VM_EXIT_INTR_INFO || field == IDT_VECTORING_INFO)
+		return !(failed_entry() & FAILED_INFO);
+	return true;
 }
 
 /* --- steps ---------------------------------------------------------------- */
@@ -382,7 +428,8 @@ static void step_vmread(uint64_t field64)
 		done = g_vmread_mem(field64, p, &res, &f);
 		v = operand;
 	}
-	r.has_value = done && res == VMX_SUCCEED && value_defined((uint32_t)field64);
+	r.has_value = done && res == VMX_SUCCEED && value_defined((uint32_t)field64) &&
+		      value_after_entry_defined(field64);
 	r.value = v;
 	outcome(&r, done, res, &f);
 	rec_emit(&r);
@@ -440,6 +487,7 @@ void ops_seed_begin(void)
 	fs.vmx_on = false;
 	fs.current = VMCS_NONE;
 	fs.exited = false;
+	memset(fs.failed_entry, 0, sizeof(fs.failed_entry));
 	if (chance(85))
 		step_ptr(K_VMXON, PA(vmxon_region));
 	else
@@ -460,10 +508,21 @@ void ops_step(void)
 			step_ptr(K_VMXON, chance(60) ? PA(vmxon_region) : gen_vmcs_addr());
 		else if (c < 70)
 			step_vmxoff();
-		else if (c < 80)
+		else if (c < 78)
 			step_vmread(gen_field64());
+		else if (c < 80 && chance(50))
+			step_invept();
+		else if (c < 80)
+			step_invvpid();
 		else
 			step_ptr(K_VMPTRLD, gen_vmcs_addr());
+		return;
+	}
+	if (chance(5)) {
+		if (chance(50))
+			step_invept();
+		else
+			step_invvpid();
 		return;
 	}
 	if (c < 8)

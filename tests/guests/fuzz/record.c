@@ -13,6 +13,9 @@
  */
 #define E9_PORT 0xe9
 #define ENTRY_FAIL_REASON_GUEST_STATE 33
+#define EXIT_REASON_EPT_VIOLATION 48
+#define EXIT_REASON_EPT_MISCONFIG 49
+#define EPT_QUAL_LINEAR_VALID BIT(7) /* SDM Vol. 3C Table 27-7 */
 
 uint64_t fuzz_rng_state;
 uint64_t fuzz_seed, fuzz_step, fuzz_vmx_count;
@@ -22,7 +25,7 @@ static const char *const kind_names[K_COUNT] = {
 	[K_VMXON] = "vmxon",     [K_VMXOFF] = "vmxoff",   [K_VMCLEAR] = "vmclear",
 	[K_VMPTRLD] = "vmptrld", [K_VMPTRST] = "vmptrst", [K_VMREAD] = "vmread",
 	[K_VMWRITE] = "vmwrite", [K_VMLAUNCH] = "vmlaunch", [K_VMRESUME] = "vmresume",
-	[K_PREPARE] = "prepare",
+	[K_PREPARE] = "prepare", [K_INVEPT] = "invept", [K_INVVPID] = "invvpid",
 };
 
 bool e9_present(void)
@@ -39,7 +42,7 @@ static void e9_write(const char *s, size_t n)
 
 void rec_printf(const char *fmt, ...)
 {
-	char buf[384];
+	char buf[512];
 	va_list ap;
 	int n;
 
@@ -61,7 +64,7 @@ void rec_printf(const char *fmt, ...)
 
 void rec_emit(const struct record *r)
 {
-	char extra[224] = "";
+	char extra[352] = "";
 	size_t len = 0;
 
 	if (r->result == R_FAIL_VALID)
@@ -71,6 +74,12 @@ void rec_emit(const struct record *r)
 				    r->error_code);
 	if (r->has_value)
 		len += fmt_snprintf(extra + len, sizeof(extra) - len, " x=%lx", r->value);
+	if (r->has_desc)
+		len += fmt_snprintf(extra + len, sizeof(extra) - len, " d=%lx,%lx", r->desc[0], r->desc[1]);
+	if (r->rexw)
+		len += fmt_snprintf(extra + len, sizeof(extra) - len, " w=1");
+	if (r->bad_operand)
+		len += fmt_snprintf(extra + len, sizeof(extra) - len, " m=%lx", r->bad_operand);
 	if (r->result == R_EXIT) {
 		const struct exit_info *e = &r->exit;
 
@@ -97,6 +106,20 @@ void rec_emit(const struct record *r)
 			fmt_snprintf(extra + len, sizeof(extra) - len, " X=%x,%lx,%x,%x,%x,%x,%x,%x,%lx",
 				     e->reason, qual, e->intr_info, r->intr_err,
 				     e->idt_vectoring, r->idt_err, e->len, r->insn_info, e->rip);
+		/*
+		 * EPT exits: the guest-physical address, and for a violation
+		 * the linear one when the qualification says it is valid
+		 * (27.2.1; undefined otherwise, so not recorded).
+		 */
+		len = strlen(extra);
+		if (e->reason == EXIT_REASON_EPT_MISCONFIG)
+			fmt_snprintf(extra + len, sizeof(extra) - len, " G=%lx", e->gpa);
+		else if (e->reason == EXIT_REASON_EPT_VIOLATION)
+			fmt_snprintf(extra + len, sizeof(extra) - len, " G=%lx,%lx", e->gpa,
+				     (e->qualification & EPT_QUAL_LINEAR_VALID) ? e->gla : 0);
+		len = strlen(extra);
+		if (r->has_vtpr)
+			fmt_snprintf(extra + len, sizeof(extra) - len, " T=%x", r->vtpr);
 	}
 	/* The MSR-store list's values (index and value of each entry the exit stored). */
 	for (uint32_t i = 0; r->result == R_EXIT && r->stored && i < r->stored_count && i < 4; i++) {

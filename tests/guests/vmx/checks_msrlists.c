@@ -169,3 +169,45 @@ void check_entry_failure_exit_msrs(void)
 	wrmsr(MSR_SYSENTER_CS, old_cs);
 	vmclear(PA(vmcs_b));
 }
+
+/*
+ * test=entry_failure_guest_state (bare and under umbra, compared by the
+ * lead; not in the suite's run while umbra fails it): a VM entry that
+ * fails loading its MSR list (reason 34) saves no guest state (SDM Vol.
+ * 3C 26.8): GUEST_SYSENTER_CS keeps what L1 wrote, not what the list's
+ * first entry loaded before the second failed. Since main's 5e5ce1f umbra
+ * copies vmcs02's guest area into vmcs12 at such a failure
+ * (nested/reflect.c nvmx_entry_failure() -> nvmx_sync12()); the fuzzer's
+ * seeds 147 and 1164 (of 1-3000 x 300 steps) and 200655, 200989 (of
+ * 200001-203000 x 400) diverge on it (PDPTE0, SYSENTER_CS, SYSENTER_EIP).
+ */
+void entry_failure_guest_state_run(void)
+{
+	const char *name = "entry.msr_load_failure_keeps_guest_state";
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint64_t reason, qual, cs;
+
+	if (!suite_init())
+		return;
+	write_cr4(read_cr4() | CR4_VMXE);
+	if (vmxon(PA(vmxon_region)) != VMX_SUCCEED || vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) != 0) {
+		report(name, VERDICT_FAIL, "VMXON or the VMCS set-up failed");
+		return;
+	}
+	entry_load[0] = (struct msr_entry){ MSR_SYSENTER_CS, 0, 0x1234 };
+	entry_load[1] = (struct msr_entry){ MSR_FS_BASE, 0, 0x8000000000000000ULL }; /* non-canonical: fails (26.4) */
+	vmwrite(VM_ENTRY_MSR_LOAD_ADDR, (uint64_t)entry_load);
+	vmwrite(VM_ENTRY_MSR_LOAD_COUNT, 2);
+	vmwrite(GUEST_SYSENTER_CS, 0x5678);
+	l2_regs_default(&regs);
+	res = vm_enter(&regs, 1);
+	reason = vmcs_get(VM_EXIT_REASON);
+	qual = vmcs_get(EXIT_QUALIFICATION);
+	cs = vmcs_get(GUEST_SYSENTER_CS);
+	check(name, res == VM_ENTRY_EXITED && reason == ENTRY_FAIL_MSR_LOADING && qual == 2 && cs == 0x5678,
+	      "entry %d, exit reason %#lx qualification %lu, GUEST_SYSENTER_CS %#lx (expected %#x, 2, 0x5678)", res,
+	      reason, qual, cs, ENTRY_FAIL_MSR_LOADING);
+	vmclear(PA(vmcs_b));
+	vmxoff();
+}

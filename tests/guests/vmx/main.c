@@ -112,6 +112,14 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		ept_umbra_mem_run(umbra_mem_in_map(&mbi));
 		report_finish();
 	}
+	if (mode_is(&args, "entry_failure_guest_state")) {
+		entry_failure_guest_state_run();
+		report_finish();
+	}
+	if (mode_is(&args, "timer_zero_event")) {
+		timer_zero_event_run();
+		report_finish();
+	}
 	if (mode_is(&args, "msr_store_abort")) {
 		msr_store_abort_run();
 		report_finish();

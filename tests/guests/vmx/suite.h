@@ -192,11 +192,13 @@ void check_exits(void);
 void check_msr_lists(void);  /* checks_msrlists.c */
 void check_entry_msr_load(void); /* checks_msrlists.c */
 void check_entry_failure_exit_msrs(void); /* checks_msrlists.c */
+void entry_failure_guest_state_run(void); /* checks_msrlists.c: test=entry_failure_guest_state */
 void check_debug_controls(void); /* checks_debug.c */
 void check_paging(void);         /* checks_paging.c */
 void check_absent(void);         /* checks_absent.c */
 void check_vpid(void);           /* checks_vpid.c */
 void check_timer(void);          /* checks_timer.c */
+void timer_zero_event_run(void); /* checks_timer.c: test=timer_zero_event */
 void check_ept(void);            /* checks_ept.c */
 void check_events(void);         /* checks_events.c */
 void check_tpr_shadow(void);     /* checks_tpr.c */

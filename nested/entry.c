@@ -211,8 +211,9 @@ static struct l1_derive_inputs read_l1_derive_inputs(void)
  * runs at every entry: vmcs02 saves L2's own values of the first four at
  * exit, which the next entry replaces (SDM 26.3.2.1).
  */
-static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs *l1)
+static void write_derived(struct nvmx *n, const struct l1_derive_inputs *l1)
 {
+	const struct vmcs12 *c = &n->vmcs12;
 	uint32_t entry12 = VMCS12_GET(c, VM_ENTRY_CONTROLS);
 	uint64_t cr0_mask12 = VMCS12_GET(c, CR0_GUEST_HOST_MASK), cr4_mask12 = VMCS12_GET(c, CR4_GUEST_HOST_MASK);
 	uint64_t efer;
@@ -239,7 +240,7 @@ static void write_derived(const struct vmcs12 *c, const struct l1_derive_inputs 
 	 * so exits umbra handles itself do not restart it.
 	 */
 	if (VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER)
-		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, (uint32_t)VMCS12_GET(c, VMX_PREEMPTION_TIMER_VALUE));
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, n->timer_left = (uint32_t)VMCS12_GET(c, VMX_PREEMPTION_TIMER_VALUE));
 	/* L2 reads L1's shadow for L1's bits, its own value for the rest. */
 	vmcs_writenat(CR0_READ_SHADOW, (VMCS12_GET(c, CR0_READ_SHADOW) & cr0_mask12) |
 					       (VMCS12_GET(c, GUEST_CR0) & ~cr0_mask12));
@@ -303,7 +304,7 @@ static bool update_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * Every entry: vmcs02 saved L2's own EFER, PAT and debug controls at
 	 * the last exit, and an entry loads vmcs12's or L1's (26.3.2.1).
 	 */
-	write_derived(c, &l1);
+	write_derived(n, &l1);
 	load_pdptes(v, n);
 	return true;
 }
@@ -352,7 +353,7 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	for (size_t i = 0; i < nvmx_copy_field_count; i++)
 		vmcs_write(nvmx_copy_fields[i].encoding, c->fields[nvmx_copy_fields[i].slot]);
 	vmcs_write64(VMCS_LINK_POINTER, ~0ULL);
-	write_derived(c, &l1);
+	write_derived(n, &l1);
 	load_pdptes(v, n);
 
 	/* Controls. */

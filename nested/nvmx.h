@@ -57,6 +57,8 @@ struct nvmx {
 	 * vmcs02_is_shadow (docs/design.md).
 	 */
 	bool stale12;
+	/* What is left of L2's VMX-preemption timer as umbra last saw it (nvmx_l2_exit()). */
+	uint32_t timer_left;
 	/* Field-access statistics: VMREAD/VMWRITE exits per vmcs12 slot. */
 	uint32_t vmread_exits[VMCS_FIELD_COUNT], vmwrite_exits[VMCS_FIELD_COUNT];
 };

@@ -367,6 +367,19 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		return true;
 	}
 	n->stale12 = true; /* L2 ran: its state is vmcs02's now */
+	/*
+	 * The timer only counts down (SDM 25.5.1). Bochs saves a stale value
+	 * after an entry with it at 0 (docs/bochs.md), which an exit umbra
+	 * handles itself would give L2 back as time left: never more than
+	 * there was.
+	 */
+	if (VMCS12_GET(c, PIN_BASED_VM_EXEC_CONTROL) & PREEMPTION_TIMER) {
+		uint32_t left = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
+
+		if (left > n->timer_left)
+			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, left = n->timer_left);
+		n->timer_left = left;
+	}
 	mark_launched(n);
 	switch (basic) {
 	case EXIT_REASON_EXCEPTION_NMI:

@@ -17,7 +17,9 @@ mkdir -p "$out"
 run() { # run NAME boot.sh-options...
 	local name=$1
 	shift
-	if ! "$root/tests/system/boot.sh" --emu bochs --cpus 1 --out "$out/$name" --timeout 600 "$@" \
+	# umbra of this build directory, unless the run names another kernel (a later --kernel wins).
+	if ! "$root/tests/system/boot.sh" --emu bochs --cpus 1 --out "$out/$name" --timeout 600 \
+		--kernel "$build/umbra.elf" "$@" \
 		>"$out/$name.boot.out" 2>&1; then
 		echo "bench: the $name boot failed, see $out/$name" >&2
 		exit 1

@@ -107,8 +107,8 @@ _Static_assert(SHADOW_FIELDS_MAX < 255, "sync_of_slot holds an index");
 /*
  * vmcs02 as the shadow: what vmcs02_leave() reads back into vmcs12 (the
  * saved L2 state the next entry's checks and derived fields read), and
- * L1's host-state fields it holds
- * while L1 runs, in place of umbra's (nvmx.umbra_host02 keeps umbra's).
+ * L1's host-state fields it holds while L1 runs, in place of umbra's
+ * (nvmx.umbra_host02 keeps umbra's).
  */
 static struct shadow_sync back02[VMCS_FIELD_COUNT], host02[SHADOW_HOST02_MAX];
 static size_t back02_count, host02_count;
@@ -146,6 +146,7 @@ static void build_sync_lists(void)
 		uint32_t enc = shadow_field_table[i].encoding;
 		int slot = vmcs12_slot(enc);
 		struct shadow_sync e = { enc, (uint16_t)i, (uint16_t)slot };
+		enum shadow_access access02;
 
 		if (VMCS_FIELD_INDEX(enc) > max_index)
 			continue;
@@ -155,9 +156,10 @@ static void build_sync_lists(void)
 		sync_of_slot[slot] = (uint8_t)sync_all_count;
 		if (shadow_field_table[i].read_write)
 			sync_rw[sync_rw_count++] = e;
-		if (vmcs02_access(i) != SHADOW_NONE)
+		access02 = vmcs02_access(i);
+		if (access02 != SHADOW_NONE)
 			vmcs02_read_count++;
-		if (vmcs02_access(i) == SHADOW_READ_WRITE) {
+		if (access02 == SHADOW_READ_WRITE) {
 			vmcs02_write_count++;
 			if (nvmx_policy[slot] & NP_HOST) {
 				if (host02_count == SHADOW_HOST02_MAX)
@@ -235,13 +237,8 @@ void shadow_init(const struct vmx_caps *caps, bool want, bool vmcs02, uint32_t v
 		log_debug("nested:   read-write: %s", vmcs_field_name(sync_rw[i].encoding));
 }
 
-static void load(struct vcpu *v, uint64_t pa)
-{
-	vcpu_vmcs_load(v, pa);
-}
-
 /* vmcs01 is current: its link pointer names umbra's shadow VMCS, with the table's bitmaps. */
-static void link_own(struct vcpu *v, struct nvmx *n)
+static void link_own(struct nvmx *n)
 {
 	vmcs_write64(VMREAD_BITMAP, vmread_bitmap);
 	vmcs_write64(VMWRITE_BITMAP, vmwrite_bitmap);
@@ -249,7 +246,6 @@ static void link_own(struct vcpu *v, struct nvmx *n)
 	if (n->l1_link == SHADOW_LINK_NONE)
 		vmcs_write32(SECONDARY_VM_EXEC_CONTROL, vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | VMCS_SHADOWING);
 	n->l1_link = SHADOW_LINK_OWN;
-	(void)v;
 }
 
 void shadow_link(struct vcpu *v, struct nvmx *n)
@@ -257,7 +253,7 @@ void shadow_link(struct vcpu *v, struct nvmx *n)
 	if (!enabled)
 		return;
 	/* Fill the shadow from vmcs12 (vmcs01 is current before and after). */
-	load(v, n->shadow_pa);
+	vcpu_vmcs_load(v, n->shadow_pa);
 	for (size_t i = 0; i < sync_all_count; i++) {
 		const struct shadow_sync *e = &sync_all[i];
 
@@ -265,8 +261,8 @@ void shadow_link(struct vcpu *v, struct nvmx *n)
 		vmcs_write(e->encoding, n->shadow_cache[e->entry]);
 	}
 	n->shadow_cache_valid = true;
-	load(v, v->vmcs01.pa);
-	link_own(v, n);
+	vcpu_vmcs_load(v, v->vmcs01.pa);
+	link_own(n);
 }
 
 void shadow_unlink(struct vcpu *v __unused, struct nvmx *n)
@@ -287,7 +283,7 @@ void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
 	/* Only umbra's own shadow, while L1 ran on it, holds VMWRITEs of L1's that did not exit. */
 	if (!enabled || n->l1_link != SHADOW_LINK_OWN || !n->shadow_cache_valid)
 		return;
-	load(v, n->shadow_pa);
+	vcpu_vmcs_load(v, n->shadow_pa);
 	for (size_t i = 0; i < sync_rw_count; i++) {
 		const struct shadow_sync *e = &sync_rw[i];
 		uint64_t val = vmcs_read(e->encoding); /* zero-extended, as vmcs12 stores it */
@@ -298,7 +294,7 @@ void shadow_to_vmcs12(struct vcpu *v, struct nvmx *n)
 			n->dirty[e->slot / 64] |= 1ULL << (e->slot % 64);
 		}
 	}
-	load(v, was);
+	vcpu_vmcs_load(v, was);
 }
 
 void shadow_write_field(struct vcpu *v, struct nvmx *n, uint32_t encoding)
@@ -312,10 +308,10 @@ void shadow_write_field(struct vcpu *v, struct nvmx *n, uint32_t encoding)
 	e = &sync_all[sync_of_slot[slot] - 1];
 	if (n->vmcs12.fields[e->slot] == n->shadow_cache[e->entry])
 		return;
-	load(v, n->shadow_pa);
+	vcpu_vmcs_load(v, n->shadow_pa);
 	vmcs_write(e->encoding, n->vmcs12.fields[e->slot]);
 	n->shadow_cache[e->entry] = n->vmcs12.fields[e->slot];
-	load(v, was);
+	vcpu_vmcs_load(v, was);
 }
 
 void shadow_from_vmcs12(struct vcpu *v, struct nvmx *n)
@@ -331,11 +327,11 @@ void shadow_from_vmcs12(struct vcpu *v, struct nvmx *n)
 
 		if (val == n->shadow_cache[e->entry])
 			continue;
-		load(v, n->shadow_pa);
+		vcpu_vmcs_load(v, n->shadow_pa);
 		vmcs_write(e->encoding, val);
 		n->shadow_cache[e->entry] = val;
 	}
-	load(v, was);
+	vcpu_vmcs_load(v, was);
 }
 
 void shadow_attach_own(struct vcpu *v, struct nvmx *n)
@@ -343,9 +339,9 @@ void shadow_attach_own(struct vcpu *v, struct nvmx *n)
 	if (!enabled || !n->shadow_cache_valid)
 		return;
 	shadow_from_vmcs12(v, n);
-	load(v, v->vmcs01.pa);
+	vcpu_vmcs_load(v, v->vmcs01.pa);
 	if (n->l1_link != SHADOW_LINK_OWN)
-		link_own(v, n);
+		link_own(n);
 }
 
 /* ---- vmcs02 as L1's shadow VMCS (docs/design.md, "vmcs02 as the shadow") ---------------- */
@@ -391,7 +387,7 @@ void shadow_vmcs02_leave(struct vcpu *v, struct nvmx *n)
 	/* An ordinary VMCS again (it is not active: the indicator may change), then current. */
 	*(volatile uint32_t *)v->vmcs02.pa = revision;
 	n->vmcs02_is_shadow = false;
-	load(v, v->vmcs02.pa);
+	vcpu_vmcs_load(v, v->vmcs02.pa);
 	for (size_t i = 0; i < back02_count; i++)
 		n->vmcs12.fields[back02[i].slot] = vmcs_read(back02[i].encoding);
 	/* L1's host state back into vmcs12 (a change is a dirty field: the checks run again), umbra's into vmcs02. */

@@ -65,8 +65,13 @@ void inject_exception(uint8_t vector, bool has_error, uint32_t error)
  * The one place that completes an instruction: RIP moves past it and the
  * STI/MOV-SS interrupt shadow ends (SDM Vol. 3A 6.8.3).
  */
-void exit_single_step_trap(void)
+void exit_instruction_retired(void)
 {
+	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
 	if ((vmcs_readnat(GUEST_RFLAGS) & RFLAGS_TF) && !(vmcs_read64(GUEST_IA32_DEBUGCTL) & DEBUGCTL_BTF))
 		vmcs_writenat(GUEST_PENDING_DBG_EXCEPTIONS,
 			      vmcs_readnat(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
@@ -74,13 +79,8 @@ void exit_single_step_trap(void)
 
 void exit_skip_instruction(void)
 {
-	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-
 	vmcs_writenat(GUEST_RIP, vmcs_readnat(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
-	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	exit_single_step_trap();
+	exit_instruction_retired();
 }
 
 static unsigned int guest_cpl(void)

@@ -65,17 +65,17 @@ struct nested_ops {
 
 extern const struct nested_ops *nested_ops;
 
-/* Advance RIP past the instruction that exited and end any STI/MOV-SS shadow. */
+/* Advance RIP past the instruction that exited, then exit_instruction_retired(). */
 void exit_skip_instruction(void);
 
 /*
- * An instruction umbra emulated retired: with RFLAGS.TF set (and
- * IA32_DEBUGCTL.BTF clear) its single-step trap is pending, as the CPU
- * would have raised it (SDM Vol. 3B 17.3.1.4): BS goes into the pending
- * debug exceptions, which VM entry delivers before the next instruction
- * (SDM Vol. 3C 26.7.3). exit_skip_instruction() calls it.
+ * An instruction umbra emulated retired (RIP already moves past it): any
+ * STI/MOV-SS shadow ends, and with RFLAGS.TF set (IA32_DEBUGCTL.BTF clear)
+ * its single-step trap is pending, as the CPU would have raised it (SDM
+ * Vol. 3B 17.3.1.4): BS goes into the pending debug exceptions, which VM
+ * entry delivers before the next instruction (SDM Vol. 3C 26.7.3).
  */
-void exit_single_step_trap(void);
+void exit_instruction_retired(void);
 
 /* I/O ports umbra intercepts (emulator exit ports), for the I/O bitmaps. */
 extern const uint16_t exit_io_ports[];

@@ -45,9 +45,6 @@
 /* IDT-vectoring information valid (SDM Vol. 3C 24.9.3). */
 #define INTR_INFO_VALID BIT(31)
 
-/* Guest interruptibility state (SDM Vol. 3C 24.4.2, Table 24-3). */
-#define INTERRUPTIBILITY_STI BIT(0)
-#define INTERRUPTIBILITY_MOV_SS BIT(1)
 
 static uint64_t apic_page;
 
@@ -161,17 +158,13 @@ static void hex_bytes(char *out, size_t size, const uint8_t *b, size_t n)
 	out[o ? o - 1 : 0] = '\0';
 }
 
-/* RIP past the emulated store; a completed instruction ends an STI/MOV-SS shadow (SDM Vol. 3A 6.8.3). */
+/* RIP past the emulated store: the instruction retired (an STI/MOV-SS shadow ends, SDM Vol. 3A 6.8.3). */
 static void complete_store(uint64_t rip, unsigned int length, enum insn_mode mode)
 {
-	uint32_t intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	uint64_t next = rip + length;
 
 	vmcs_writenat(GUEST_RIP, mode == INSN_MODE_64 ? next : (uint32_t)next);
-	if (intr & (INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~(INTERRUPTIBILITY_STI | INTERRUPTIBILITY_MOV_SS));
-	exit_single_step_trap();
+	exit_instruction_retired();
 }
 
 bool vapic_mmio_write(struct vcpu *v, uint64_t gpa, uint64_t qualification)

@@ -300,6 +300,24 @@ static void check_ept_operands(void)
 }
 
 /*
+ * ept_a afresh for the A/D and PML checks: L2's linear pages 0 and 1 are
+ * page_a and page_b through 4 KiB leaves of the window with no flags set;
+ * low_dirty: every 2 MiB leaf of L1's memory already accessed and dirty.
+ */
+static void ept_ad_window(bool low_dirty)
+{
+	ept12_init(&ept_a);
+	for (unsigned int i = 0; low_dirty && i < 512; i++)
+		ept_a.pd_low[i] |= EPT_ACCESSED | EPT_DIRTY;
+	ept_a.pt_4k[0] = (uint64_t)page_a | EPT_RWX | EPT_WB;
+	ept_a.pt_4k[1] = (uint64_t)page_b | EPT_RWX | EPT_WB;
+	map_l2_linear(0, GPA2_4K);
+	map_l2_linear(1, GPA2_4K + PAGE_SIZE);
+	__asm__ volatile("invlpg (%0); invlpg (%1)" ::"r"(L2_LINEAR), "r"(L2_LINEAR + PAGE_SIZE) : "memory");
+	ept_changed();
+}
+
+/*
  * Accessed and dirty flags (SDM Vol. 3C 29.3.5), with EPTP bit 6: L2 reads
  * page_a and writes page_b through 4 KiB leaves of L1's EPT. Every entry
  * of both walks gets its accessed flag, only page_b's leaf its dirty flag;
@@ -316,13 +334,7 @@ static void check_ept_ad(void)
 		report("ept.ad_read", VERDICT_SKIP, "no EPT accessed and dirty flags");
 		return;
 	}
-	ept12_init(&ept_a);
-	ept_a.pt_4k[0] = (uint64_t)page_a | EPT_RWX | EPT_WB;
-	ept_a.pt_4k[1] = (uint64_t)page_b | EPT_RWX | EPT_WB;
-	map_l2_linear(0, GPA2_4K);
-	map_l2_linear(1, GPA2_4K + PAGE_SIZE);
-	__asm__ volatile("invlpg (%0); invlpg (%1)" ::"r"(L2_LINEAR), "r"(L2_LINEAR + PAGE_SIZE) : "memory");
-	ept_changed();
+	ept_ad_window(false);
 	page_a[1] = 0xa1a1;
 	page_b[1] = 0xb1b1;
 	got = l2_read("ept.ad_read", eptp, L2_LINEAR + OFFSET);
@@ -354,15 +366,7 @@ static uint64_t pml_log[512] __aligned(PAGE_SIZE);
 /* L1's EPT with A/D for the PML checks: every 2 MiB leaf of L1's memory already dirty, page_a and page_b not. */
 static uint64_t pml_setup(uint16_t index)
 {
-	ept12_init(&ept_a);
-	for (unsigned int i = 0; i < 512; i++)
-		ept_a.pd_low[i] |= EPT_ACCESSED | EPT_DIRTY;
-	ept_a.pt_4k[0] = (uint64_t)page_a | EPT_RWX | EPT_WB;
-	ept_a.pt_4k[1] = (uint64_t)page_b | EPT_RWX | EPT_WB;
-	map_l2_linear(0, GPA2_4K);
-	map_l2_linear(1, GPA2_4K + PAGE_SIZE);
-	__asm__ volatile("invlpg (%0); invlpg (%1)" ::"r"(L2_LINEAR), "r"(L2_LINEAR + PAGE_SIZE) : "memory");
-	ept_changed();
+	ept_ad_window(true);
 	memset(pml_log, 0, sizeof(pml_log));
 	page_b[1] = 0xb1b1;
 	if (vmcs_prepare(&vmcs_b, l2_store_rbx, L2_STACK_TOP) != 0)

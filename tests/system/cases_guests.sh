@@ -122,6 +122,9 @@ compare_verdicts() {
 	umbra=$(guest_verdicts "$2")
 	[ -n "$bare" ] || { echo "no TEST lines in $1"; return 1; }
 	[ -n "$umbra" ] || { echo "no TEST lines in $2"; return 1; }
+	# Two runs that stopped at the same place agree, and prove nothing.
+	grep -qE "${GUEST_LINE}SUMMARY " "$1" || { echo "no SUMMARY line in $1: the run did not finish"; return 1; }
+	grep -qE "${GUEST_LINE}SUMMARY " "$2" || { echo "no SUMMARY line in $2: the run did not finish"; return 1; }
 	# A name may repeat (cmdline.word): the k-th occurrence is compared with the k-th.
 	diffs=$(awk '
 		{ key = $1 "#" (++seen[FILENAME, $1]) }

@@ -99,6 +99,10 @@ static bool check_controls(const struct vmcs12 *c)
 		if ((threshold & 0xf) > (vtpr >> 4u))
 			return false;
 	}
+	/* 26.2.1.1: with VMCS shadowing, both bitmaps are aligned pages within the address width. */
+	if ((proc2 & VMCS_SHADOWING) && (!phys_range_ok(VMCS12_GET(c, VMREAD_BITMAP), PAGE_SIZE, PAGE_SIZE) ||
+					 !phys_range_ok(VMCS12_GET(c, VMWRITE_BITMAP), PAGE_SIZE, PAGE_SIZE)))
+		return false;
 	/* 26.2.1.1: with "enable VPID", the VPID is not 0. */
 	if ((proc2 & ENABLE_VPID) && !VMCS12_GET(c, VIRTUAL_PROCESSOR_ID))
 		return false;
@@ -389,7 +393,8 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * (nested/ept02.c).
 	 */
 	/* L1's PML is umbra's to do at shadow-EPT fills (nested/ept02.c): the CPU must not log into vmcs02's. */
-	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~ENABLE_PML) | ENABLE_EPT);
+	/* PML and L1's VMCS shadowing are umbra's to emulate (ept02.c; insn.c for L2's VMREAD/VMWRITE). */
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~(ENABLE_PML | VMCS_SHADOWING)) | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, (proc2 & ENABLE_EPT) ? ept02_eptp(&n->ept02, VMCS12_GET(c, EPT_POINTER)) : vm.eptp);
 	if (proc2 & ENABLE_VPID)
 		map_vpid(v, n, (uint16_t)VMCS12_GET(c, VIRTUAL_PROCESSOR_ID));
@@ -423,18 +428,22 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
  * SDM Vol. 3C 26.3.1.5: a VMCS link pointer other than all ones is 4 KiB
  * aligned, within the physical-address width, not the current VMCS, and
  * names memory whose first 4 bytes hold the VMCS revision identifier in
- * bits 30:0 and the "VMCS shadowing" control in bit 31 (0: L1 is not
- * offered shadowing). Memory that is not L1's fails the check.
+ * bits 30:0 and the "VMCS shadowing" control in bit 31 (the shadow-VMCS
+ * indicator: L2's VMREAD and VMWRITE reach that VMCS). Memory that is not
+ * L1's fails the check.
  */
 static bool link_pointer_ok(const struct nvmx *n, uint64_t link)
 {
-	uint32_t rev;
+	const struct vmcs12 *c = &n->vmcs12;
+	uint32_t proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL), rev;
+	bool shadowing = (proc & SECONDARY_CONTROLS) && (VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) & VMCS_SHADOWING);
 
 	if (link == ~0ULL)
 		return true;
 	if (!IS_ALIGNED(link, PAGE_SIZE) || (link >> vm.phys_addr_bits) || link == n->current)
 		return false;
-	return guest_read_phys(link, &rev, sizeof(rev)) && rev == NVMX_VMCS_REVISION;
+	return guest_read_phys(link, &rev, sizeof(rev)) &&
+	       rev == (NVMX_VMCS_REVISION | (shadowing ? NVMX_SHADOW_VMCS_INDICATOR : 0));
 }
 
 /* SDM Vol. 3C 24.4.2: activity states; 1-3 need IA32_VMX_MISC bits 6-8 (A.6). */

@@ -3,6 +3,7 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/vmx_caps.h"
+#include "arch/x86/vmx_controls.h"
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/string.h"
@@ -281,9 +282,9 @@ static enum exit_action do_vmptrld(struct vcpu *v, struct nvmx *n, uint64_t qual
 		nvmx_fail(v, VMXERR_VMPTRLD_VMXON_POINTER);
 		return EXIT_SKIP_INSN;
 	}
-	/* Bit 31 asks for a shadow VMCS, which L1 is not offered (yet). */
+	/* Bit 31 asks for a shadow VMCS: offered with VMCS shadowing (nested/vmx_msrs.c). */
 	read_region(addr, &rev, 4);
-	if (rev != NVMX_VMCS_REVISION) {
+	if ((rev & ~NVMX_SHADOW_VMCS_INDICATOR) != NVMX_VMCS_REVISION) {
 		nvmx_fail(v, VMXERR_VMPTRLD_INCORRECT_REVISION_ID);
 		return EXIT_SKIP_INSN;
 	}
@@ -392,11 +393,99 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 	return EXIT_SKIP_INSN;
 }
 
+/*
+ * L1's VMCS shadowing for L2 (secondary control 14, SDM Vol. 3C 24.6.15,
+ * 25.1.3, 30.3). vmcs02 runs without shadowing, so every VMREAD and
+ * VMWRITE of L2 exits to umbra. It is L1's exit when vmcs12 does not
+ * shadow, when the field encoding has a bit above 14 (bits 63:15 in 64-bit
+ * mode, 31:15 elsewhere), or when the field's bit is set in L1's VMREAD or
+ * VMWRITE bitmap (a bitmap outside L1's RAM reads all ones: every access
+ * exits). Otherwise umbra does what the CPU does without exiting: #GP(0)
+ * at CPL > 0, VMfailInvalid with a link pointer of all ones, else the
+ * access on the VMCS the link pointer names, in L1's memory (not current
+ * while L2 runs, so its region holds its data), with VMfailValid(12) or
+ * (13) written to vmcs12, the current VMCS. A memory operand of an L2 on
+ * L1's EPT would need L2's addresses translated through EPT12: that exit
+ * goes to L1 (docs/nested-vmx.md). False when the exit is L1's.
+ */
+bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t qual)
+{
+	const struct vmcs12 *c = &n->vmcs12;
+	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO), proc = VMCS12_GET(c, CPU_BASED_VM_EXEC_CONTROL);
+	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
+	size_t size = long_mode_64() ? 8 : 4;
+	uint64_t field = field_operand(v, info, size), link = VMCS12_GET(c, VMCS_LINK_POINTER);
+	uint64_t slot_pa, slot_value = 0, value = 0, misc = 0, la;
+	uint32_t magic = 0;
+	uint8_t bits;
+	int slot;
+
+	if (!(proc2 & VMCS_SHADOWING) || (field >> 15))
+		return false;
+	guest_read_phys_or_ones(VMCS12_GET(c, write ? VMWRITE_BITMAP : VMREAD_BITMAP) + (field >> 3), &bits, 1);
+	if (bits & (1u << (field & 7)))
+		return false;
+	if (!II_IS_REG(info) && (proc2 & ENABLE_EPT))
+		return false;
+	if (guest_cpl_above_0()) {
+		inject_exception(VEC_GP, true, 0);
+		return true;
+	}
+	if (link == ~0ULL) {
+		nvmx_fail_invalid();
+		exit_skip_instruction();
+		return true;
+	}
+	if (write) {
+		if (II_IS_REG(info))
+			value = vcpu_gpr(v, II_REG1(info));
+		else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, false))
+			return true;
+		if (size == 4)
+			value = (uint32_t)value;
+	}
+	slot = vmcs12_slot((uint32_t)field);
+	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+	if (slot < 0 || (write && VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY && !(misc & VMX_MISC_VMWRITE_ANY_FIELD))) {
+		nvmx_fail(v, slot < 0 ? VMXERR_UNSUPPORTED_VMCS_COMPONENT : VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+		exit_skip_instruction();
+		return true;
+	}
+	/* A region umbra never wrote back is empty, as VMPTRLD would find it (do_vmptrld()). */
+	read_region(link + offsetof(struct vmcs12, magic), &magic, sizeof(magic));
+	slot_pa = link + offsetof(struct vmcs12, fields) + (uint64_t)slot * sizeof(uint64_t);
+	if (magic == VMCS12_MAGIC)
+		read_region(slot_pa, &slot_value, sizeof(slot_value));
+	if (write) {
+		if (magic != VMCS12_MAGIC) {
+			static const uint64_t empty[VMCS_FIELD_COUNT];
+			const uint32_t words[2] = { VMCS12_MAGIC, 0 }; /* magic, launch state "clear" */
+
+			write_region(link + offsetof(struct vmcs12, fields), empty, sizeof(empty));
+			write_region(link + offsetof(struct vmcs12, magic), words, sizeof(words));
+		}
+		slot_value = vmcs12_slot_update(slot_value, (uint32_t)field, value);
+		write_region(slot_pa, &slot_value, sizeof(slot_value));
+	} else {
+		value = vmcs12_slot_value(slot_value, (uint32_t)field);
+		if (size == 4)
+			value = (uint32_t)value;
+		if (II_IS_REG(info))
+			set_gpr(v, II_REG1(info), value);
+		else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
+			return true;
+	}
+	nvmx_succeed();
+	exit_skip_instruction();
+	return true;
+}
+
 static enum exit_action do_launch(struct vcpu *v, struct nvmx *n, bool launch)
 {
 	bool launched;
 
-	if (n->current == NVMX_NO_VMCS) {
+	/* SDM Vol. 3C 24.10, 26.1: no VM entry with a shadow VMCS as the current VMCS (Bochs allows it). */
+	if (n->current == NVMX_NO_VMCS || (n->vmcs12.revision & NVMX_SHADOW_VMCS_INDICATOR)) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}

@@ -140,6 +140,8 @@ void nvmx_entry_failure(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t
 /* A VM-entry MSR-load list of one entry that always fails (SDM 26.4: bits 63:32 set). */
 extern uint64_t nvmx_failing_msr_list;
 bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual);
+/* L2's VMREAD/VMWRITE under L1's VMCS shadowing (nested/insn.c); false: the exit is L1's. */
+bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t qual);
 void nvmx_l2_entry_failed(struct vcpu *v, uint32_t err);
 bool nvmx_init_signal(struct vcpu *v);
 bool nvmx_l1_nmi_exiting(struct vcpu *v);

@@ -411,6 +411,12 @@ bool nvmx_l2_exit(struct vcpu *v, uint32_t reason, uint64_t qual)
 		if (!nvmx_l1_wants_msr_exit(c, (uint32_t)v->regs.rcx, basic == EXIT_REASON_MSR_WRITE))
 			return false;
 		break;
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMWRITE:
+		/* With L1's VMCS shadowing on, umbra may do what the CPU would do without an exit. */
+		if (nvmx_l2_shadow_access(v, n, basic == EXIT_REASON_VMWRITE, qual))
+			return true;
+		break;
 	case EXIT_REASON_EPT_VIOLATION:
 	case EXIT_REASON_EPT_MISCONFIG:
 		/* L2 on L1's EPT: a shadow EPT fill, or L1's exit (nested/ept02.c). */

@@ -94,8 +94,8 @@ enum nvmx_policy_flag {
 	X(EOI_EXIT_BITMAP2, NP_NOT_OFFERED)                                 \
 	X(EOI_EXIT_BITMAP3, NP_NOT_OFFERED)                                 \
 	X(EPTP_LIST_ADDRESS, NP_NOT_OFFERED)                                \
-	X(VMREAD_BITMAP, NP_NOT_OFFERED)                                    \
-	X(VMWRITE_BITMAP, NP_NOT_OFFERED)                                   \
+	X(VMREAD_BITMAP, NP_CONTROL_EMULATED) /* L2's VMREADs (insn.c) */  \
+	X(VMWRITE_BITMAP, NP_CONTROL_EMULATED)                              \
 	X(VE_INFORMATION_ADDRESS, NP_NOT_OFFERED)                           \
 	X(XSS_EXIT_BITMAP, NP_NOT_OFFERED)                                  \
 	X(ENCLS_EXITING_BITMAP, NP_NOT_OFFERED)                             \

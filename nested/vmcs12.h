@@ -33,6 +33,9 @@ int vmcs12_slot(uint32_t encoding);
  * bits 63:32 of its 64-bit field.
  */
 uint64_t vmcs12_read(const struct vmcs12 *v, uint32_t encoding);
+/* A field's value in its slot's 64 bits, and the slot after a write (width and HIGH access applied). */
+uint64_t vmcs12_slot_value(uint64_t slot, uint32_t encoding);
+uint64_t vmcs12_slot_update(uint64_t slot, uint32_t encoding, uint64_t value);
 void vmcs12_write(struct vmcs12 *v, uint32_t encoding, uint64_t value);
 
 /*

@@ -8,6 +8,8 @@
 
 /* umbra's own VMCS revision identifier for L1's virtual VMCSs (bit 31 clear). */
 #define NVMX_VMCS_REVISION 0x756d6272u /* "rbmu" */
+/* Bit 31 of a VMCS region's revision word: a shadow VMCS (SDM Vol. 3C 24.2, 24.10). */
+#define NVMX_SHADOW_VMCS_INDICATOR 0x80000000u
 
 /* Build the virtual MSR values once, from the real capabilities (BSP). */
 void vmx_msrs_init(const struct vmx_caps *real);

@@ -161,6 +161,7 @@ void bsp_main(uint32_t magic, uint32_t info_addr)
 		check_events();       /* checks_events.c */
 		check_tpr_shadow();   /* checks_tpr.c */
 		check_l2state();      /* checks_l2state.c */
+		check_shadow12();     /* checks_shadow12.c */
 		check_legacy();       /* checks_legacy.c */
 		check_umbra_hostile_pointers(); /* only under umbra */
 		check_umbra_msr_list_cap();     /* only under umbra */

@@ -203,6 +203,7 @@ void check_ept(void);            /* checks_ept.c */
 void check_events(void);         /* checks_events.c */
 void check_tpr_shadow(void);     /* checks_tpr.c */
 void check_l2state(void);        /* checks_l2state.c: pending debug exceptions, PAE PDPTEs, CR3 targets */
+void check_shadow12(void);       /* checks_shadow12.c: L1's VMCS shadowing for its L2 */
 void check_legacy(void);         /* checks_legacy.c: VMX from 32-bit protected mode */
 void check_umbra_pending_dbg(void); /* checks_l2state.c, group "umbra": 26.3.1.5's BS rule, which Bochs lacks */
 void ept_umbra_mem_run(uint64_t umbra_mem); /* test=ept_umbra_mem: L1's EPT onto umbra's memory */

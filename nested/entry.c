@@ -85,8 +85,8 @@ static bool check_controls(const struct vmcs12 *c)
 	/*
 	 * 26.2.1.1, "use TPR shadow": the virtual-APIC address aligned and
 	 * within the width, TPR threshold bits 31:4 clear (no virtual-interrupt
-	 * delivery is offered), and bits 3:0 not above VTPR[7:4] (no
-	 * "virtualize APIC accesses" either): VTPR as the CPU reads it.
+	 * delivery is offered), and, without "virtualize APIC accesses", bits
+	 * 3:0 not above VTPR[7:4]: VTPR as the CPU reads it.
 	 */
 	if (proc & USE_TPR_SHADOW) {
 		uint64_t vapic = VMCS12_GET(c, VIRTUAL_APIC_PAGE_ADDR);
@@ -96,9 +96,18 @@ static bool check_controls(const struct vmcs12 *c)
 		if (!phys_range_ok(vapic, PAGE_SIZE, PAGE_SIZE) || (threshold >> 4))
 			return false;
 		guest_read_phys_or_ones(vapic + VAPIC_TPR_OFFSET, &vtpr, 1);
-		if ((threshold & 0xf) > (vtpr >> 4u))
+		if (!(proc2 & VIRTUALIZE_APIC_ACCESSES) && (threshold & 0xf) > (vtpr >> 4u))
 			return false;
 	}
+	/*
+	 * 26.2.1.1: with "virtualize APIC accesses", the APIC-access address is
+	 * an aligned page within the width. vmcs02 takes it as it is: the CPU
+	 * never reads or writes that page, it only compares L2's physical
+	 * accesses with it after translation, and umbra's EPT for L1 is the
+	 * identity, so L1's address is the host's (SDM 29.4).
+	 */
+	if ((proc2 & VIRTUALIZE_APIC_ACCESSES) && !phys_range_ok(VMCS12_GET(c, APIC_ACCESS_ADDR), PAGE_SIZE, PAGE_SIZE))
+		return false;
 	/* 26.2.1.1: with VMCS shadowing, both bitmaps are aligned pages within the address width. */
 	if ((proc2 & VMCS_SHADOWING) && (!phys_range_ok(VMCS12_GET(c, VMREAD_BITMAP), PAGE_SIZE, PAGE_SIZE) ||
 					 !phys_range_ok(VMCS12_GET(c, VMWRITE_BITMAP), PAGE_SIZE, PAGE_SIZE)))
@@ -392,8 +401,11 @@ static void build_vmcs02(struct vcpu *v, struct nvmx *n)
 	 * L1 gives it an EPT of its own, on the shadow EPT that composes the two
 	 * (nested/ept02.c).
 	 */
-	/* L1's PML is umbra's to do at shadow-EPT fills (nested/ept02.c): the CPU must not log into vmcs02's. */
-	/* PML and L1's VMCS shadowing are umbra's to emulate (ept02.c; insn.c for L2's VMREAD/VMWRITE). */
+	/*
+	 * L1's PML is umbra's to do at shadow-EPT fills (nested/ept02.c): the CPU
+	 * must not log into vmcs02's. L1's VMCS shadowing is umbra's too
+	 * (nested/insn.c performs L2's VMREAD/VMWRITE on L1's shadow VMCS).
+	 */
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, (proc2 & ~(ENABLE_PML | VMCS_SHADOWING)) | ENABLE_EPT);
 	vmcs_write64(EPT_POINTER, (proc2 & ENABLE_EPT) ? ept02_eptp(&n->ept02, VMCS12_GET(c, EPT_POINTER)) : vm.eptp);
 	if (proc2 & ENABLE_VPID)

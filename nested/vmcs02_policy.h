@@ -85,7 +85,7 @@ enum nvmx_policy_flag {
 	X(PML_ADDRESS, NP_CONTROL_EMULATED)                                 \
 	X(TSC_OFFSET, NP_CONTROL_MERGED)                                    \
 	X(VIRTUAL_APIC_PAGE_ADDR, NP_CONTROL_MERGED)                        \
-	X(APIC_ACCESS_ADDR, NP_NOT_OFFERED)                                 \
+	X(APIC_ACCESS_ADDR, NP_CONTROL_AS_IS) /* a compare value only */     \
 	X(POSTED_INTR_DESC_ADDR, NP_NOT_OFFERED)                            \
 	X(VM_FUNCTION_CONTROL, NP_NOT_OFFERED)                              \
 	X(EPT_POINTER, NP_CONTROL_MERGED)                                   \

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* tpr group: "use TPR shadow": CR8 through the virtual-APIC page, the TPR threshold (SDM Vol. 3C 29.1, 26.2.1.1). */
+/*
+ * tpr group: "use TPR shadow": CR8 through the virtual-APIC page, the TPR
+ * threshold (SDM Vol. 3C 29.1, 26.2.1.1); with "virtualize APIC accesses",
+ * L2's accesses to the APIC-access page: TPR reads and writes virtualized,
+ * the rest APIC-access exits (29.4).
+ */
 #include "arch/x86/cpu.h"
 #include "core/types.h" /* arch/x86/exit_reasons.h does not include it */
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/string.h"
 #include "tests/guests/lib/report.h"
@@ -11,10 +17,34 @@
 #define VTPR 0x80 /* the virtual-APIC page's task-priority byte (29.1.1) */
 
 static uint8_t vapic[PAGE_SIZE] __aligned(PAGE_SIZE);
+/* The APIC-access page: the CPU only compares addresses with it, L2's accesses never reach it. */
+static uint8_t apic_access[PAGE_SIZE] __aligned(PAGE_SIZE);
 
-/* L2 at stub (RAX = rax) with the TPR shadow on vapic_pa and this threshold: the entry's result. */
-static enum vm_entry_result run_tpr(const char *name, const void *stub, uint64_t rax, uint64_t vapic_pa,
-				    uint32_t threshold, struct l2_regs *regs)
+#define APIC_ID 0x20
+#define APIC_ICR 0x300
+#define APIC_ACCESS_LINEAR_WRITE (1u << 12) /* exit qualification bits 15:12 (Table 28-6) */
+
+/* 32-bit APIC register accesses: RBX from / to the 4 bytes at RAX, then VMCALL. */
+extern const char l2_load32[], l2_store32[];
+__asm__(".pushsection .text\n"
+	"l2_load32:\n\t"
+	"movl (%rax), %ebx\n\t"
+	"vmcall\n"
+	"l2_store32:\n\t"
+	"movl %ebx, (%rax)\n\t"
+	"vmcall\n"
+	".popsection\n");
+
+/* L2 on an identity EPT of L1's, just invalidated (the APIC-access checks' second round). */
+static bool apic_on_ept;
+
+/*
+ * L2 at stub (RAX, RBX as given) with the TPR shadow on vapic_pa and this
+ * threshold, and "virtualize APIC accesses" on apic_pa unless it is 0: the
+ * entry's result.
+ */
+static enum vm_entry_result run_apic(const char *name, const void *stub, uint64_t rax, uint64_t rbx,
+				     uint64_t vapic_pa, uint32_t threshold, uint64_t apic_pa, struct l2_regs *regs)
 {
 	if (vmcs_prepare(&vmcs_b, stub, L2_STACK_TOP) != 0) {
 		report(name, VERDICT_FAIL, "VMCS set-up failed");
@@ -24,14 +54,115 @@ static enum vm_entry_result run_tpr(const char *name, const void *stub, uint64_t
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(USE_TPR_SHADOW) & ~(CR8_LOAD_EXITING | CR8_STORE_EXITING));
 	vmwrite(VIRTUAL_APIC_PAGE_ADDR, vapic_pa);
 	vmwrite(TPR_THRESHOLD, threshold);
+	if (apic_pa) {
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VIRTUALIZE_APIC_ACCESSES | (apic_on_ept ? ENABLE_EPT : 0)));
+		vmwrite(APIC_ACCESS_ADDR, apic_pa);
+		if (apic_on_ept) {
+			vmwrite(EPT_POINTER, ept_identity_eptp());
+			invept(INVEPT_ALL_CONTEXT, 0);
+		}
+	}
 	l2_regs_default(regs);
 	regs->gpr[GPR_RAX] = rax;
+	regs->gpr[GPR_RBX] = rbx;
 	return vm_enter(regs, 1);
+}
+
+static enum vm_entry_result run_tpr(const char *name, const void *stub, uint64_t rax, uint64_t vapic_pa,
+				    uint32_t threshold, struct l2_regs *regs)
+{
+	return run_apic(name, stub, rax, 0, vapic_pa, threshold, 0, regs);
 }
 
 static uint32_t reason_of(enum vm_entry_result res)
 {
 	return res == VM_ENTRY_EXITED ? (uint32_t)vmcs_get(VM_EXIT_REASON) : ~0u;
+}
+
+/* "Virtualize APIC accesses" with the TPR shadow (KVM's flexpriority), L2 without EPT. */
+static void check_apic_access(void)
+{
+	uint64_t a = (uint64_t)apic_access;
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint32_t reason;
+
+	if (!proc2_allows(VIRTUALIZE_APIC_ACCESSES)) {
+		report("tpr.apic_access_read_exit", VERDICT_SKIP, "virtualize APIC accesses not allowed");
+		return;
+	}
+	memset(apic_access, 0xa5, sizeof(apic_access));
+	vapic[VTPR] = 0x50;
+
+	/* 29.4.2: a read of another register is an APIC-access exit, offset and type in the qualification. */
+	res = run_apic("tpr.apic_access_read_exit", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, &regs);
+	reason = reason_of(res);
+	check("tpr.apic_access_read_exit",
+	      reason == EXIT_REASON_APIC_ACCESS && vmcs_get(EXIT_QUALIFICATION) == APIC_ID &&
+		      vmcs_get(GUEST_RIP) == (uint64_t)l2_load32,
+	      "32-bit read of offset %#x: exit reason %u, qualification %#lx, at L2 RIP %+ld", APIC_ID, reason,
+	      vmcs_get(EXIT_QUALIFICATION), (long)(vmcs_get(GUEST_RIP) - (uint64_t)l2_load32));
+	vmclear(PA(vmcs_b));
+
+	res = run_apic("tpr.apic_access_write_exit", l2_store32, a + APIC_ICR, 0, (uint64_t)vapic, 0, a, &regs);
+	reason = reason_of(res);
+	check("tpr.apic_access_write_exit",
+	      reason == EXIT_REASON_APIC_ACCESS &&
+		      vmcs_get(EXIT_QUALIFICATION) == (APIC_ACCESS_LINEAR_WRITE | APIC_ICR) && apic_access[APIC_ICR] == 0xa5,
+	      "32-bit write of offset %#x: exit reason %u, qualification %#lx; the page's byte %#x", APIC_ICR, reason,
+	      vmcs_get(EXIT_QUALIFICATION), apic_access[APIC_ICR]);
+	vmclear(PA(vmcs_b));
+
+	/* 29.4.2, 29.4.3: TPR reads and writes go to the virtual-APIC page, without an exit. */
+	res = run_apic("tpr.apic_access_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, &regs);
+	reason = reason_of(res);
+	check("tpr.apic_access_tpr_read", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RBX] == 0x50,
+	      "32-bit read of the TPR: exit reason %u, read %#lx (VTPR 0x50)", reason, regs.gpr[GPR_RBX]);
+	vmclear(PA(vmcs_b));
+	res = run_apic("tpr.apic_access_tpr_write", l2_store32, a + VTPR, 0x30, (uint64_t)vapic, 0, a, &regs);
+	reason = reason_of(res);
+	check("tpr.apic_access_tpr_write",
+	      reason == EXIT_REASON_VMCALL && vapic[VTPR] == 0x30 && apic_access[VTPR] == 0xa5,
+	      "32-bit write of 0x30 to the TPR: exit reason %u, VTPR %#x, the APIC-access page's byte %#x", reason,
+	      vapic[VTPR], apic_access[VTPR]);
+	vmclear(PA(vmcs_b));
+
+	/* The same through L1's EPT: L2's address translates to the APIC-access page first (29.4.1). */
+	if (proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)) {
+		apic_on_ept = true;
+		res = run_apic("tpr.apic_access_ept", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, &regs);
+		reason = reason_of(res);
+		check("tpr.apic_access_ept", reason == EXIT_REASON_APIC_ACCESS && vmcs_get(EXIT_QUALIFICATION) == APIC_ID,
+		      "L2 on EPT, 32-bit read of offset %#x: exit reason %u, qualification %#lx", APIC_ID, reason,
+		      vmcs_get(EXIT_QUALIFICATION));
+		vmclear(PA(vmcs_b));
+		vapic[VTPR] = 0x50;
+		res = run_apic("tpr.apic_access_ept_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, &regs);
+		reason = reason_of(res);
+		check("tpr.apic_access_ept_tpr_read", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RBX] == 0x50,
+		      "L2 on EPT, 32-bit read of the TPR: exit reason %u, read %#lx (VTPR 0x50)", reason,
+		      regs.gpr[GPR_RBX]);
+		vmclear(PA(vmcs_b));
+		apic_on_ept = false;
+	} else {
+		report("tpr.apic_access_ept", VERDICT_SKIP, "no EPT with INVEPT all-context");
+	}
+
+	/* 26.2.1.1: the APIC-access address is 4 KiB aligned. */
+	res = run_apic("tpr.apic_access_unaligned", l2_vmcall, 0, 0, (uint64_t)vapic, 0, a + 0x80, &regs);
+	expect_entry("tpr.apic_access_unaligned", res, VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL,
+		     "APIC-access page not 4 KiB aligned");
+	vmclear(PA(vmcs_b));
+
+	/* 26.2.1.1: the threshold-against-VTPR check is only for entries without this control. */
+	vapic[VTPR] = 0x50;
+	res = run_apic("tpr.apic_access_threshold_above_vtpr", l2_vmcall, 0, 0, (uint64_t)vapic, 6, a, &regs);
+	reason = reason_of(res);
+	check("tpr.apic_access_threshold_above_vtpr",
+	      reason == EXIT_REASON_VMCALL || reason == EXIT_REASON_TPR_BELOW_THRESHOLD,
+	      "TPR threshold 6, VTPR 0x50: the entry succeeds (exit reason %u)", reason);
+	vmclear(PA(vmcs_b));
 }
 
 void check_tpr_shadow(void)
@@ -85,4 +216,5 @@ void check_tpr_shadow(void)
 	expect_entry("tpr.vapic_unaligned", res, VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL,
 		     "virtual-APIC page not 4 KiB aligned");
 	vmclear(PA(vmcs_b));
+	check_apic_access();
 }

@@ -276,6 +276,29 @@ static bool pml_log(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, 
 	return true;
 }
 
+enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1)
+{
+	uint64_t eptp12 = VMCS12_GET(&n->vmcs12, EPT_POINTER), leaf01;
+	struct ept12_caps caps;
+	struct ept12_walk w;
+
+	ept02_caps12(&caps);
+	if (ept12_translate(&caps, read_l1_entry, NULL, eptp12, gpa2, access, &w) != EPT12_OK)
+		return EPT02_ACCESS_REFUSED;
+	leaf01 = vm_ept01_leaf(w.gpa1);
+	if (!(leaf01 & EPT_RWX) || ((access & EPT_QUAL_WRITE) && !(leaf01 & EPT_WRITE)))
+		guest_stop(v, "L1's EPT maps L2's guest-physical %#lx to %#lx, which is not L1's memory to %s "
+			      "(an instruction's operand umbra emulates)", gpa2, w.gpa1,
+			      (access & EPT_QUAL_WRITE) ? "write" : "read");
+	if (eptp12 & EPTP_AD_ENABLE) {
+		if (!pml_log(v, n, &w, gpa2, access, 0))
+			return EPT02_ACCESS_REFLECTED;
+		set_ad_flags(v, &w, access);
+	}
+	*gpa1 = w.gpa1;
+	return EPT02_ACCESS_OK;
+}
+
 bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual)
 {
 	struct ept02_cache *e = &n->ept02;

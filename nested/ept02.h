@@ -48,6 +48,21 @@ uint64_t ept02_eptp(struct ept02_cache *e, uint64_t eptp12);
  */
 bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual);
 
+/* What became of an access umbra makes for L2 through L1's EPT (ept02_l2_access()). */
+enum ept02_access {
+	EPT02_ACCESS_OK,        /* *gpa1 is where it lands in L1's memory */
+	EPT02_ACCESS_REFUSED,   /* L1's EPT does not allow it: the CPU would exit to L1 */
+	EPT02_ACCESS_REFLECTED, /* L1's PML log was full: that exit went to L1 */
+};
+
+/*
+ * An access umbra performs for L2 (a memory operand of an instruction it
+ * emulates) at L2's guest-physical gpa2, access as in an EPT violation's
+ * qualification: translated through L1's EPT as the CPU would, with L1's
+ * accessed and dirty flags and its page-modification log.
+ */
+enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1);
+
 /* INVEPT of L1's (SDM 30.3): single-context drops the shadow of eptp12, all-context every one. */
 void ept02_invept(struct ept02_cache *e, bool all, uint64_t eptp12);
 

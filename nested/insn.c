@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /* L1's VMX instructions, emulated as the SDM's pseudocode says (Vol. 3C 30.3). */
 #include "arch/x86/cpu.h"
+#include "arch/x86/ept.h"
 #include "arch/x86/guest_mem.h"
 #include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/log.h"
 #include "core/panic.h"
 #include "core/string.h"
+#include "nested/ept02.h"
 #include "nested/ept12.h"
 #include "nested/nvmx.h"
 #include "nested/operand.h"
@@ -93,7 +95,8 @@ static bool operand_address(struct vcpu *v, uint32_t info, uint64_t disp, size_t
  * while umbra runs); memory that is umbra's stops the guest, as a direct
  * access would (EPT maps none of it).
  */
-static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
+static bool access_linear_via(struct vcpu *v, struct gpa_translator *t, uint64_t la, void *buf, size_t len,
+			      bool write)
 {
 	uint8_t *p = buf;
 
@@ -102,7 +105,9 @@ static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bo
 		uint32_t err;
 		uint64_t pa;
 
-		if (!guest_translate_data(la, write, &pa, &err)) {
+		if (!guest_translate_data_via(t, la, write, &pa, &err)) {
+			if (t && t->failed)
+				return false; /* L1's EPT refused: the caller's to decide */
 			write_cr2(la);
 			inject_exception(VEC_PF, true, err);
 			return false;
@@ -114,6 +119,29 @@ static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bo
 		len -= chunk;
 	}
 	return true;
+}
+
+static bool access_linear(struct vcpu *v, uint64_t la, void *buf, size_t len, bool write)
+{
+	return access_linear_via(v, NULL, la, buf, len, write);
+}
+
+/* L2's guest-physical addresses through L1's EPT, for operands umbra accesses for L2. */
+struct l2_ept_ctx {
+	struct vcpu *v;
+	struct nvmx *n;
+	enum ept02_access result;
+};
+
+static bool l2_ept_translate(void *ctx, uint64_t gpa2, bool paging_structure, bool write, uint64_t *gpa1)
+{
+	struct l2_ept_ctx *x = ctx;
+	bool ad = VMCS12_GET(&x->n->vmcs12, EPT_POINTER) & EPTP_AD_ENABLE;
+	/* SDM Vol. 3C 29.3.3.2: with A/D flags, accesses to guest paging structures are writes for EPT. */
+	uint64_t access = (write || (paging_structure && ad)) ? EPT_QUAL_WRITE : EPT_QUAL_READ;
+
+	x->result = ept02_l2_access(x->v, x->n, gpa2, access, gpa1);
+	return x->result == EPT02_ACCESS_OK;
 }
 
 /* The 64-bit physical-address operand of VMXON, VMCLEAR and VMPTRLD. */
@@ -405,8 +433,10 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
  * access on the VMCS the link pointer names, in L1's memory (not current
  * while L2 runs, so its region holds its data), with VMfailValid(12) or
  * (13) written to vmcs12, the current VMCS. A memory operand of an L2 on
- * L1's EPT would need L2's addresses translated through EPT12: that exit
- * goes to L1 (docs/nested-vmx.md). False when the exit is L1's.
+ * L1's EPT goes through L1's EPT as the CPU's access would (A/D flags,
+ * PML); where L1's EPT does not allow it, the CPU would take an EPT
+ * violation, which umbra does not synthesise: the VMREAD/VMWRITE exit goes
+ * to L1 instead (docs/nested-vmx.md). False when the exit is L1's.
  */
 bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t qual)
 {
@@ -416,6 +446,9 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 	size_t size = long_mode_64() ? 8 : 4;
 	uint64_t field = field_operand(v, info, size), link = VMCS12_GET(c, VMCS_LINK_POINTER);
 	uint64_t slot_pa, slot_value = 0, value = 0, misc = 0, la;
+	struct l2_ept_ctx ctx = { v, n, EPT02_ACCESS_OK };
+	struct gpa_translator l2ept = { l2_ept_translate, &ctx, false };
+	struct gpa_translator *t = (proc2 & ENABLE_EPT) ? &l2ept : NULL;
 	uint32_t magic = 0;
 	uint8_t bits;
 	int slot;
@@ -424,8 +457,6 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 		return false;
 	guest_read_phys_or_ones(VMCS12_GET(c, write ? VMWRITE_BITMAP : VMREAD_BITMAP) + (field >> 3), &bits, 1);
 	if (bits & (1u << (field & 7)))
-		return false;
-	if (!II_IS_REG(info) && (proc2 & ENABLE_EPT))
 		return false;
 	if (guest_cpl_above_0()) {
 		inject_exception(VEC_GP, true, 0);
@@ -439,8 +470,8 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 	if (write) {
 		if (II_IS_REG(info))
 			value = vcpu_gpr(v, II_REG1(info));
-		else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, false))
-			return true;
+		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, false))
+			return !l2ept.failed || ctx.result == EPT02_ACCESS_REFLECTED;
 		if (size == 4)
 			value = (uint32_t)value;
 	}
@@ -472,8 +503,8 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 			value = (uint32_t)value;
 		if (II_IS_REG(info))
 			set_gpr(v, II_REG1(info), value);
-		else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
-			return true;
+		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, true))
+			return !l2ept.failed || ctx.result == EPT02_ACCESS_REFLECTED;
 	}
 	nvmx_succeed();
 	exit_skip_instruction();

@@ -17,20 +17,6 @@ int vmcs12_slot(uint32_t encoding)
 	return (int)vmcs12_slot_table[w][t][i] - 1;
 }
 
-uint64_t vmcs12_slot_value(uint64_t slot, uint32_t encoding)
-{
-	if (VMCS_FIELD_HIGH_ACCESS(encoding))
-		return slot >> 32;
-	return slot & vmcs12_width_mask(encoding);
-}
-
-uint64_t vmcs12_slot_update(uint64_t slot, uint32_t encoding, uint64_t value)
-{
-	if (VMCS_FIELD_HIGH_ACCESS(encoding))
-		return (slot & 0xffffffffULL) | (value << 32);
-	return value & vmcs12_width_mask(encoding);
-}
-
 uint64_t vmcs12_read(const struct vmcs12 *v, uint32_t encoding)
 {
 	int s = vmcs12_slot(encoding);

@@ -51,27 +51,32 @@ bool guest_read_phys(uint64_t gpa, void *buf, size_t len)
 	return true;
 }
 
-static bool read_entry(uint64_t table, uint64_t index, size_t size, uint64_t *entry)
-{
-	uint64_t v = 0;
+/* A walk so far: rights granted by every level (SDM Vol. 3A 4.6), and how it ended. */
+struct walk {
+	bool writable, user, reserved;
+	uint64_t rsvd_mask; /* bits that must be 0 in a 64-bit entry (above MAXPHYADDR, XD without NXE) */
+	struct gpa_translator *t; /* NULL: the guest's physical addresses are L1's */
+};
 
-	if (!guest_read_phys(table + index * size, &v, size))
+static bool read_entry(struct walk *w, uint64_t table, uint64_t index, size_t size, uint64_t *entry)
+{
+	uint64_t v = 0, pa = table + index * size;
+
+	if (w->t && !w->t->fn(w->t->ctx, pa, true, false, &pa)) {
+		w->t->failed = true;
+		return false;
+	}
+	if (!guest_read_phys(pa, &v, size))
 		return false;
 	*entry = v;
 	return true;
 }
 
-/* A walk so far: rights granted by every level (SDM Vol. 3A 4.6), and how it ended. */
-struct walk {
-	bool writable, user, reserved;
-	uint64_t rsvd_mask; /* bits that must be 0 in a 64-bit entry (above MAXPHYADDR, XD without NXE) */
-};
-
 /* One paging-structure entry: false when it is not present or not the guest's memory. */
 static bool walk_entry(struct walk *w, uint64_t table, uint64_t index, size_t size, uint64_t extra_rsvd,
 		       uint64_t *e)
 {
-	if (!read_entry(table, index, size, e) || !(*e & PTE_PRESENT))
+	if (!read_entry(w, table, index, size, e) || !(*e & PTE_PRESENT))
 		return false;
 	w->writable &= !!(*e & PTE_WRITABLE);
 	w->user &= !!(*e & PTE_USER);
@@ -87,7 +92,7 @@ static bool walk(uint64_t la, struct walk *w, uint64_t *gpa)
 	uint64_t cr4 = vmcs_readnat(GUEST_CR4), efer = vmcs_read64(GUEST_IA32_EFER);
 	uint64_t e, table;
 
-	*w = (struct walk){ .writable = true, .user = true,
+	*w = (struct walk){ .writable = true, .user = true, .t = w->t,
 			    .rsvd_mask = (PTE_ADDR_MASK & ~((1ULL << vm.phys_addr_bits) - 1)) |
 					 ((efer & EFER_NXE) ? 0 : PTE_XD) };
 	if (!(cr0 & CR0_PG)) {
@@ -125,7 +130,7 @@ static bool walk(uint64_t la, struct walk *w, uint64_t *gpa)
 	} else {
 		/* PAE paging (SDM Vol. 3A 4.4): four PDPTEs at CR3, no rights of their own. */
 		la &= 0xffffffffULL;
-		if (!read_entry(cr3 & 0xffffffe0, la >> 30, 8, &e) || !(e & PTE_PRESENT))
+		if (!read_entry(w, cr3 & 0xffffffe0, la >> 30, 8, &e) || !(e & PTE_PRESENT))
 			return false;
 	}
 	table = e & PTE_ADDR_MASK;
@@ -146,15 +151,20 @@ static bool walk(uint64_t la, struct walk *w, uint64_t *gpa)
 
 bool guest_linear_to_phys(uint64_t la, uint64_t *gpa)
 {
-	struct walk w;
+	struct walk w = { 0 };
 
 	return walk(la, &w, gpa);
 }
 
 bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err)
 {
+	return guest_translate_data_via(NULL, la, write, gpa, pf_err);
+}
+
+bool guest_translate_data_via(struct gpa_translator *t, uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err)
+{
 	bool user = ((vmcs_read32(GUEST_SS_AR_BYTES) >> 5) & 3) == 3;
-	struct walk w;
+	struct walk w = { .t = t };
 	bool denied;
 
 	*pf_err = (write ? PF_ERR_WRITE : 0) | (user ? PF_ERR_USER : 0);
@@ -172,7 +182,14 @@ bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_e
 		*pf_err |= PF_ERR_PRESENT | PF_ERR_RSVD;
 	else if (denied)
 		*pf_err |= PF_ERR_PRESENT;
-	return !w.reserved && !denied;
+	if (w.reserved || denied)
+		return false;
+	/* The access itself, after the walk allowed it (SDM Vol. 3C 29.3.3: EPT after paging). */
+	if (t && !t->fn(t->ctx, *gpa, false, write, gpa)) {
+		t->failed = true;
+		return false;
+	}
+	return true;
 }
 
 bool guest_read_linear(uint64_t la, void *buf, size_t len)

@@ -39,6 +39,21 @@ bool guest_linear_to_phys(uint64_t la, uint64_t *gpa);
  */
 bool guest_translate_data(uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err);
 
+/*
+ * One more translation for each guest-physical address a walk uses, when
+ * the guest is L2 on L1's EPT: fn turns L2's address into L1's for a
+ * paging-structure read or the access itself, false when L1's EPT does
+ * not allow it (then failed is set and the walk stops there).
+ */
+struct gpa_translator {
+	bool (*fn)(void *ctx, uint64_t gpa, bool paging_structure, bool write, uint64_t *out);
+	void *ctx;
+	bool failed;
+};
+
+/* guest_translate_data() with every guest-physical address through t; false on a #PF or t->failed. */
+bool guest_translate_data_via(struct gpa_translator *t, uint64_t la, bool write, uint64_t *gpa, uint32_t *pf_err);
+
 /* Read len bytes at a guest linear address (may cross pages). */
 bool guest_read_linear(uint64_t la, void *buf, size_t len);
 

@@ -9,6 +9,7 @@
 #include "arch/x86/cpu.h"
 #include "core/types.h" /* arch/x86/exit_reasons.h does not include it */
 #include "arch/x86/exit_reasons.h"
+#include "arch/x86/vmx_caps.h"
 #include "arch/x86/vmx_controls.h"
 #include "core/string.h"
 #include "tests/guests/lib/report.h"
@@ -42,6 +43,21 @@ __asm__(".pushsection .text\n"
 	"vmcall\n"
 	".popsection\n");
 
+/* The same with memory operands: VMREAD to the quadword at R8, VMWRITE from the one at R9. */
+extern const char l2_shadow_mem[];
+__asm__(".pushsection .text\n"
+	"l2_shadow_mem:\n\t"
+	"vmread %rax, (%r8)\n\t"
+	"pushfq\n\t"
+	"popq %rsi\n\t"
+	"vmwrite (%r9), %rcx\n\t"
+	"pushfq\n\t"
+	"popq %rdi\n\t"
+	"vmcall\n"
+	".popsection\n");
+
+static uint64_t mem_out, mem_in;
+
 static void bitmap_set(uint8_t *bm, uint32_t field)
 {
 	bm[field >> 3] |= (uint8_t)(1u << (field & 7));
@@ -69,16 +85,23 @@ static uint64_t shadow_field(uint32_t field)
 	return v;
 }
 
-/* vmcs_a running l2_shadow_rw with shadowing on, link pointer link; L2's registers and the exit. */
-static enum vm_entry_result run(uint64_t link, uint64_t rfield, uint64_t wfield, struct l2_regs *regs,
-				struct exit_info *e)
+/*
+ * vmcs_a running stub with shadowing on, link pointer link, on an identity
+ * EPT of L1's (just invalidated) when ept; L2's registers and the exit.
+ */
+static enum vm_entry_result run_stub(const void *stub, bool ept, uint64_t link, uint64_t rfield, uint64_t wfield,
+				     struct l2_regs *regs, struct exit_info *e)
 {
 	enum vm_entry_result res;
 
-	if (vmcs_prepare(&vmcs_a, l2_shadow_rw, L2_STACK_TOP) != 0)
+	if (vmcs_prepare(&vmcs_a, stub, L2_STACK_TOP) != 0)
 		return VM_ENTRY_FELL_THROUGH;
 	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
-	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VMCS_SHADOWING));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VMCS_SHADOWING | (ept ? ENABLE_EPT : 0)));
+	if (ept) {
+		vmwrite(EPT_POINTER, ept_identity_eptp());
+		invept(INVEPT_ALL_CONTEXT, 0);
+	}
 	vmwrite(VMREAD_BITMAP, PA(vmread_bitmap));
 	vmwrite(VMWRITE_BITMAP, PA(vmwrite_bitmap));
 	vmwrite(VMCS_LINK_POINTER, link);
@@ -87,15 +110,50 @@ static enum vm_entry_result run(uint64_t link, uint64_t rfield, uint64_t wfield,
 	regs->gpr[GPR_RBX] = 0;
 	regs->gpr[GPR_RCX] = wfield;
 	regs->gpr[GPR_RDX] = WRITE_VALUE;
+	regs->gpr[GPR_R8] = (uint64_t)&mem_out;
+	regs->gpr[GPR_R9] = (uint64_t)&mem_in;
 	res = vm_enter(regs, 1);
 	if (res == VM_ENTRY_EXITED)
 		exit_info_read(e);
 	return res;
 }
 
+static enum vm_entry_result run(uint64_t link, uint64_t rfield, uint64_t wfield, struct l2_regs *regs,
+				struct exit_info *e)
+{
+	return run_stub(l2_shadow_rw, false, link, rfield, wfield, regs, e);
+}
+
 static const char *flags_str(uint64_t rflags)
 {
 	return (rflags & RFLAGS_CF) ? "VMfailInvalid" : (rflags & RFLAGS_ZF) ? "VMfailValid" : "VMsucceed";
+}
+
+/* Memory operands, L2 on L1's EPT or not: the shadow VMCS read into mem_out, written from mem_in. */
+static void check_memory_operands(const char *name, bool ept)
+{
+	struct l2_regs regs;
+	struct exit_info e;
+	enum vm_entry_result res;
+	char buf[48];
+	uint64_t got;
+
+	if (!shadow_prepare()) {
+		report(name, VERDICT_FAIL, "shadow VMCS set-up failed");
+		return;
+	}
+	mem_out = 0;
+	mem_in = WRITE_VALUE ^ 0xff;
+	res = run_stub(l2_shadow_mem, ept, PA(shadow_vmcs), GUEST_RSP, GUEST_ES_BASE, &regs, &e);
+	got = res == VM_ENTRY_EXITED ? shadow_field(GUEST_ES_BASE) : 0;
+	check(name,
+	      res == VM_ENTRY_EXITED && e.reason == EXIT_REASON_VMCALL && mem_out == READ_VALUE &&
+		      !(regs.gpr[GPR_RSI] & (RFLAGS_CF | RFLAGS_ZF)) && !(regs.gpr[GPR_RDI] & (RFLAGS_CF | RFLAGS_ZF)) &&
+		      got == (WRITE_VALUE ^ 0xff),
+	      "%s: %s, exit reason %u; VMREAD to memory %s read %#lx, VMWRITE from memory %s wrote %#lx",
+	      ept ? "L2 on EPT" : "L2 without EPT", entry_str(res, buf, sizeof(buf)), e.reason,
+	      flags_str(regs.gpr[GPR_RSI]), mem_out, flags_str(regs.gpr[GPR_RDI]), got);
+	vmclear(PA(vmcs_a));
 }
 
 void check_shadow12(void)
@@ -176,6 +234,12 @@ void check_shadow12(void)
 	      "link pointer all ones: exit reason %u, VMREAD %s, VMWRITE %s", e.reason,
 	      flags_str(regs.gpr[GPR_RSI]), flags_str(regs.gpr[GPR_RDI]));
 	vmclear(PA(vmcs_a));
+
+	check_memory_operands("shadow12.memory_operands", false);
+	if (proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL))
+		check_memory_operands("shadow12.memory_operands_ept", true);
+	else
+		report("shadow12.memory_operands_ept", VERDICT_SKIP, "no EPT with INVEPT all-context");
 
 	/* 26.3.1.5: with shadowing on, the linked VMCS must carry the shadow-VMCS indicator. */
 	*(uint32_t *)shadow_vmcs.bytes = suite.revision;

@@ -108,6 +108,15 @@ static bool check_controls(const struct vmcs12 *c)
 	 */
 	if ((proc2 & VIRTUALIZE_APIC_ACCESSES) && !phys_range_ok(VMCS12_GET(c, APIC_ACCESS_ADDR), PAGE_SIZE, PAGE_SIZE))
 		return false;
+	/*
+	 * 26.2.1.1: "virtualize x2APIC mode" needs the TPR shadow and excludes
+	 * "virtualize APIC accesses". vmcs02 takes it as it is: the CPU then
+	 * keeps L2's RDMSR/WRMSR of the x2APIC TPR (808H) on the virtual-APIC
+	 * page, and every other x2APIC MSR goes where the merged MSR bitmap
+	 * sends it, as without the control (SDM 29.5).
+	 */
+	if ((proc2 & VIRTUALIZE_X2APIC) && (!(proc & USE_TPR_SHADOW) || (proc2 & VIRTUALIZE_APIC_ACCESSES)))
+		return false;
 	/* 26.2.1.1: with VMCS shadowing, both bitmaps are aligned pages within the address width. */
 	if ((proc2 & VMCS_SHADOWING) && (!phys_range_ok(VMCS12_GET(c, VMREAD_BITMAP), PAGE_SIZE, PAGE_SIZE) ||
 					 !phys_range_ok(VMCS12_GET(c, VMWRITE_BITMAP), PAGE_SIZE, PAGE_SIZE)))

@@ -35,6 +35,10 @@ __asm__(".pushsection .text\n"
 	"vmcall\n"
 	".popsection\n");
 
+/* An MSR bitmap that lets every MSR through (SDM Vol. 3C 24.6.9). */
+static uint8_t msr_bitmap_none[PAGE_SIZE] __aligned(PAGE_SIZE);
+#define MSR_X2APIC_TPR 0x808
+
 /* L2 on an identity EPT of L1's, just invalidated (the APIC-access checks' second round). */
 static bool apic_on_ept;
 
@@ -63,6 +67,7 @@ static enum vm_entry_result run_apic(const char *name, const void *stub, uint64_
 			invept(INVEPT_ALL_CONTEXT, 0);
 		}
 	}
+
 	l2_regs_default(regs);
 	regs->gpr[GPR_RAX] = rax;
 	regs->gpr[GPR_RBX] = rbx;
@@ -78,6 +83,75 @@ static enum vm_entry_result run_tpr(const char *name, const void *stub, uint64_t
 static uint32_t reason_of(enum vm_entry_result res)
 {
 	return res == VM_ENTRY_EXITED ? (uint32_t)vmcs_get(VM_EXIT_REASON) : ~0u;
+}
+
+/*
+ * L2 at stub with the TPR shadow on vapic, secondary controls proc2 and
+ * every MSR let through by the MSR bitmap; RCX, RAX as given, RDX 0.
+ */
+static enum vm_entry_result run_x2apic(const void *stub, uint32_t proc2, uint64_t rcx, uint64_t rax,
+				       struct l2_regs *regs)
+{
+	if (vmcs_prepare(&vmcs_b, stub, L2_STACK_TOP) != 0)
+		return VM_ENTRY_FELL_THROUGH;
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, ctl_proc(USE_TPR_SHADOW | USE_MSR_BITMAPS | SECONDARY_CONTROLS) &
+						   ~(CR8_LOAD_EXITING | CR8_STORE_EXITING));
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(proc2));
+	vmwrite(MSR_BITMAP, (uint64_t)msr_bitmap_none);
+	vmwrite(VIRTUAL_APIC_PAGE_ADDR, (uint64_t)vapic);
+	vmwrite(TPR_THRESHOLD, 0);
+	vmwrite(APIC_ACCESS_ADDR, (uint64_t)apic_access);
+	l2_regs_default(regs);
+	regs->gpr[GPR_RCX] = rcx;
+	regs->gpr[GPR_RAX] = rax;
+	regs->gpr[GPR_RDX] = 0;
+	return vm_enter(regs, 1);
+}
+
+/*
+ * "Virtualize x2APIC mode" (SDM 29.5): L2's RDMSR and WRMSR of the x2APIC
+ * TPR (808H) that the MSR bitmap lets through go to the virtual-APIC page.
+ */
+static void check_x2apic_mode(void)
+{
+	struct l2_regs regs;
+	enum vm_entry_result res;
+	uint32_t reason;
+
+	if (!proc2_allows(VIRTUALIZE_X2APIC)) {
+		report("tpr.x2apic_rdmsr_tpr", VERDICT_SKIP, "virtualize x2APIC mode not allowed");
+		return;
+	}
+	memset(msr_bitmap_none, 0, sizeof(msr_bitmap_none));
+	vapic[VTPR] = 0x50;
+	res = run_x2apic(l2_rdmsr, VIRTUALIZE_X2APIC, MSR_X2APIC_TPR, 0, &regs);
+	reason = reason_of(res);
+	check("tpr.x2apic_rdmsr_tpr", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RAX] == 0x50 && regs.gpr[GPR_RDX] == 0,
+	      "RDMSR 808H, VTPR 0x50: exit reason %u, EDX:EAX %#lx:%#lx", reason, regs.gpr[GPR_RDX],
+	      regs.gpr[GPR_RAX]);
+	vmclear(PA(vmcs_b));
+
+	res = run_x2apic(l2_wrmsr, VIRTUALIZE_X2APIC, MSR_X2APIC_TPR, 0x30, &regs);
+	reason = reason_of(res);
+	check("tpr.x2apic_wrmsr_tpr", reason == EXIT_REASON_VMCALL && vapic[VTPR] == 0x30,
+	      "WRMSR 808H of 0x30: exit reason %u, VTPR %#x", reason, vapic[VTPR]);
+	vmclear(PA(vmcs_b));
+
+	/* 26.2.1.1: not with "virtualize APIC accesses", not without the TPR shadow. */
+	if (proc2_allows(VIRTUALIZE_APIC_ACCESSES)) {
+		res = run_x2apic(l2_vmcall, VIRTUALIZE_X2APIC | VIRTUALIZE_APIC_ACCESSES, 0, 0, &regs);
+		expect_entry("tpr.x2apic_with_apic_access", res, VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_CONTROL_FIELD,
+			     NULL, "virtualize x2APIC mode and virtualize APIC accesses");
+		vmclear(PA(vmcs_b));
+	}
+	if (vmcs_prepare(&vmcs_b, l2_vmcall, L2_STACK_TOP) == 0) {
+		vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VIRTUALIZE_X2APIC));
+		l2_regs_default(&regs);
+		expect_entry("tpr.x2apic_needs_tpr_shadow", vm_enter(&regs, 1), VM_ENTRY_FAIL_VALID,
+			     VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL, "virtualize x2APIC mode without the TPR shadow");
+		vmclear(PA(vmcs_b));
+	}
 }
 
 /* "Virtualize APIC accesses" with the TPR shadow (KVM's flexpriority), L2 without EPT. */
@@ -217,4 +291,5 @@ void check_tpr_shadow(void)
 		     "virtual-APIC page not 4 KiB aligned");
 	vmclear(PA(vmcs_b));
 	check_apic_access();
+	check_x2apic_mode();
 }

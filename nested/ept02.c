@@ -276,14 +276,21 @@ static bool pml_log(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, 
 	return true;
 }
 
-enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1)
+enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
+				  uint64_t *perms)
 {
 	uint64_t eptp12 = VMCS12_GET(&n->vmcs12, EPT_POINTER), leaf01;
 	struct ept12_caps caps;
 	struct ept12_walk w;
+	enum ept12_result r;
 
 	ept02_caps12(&caps);
-	if (ept12_translate(&caps, read_l1_entry, NULL, eptp12, gpa2, access, &w) != EPT12_OK)
+	r = ept12_translate(&caps, read_l1_entry, NULL, eptp12, gpa2, access, &w);
+	*perms = w.perms;
+	if (r == EPT12_MISCONFIG)
+		guest_stop(v, "L1's EPT is misconfigured at L2's guest-physical %#lx, for an operand umbra "
+			      "emulates (an EPT misconfiguration for L1 is not synthesised)", gpa2);
+	if (r != EPT12_OK)
 		return EPT02_ACCESS_REFUSED;
 	leaf01 = vm_ept01_leaf(w.gpa1);
 	if (!(leaf01 & EPT_RWX) || ((access & EPT_QUAL_WRITE) && !(leaf01 & EPT_WRITE)))

@@ -59,9 +59,11 @@ enum ept02_access {
  * An access umbra performs for L2 (a memory operand of an instruction it
  * emulates) at L2's guest-physical gpa2, access as in an EPT violation's
  * qualification: translated through L1's EPT as the CPU would, with L1's
- * accessed and dirty flags and its page-modification log.
+ * accessed and dirty flags and its page-modification log. *perms: what
+ * L1's entries allowed (an EPT violation's qualification bits 5:3).
  */
-enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1);
+enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
+				  uint64_t *perms);
 
 /* INVEPT of L1's (SDM 30.3): single-context drops the shadow of eptp12, all-context every one. */
 void ept02_invept(struct ept02_cache *e, bool all, uint64_t eptp12);

@@ -131,6 +131,8 @@ struct l2_ept_ctx {
 	struct vcpu *v;
 	struct nvmx *n;
 	enum ept02_access result;
+	/* Where L1's EPT refused (EPT02_ACCESS_REFUSED): the violation the CPU would report. */
+	uint64_t gpa2, qual;
 };
 
 static bool l2_ept_translate(void *ctx, uint64_t gpa2, bool paging_structure, bool write, uint64_t *gpa1)
@@ -140,8 +142,26 @@ static bool l2_ept_translate(void *ctx, uint64_t gpa2, bool paging_structure, bo
 	/* SDM Vol. 3C 29.3.3.2: with A/D flags, accesses to guest paging structures are writes for EPT. */
 	uint64_t access = (write || (paging_structure && ad)) ? EPT_QUAL_WRITE : EPT_QUAL_READ;
 
-	x->result = ept02_l2_access(x->v, x->n, gpa2, access, gpa1);
+	uint64_t perms;
+
+	x->result = ept02_l2_access(x->v, x->n, gpa2, access, gpa1, &perms);
+	/* SDM Vol. 3C 27.2.1, Table 28-7: access, what L1's EPT allowed, linear address valid, final or not. */
+	x->gpa2 = gpa2;
+	x->qual = access | (perms << EPT_QUAL_PERMS_SHIFT) | EPT_QUAL_LINEAR_VALID |
+		  (paging_structure ? 0 : EPT_QUAL_FINAL_ACCESS);
 	return x->result == EPT02_ACCESS_OK;
+}
+
+/*
+ * An operand access for L2 that stopped in L1's EPT: the PML-full exit went
+ * to L1 already, or the EPT violation the CPU would take goes to L1 now,
+ * the instruction not done.
+ */
+static bool l2_ept_refused(struct vcpu *v, struct l2_ept_ctx *x, const struct gpa_translator *t)
+{
+	if (x->result == EPT02_ACCESS_REFUSED)
+		nvmx_reflect_ept_violation(v, x->qual, x->gpa2, t->la);
+	return true;
 }
 
 /* The 64-bit physical-address operand of VMXON, VMCLEAR and VMPTRLD. */
@@ -434,9 +454,8 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
  * while L2 runs, so its region holds its data), with VMfailValid(12) or
  * (13) written to vmcs12, the current VMCS. A memory operand of an L2 on
  * L1's EPT goes through L1's EPT as the CPU's access would (A/D flags,
- * PML); where L1's EPT does not allow it, the CPU would take an EPT
- * violation, which umbra does not synthesise: the VMREAD/VMWRITE exit goes
- * to L1 instead (docs/nested-vmx.md). False when the exit is L1's.
+ * PML); where L1's EPT does not allow it, L1 gets the EPT violation the
+ * CPU would take. False when the exit is L1's.
  */
 bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t qual)
 {
@@ -446,8 +465,8 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 	size_t size = long_mode_64() ? 8 : 4;
 	uint64_t field = field_operand(v, info, size), link = VMCS12_GET(c, VMCS_LINK_POINTER);
 	uint64_t slot_pa, slot_value = 0, value = 0, misc = 0, la;
-	struct l2_ept_ctx ctx = { v, n, EPT02_ACCESS_OK };
-	struct gpa_translator l2ept = { l2_ept_translate, &ctx, false };
+	struct l2_ept_ctx ctx = { .v = v, .n = n, .result = EPT02_ACCESS_OK };
+	struct gpa_translator l2ept = { .fn = l2_ept_translate, .ctx = &ctx };
 	struct gpa_translator *t = (proc2 & ENABLE_EPT) ? &l2ept : NULL;
 	uint32_t magic = 0;
 	uint8_t bits;
@@ -471,7 +490,7 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 		if (II_IS_REG(info))
 			value = vcpu_gpr(v, II_REG1(info));
 		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, false))
-			return !l2ept.failed || ctx.result == EPT02_ACCESS_REFLECTED;
+			return !l2ept.failed || l2_ept_refused(v, &ctx, &l2ept);
 		if (size == 4)
 			value = (uint32_t)value;
 	}
@@ -504,7 +523,7 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 		if (II_IS_REG(info))
 			set_gpr(v, II_REG1(info), value);
 		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, true))
-			return !l2ept.failed || ctx.result == EPT02_ACCESS_REFLECTED;
+			return !l2ept.failed || l2_ept_refused(v, &ctx, &l2ept);
 	}
 	nvmx_succeed();
 	exit_skip_instruction();

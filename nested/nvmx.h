@@ -77,6 +77,8 @@ struct nvmx {
  * qualification qual instead of the CPU's (nested EPT: L1's permissions).
  */
 void nvmx_reflect_with(struct vcpu *v, uint32_t reason, uint64_t qual);
+/* An EPT violation umbra found for L2 (an operand it accessed through L1's EPT), to L1 (27.2.1). */
+void nvmx_reflect_ept_violation(struct vcpu *v, uint64_t qual, uint64_t gpa, uint64_t gla);
 
 /* Drop every translation vmcs02's VPID holds (single-context INVVPID, or all-context on a CPU without it). */
 void nvmx_flush_vpid02(struct vcpu *v);

@@ -281,6 +281,19 @@ void nvmx_reflect_with(struct vcpu *v, uint32_t reason, uint64_t qual)
 	reflect_as(v, nvmx_of(v), reason, true, qual, true);
 }
 
+void nvmx_reflect_ept_violation(struct vcpu *v, uint64_t qual, uint64_t gpa, uint64_t gla)
+{
+	struct nvmx *n = nvmx_of(v);
+
+	/* Its exit information is umbra's, not vmcs02's: in vmcs12 and umbra's shadow (27.2.1). */
+	reflect_as(v, n, EXIT_REASON_EPT_VIOLATION, true, qual, false);
+	VMCS12_SET(&n->vmcs12, GUEST_PHYSICAL_ADDRESS, gpa);
+	VMCS12_SET(&n->vmcs12, GUEST_LINEAR_ADDRESS, gla);
+	VMCS12_SET(&n->vmcs12, IDT_VECTORING_INFO, 0);
+	VMCS12_SET(&n->vmcs12, IDT_VECTORING_ERROR_CODE, 0);
+	shadow_from_vmcs12(v, n);
+}
+
 /* MOV to CR0/CR4 from L2 that exited: L1's if it touches a bit L1 owns, else umbra's (NE, VMXE). */
 static bool cr_access_is_l1s(struct vcpu *v, const struct vmcs12 *c, uint64_t qual)
 {

@@ -167,6 +167,8 @@ bool guest_translate_data_via(struct gpa_translator *t, uint64_t la, bool write,
 	struct walk w = { .t = t };
 	bool denied;
 
+	if (t)
+		t->la = la;
 	*pf_err = (write ? PF_ERR_WRITE : 0) | (user ? PF_ERR_USER : 0);
 	if (!walk(la, &w, gpa))
 		return false; /* not present: P = 0 */

@@ -49,6 +49,7 @@ struct gpa_translator {
 	bool (*fn)(void *ctx, uint64_t gpa, bool paging_structure, bool write, uint64_t *out);
 	void *ctx;
 	bool failed;
+	uint64_t la; /* the linear address being translated (guest_translate_data_via() sets it) */
 };
 
 /* guest_translate_data() with every guest-physical address through t; false on a #PF or t->failed. */

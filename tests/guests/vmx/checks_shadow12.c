@@ -156,6 +156,51 @@ static void check_memory_operands(const char *name, bool ept)
 	vmclear(PA(vmcs_a));
 }
 
+/*
+ * L2's VMREAD to memory its paging maps but L1's EPT does not (the EPT maps
+ * L1's first GiB): an EPT violation to L1 at the VMREAD, a data write with
+ * a valid linear address (SDM Vol. 3C 27.2.1), nothing stored.
+ */
+#define UNMAPPED_BY_EPT 0x40001000ULL
+
+static void check_operand_ept_violation(void)
+{
+	const uint64_t want_qual = 0x2 | 0x80 | 0x100; /* write; nothing allowed; linear valid; final access */
+	struct l2_regs regs;
+	struct exit_info e;
+	enum vm_entry_result res;
+	char buf[48];
+
+	if (!shadow_prepare()) {
+		report("shadow12.operand_ept_violation", VERDICT_FAIL, "shadow VMCS set-up failed");
+		return;
+	}
+	if (vmcs_prepare(&vmcs_a, l2_shadow_mem, L2_STACK_TOP) != 0) {
+		report("shadow12.operand_ept_violation", VERDICT_FAIL, "VMCS set-up failed");
+		return;
+	}
+	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
+	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VMCS_SHADOWING | ENABLE_EPT));
+	vmwrite(EPT_POINTER, ept_identity_eptp());
+	invept(INVEPT_ALL_CONTEXT, 0);
+	vmwrite(VMREAD_BITMAP, PA(vmread_bitmap));
+	vmwrite(VMWRITE_BITMAP, PA(vmwrite_bitmap));
+	vmwrite(VMCS_LINK_POINTER, PA(shadow_vmcs));
+	l2_regs_default(&regs);
+	regs.gpr[GPR_RAX] = GUEST_RSP;
+	regs.gpr[GPR_R8] = UNMAPPED_BY_EPT;
+	res = vm_enter(&regs, 1);
+	if (res == VM_ENTRY_EXITED)
+		exit_info_read(&e);
+	check("shadow12.operand_ept_violation",
+	      res == VM_ENTRY_EXITED && e.reason == EXIT_REASON_EPT_VIOLATION && e.qualification == want_qual &&
+		      e.gpa == UNMAPPED_BY_EPT && e.gla == UNMAPPED_BY_EPT && e.rip == (uint64_t)l2_shadow_mem,
+	      "VMREAD to %#llx: %s, exit reason %u, qualification %#lx (expected %#lx), GPA %#lx, GLA %#lx, "
+	      "L2 RIP %+ld", UNMAPPED_BY_EPT, entry_str(res, buf, sizeof(buf)), e.reason, e.qualification, want_qual,
+	      e.gpa, e.gla, (long)(e.rip - (uint64_t)l2_shadow_mem));
+	vmclear(PA(vmcs_a));
+}
+
 void check_shadow12(void)
 {
 	struct l2_regs regs;
@@ -236,10 +281,12 @@ void check_shadow12(void)
 	vmclear(PA(vmcs_a));
 
 	check_memory_operands("shadow12.memory_operands", false);
-	if (proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL))
+	if (proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)) {
 		check_memory_operands("shadow12.memory_operands_ept", true);
-	else
+		check_operand_ept_violation();
+	} else {
 		report("shadow12.memory_operands_ept", VERDICT_SKIP, "no EPT with INVEPT all-context");
+	}
 
 	/* 26.3.1.5: with shadowing on, the linked VMCS must carry the shadow-VMCS indicator. */
 	*(uint32_t *)shadow_vmcs.bytes = suite.revision;

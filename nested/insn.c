@@ -140,9 +140,7 @@ static bool l2_ept_translate(void *ctx, uint64_t gpa2, bool paging_structure, bo
 	struct l2_ept_ctx *x = ctx;
 	bool ad = VMCS12_GET(&x->n->vmcs12, EPT_POINTER) & EPTP_AD_ENABLE;
 	/* SDM Vol. 3C 29.3.3.2: with A/D flags, accesses to guest paging structures are writes for EPT. */
-	uint64_t access = (write || (paging_structure && ad)) ? EPT_QUAL_WRITE : EPT_QUAL_READ;
-
-	uint64_t perms;
+	uint64_t access = (write || (paging_structure && ad)) ? EPT_QUAL_WRITE : EPT_QUAL_READ, perms;
 
 	x->result = ept02_l2_access(x->v, x->n, gpa2, access, gpa1, &perms);
 	/* SDM Vol. 3C 27.2.1, Table 28-7: access, what L1's EPT allowed, linear address valid, final or not. */

@@ -276,32 +276,49 @@ static bool pml_log(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, 
 	return true;
 }
 
+/*
+ * An access of L2's at gpa2 that L1's EPT allowed (w): umbra's EPT for L1
+ * at w->gpa1 must let it through too (elsewhere the guest stops with a
+ * report, as an access of L1's own would); with L1's A/D flags the access
+ * is logged for L1's PML and the flags are set. Returns umbra's leaf
+ * there, or 0 when the log was full and that exit went to L1.
+ */
+static uint64_t l1_side(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, uint64_t gpa2,
+			uint64_t access, uint64_t qual)
+{
+	uint64_t leaf01 = vm_ept01_leaf(w->gpa1);
+
+	if (!(leaf01 & EPT_RWX))
+		guest_stop(v, "L1's EPT maps L2's guest-physical %#lx to %#lx, which is not L1's memory "
+			      "(umbra's, or beyond the map): L2 %s stopped", gpa2, w->gpa1, access_name(access));
+	if ((access & EPT_QUAL_WRITE) && !(w->perms & leaf01 & EPT_WRITE))
+		guest_stop(v, "L2 %s at guest-physical %#lx through L1's EPT reaches %#lx, which umbra keeps "
+			      "read-only (the local APIC page: not emulated for L2)", access_name(access), gpa2, w->gpa1);
+	if (VMCS12_GET(&n->vmcs12, EPT_POINTER) & EPTP_AD_ENABLE) {
+		if (!pml_log(v, n, w, gpa2, access, qual))
+			return 0;
+		set_ad_flags(v, w, access);
+	}
+	return leaf01;
+}
+
 enum ept02_access ept02_l2_access(struct vcpu *v, struct nvmx *n, uint64_t gpa2, uint64_t access, uint64_t *gpa1,
 				  uint64_t *perms)
 {
-	uint64_t eptp12 = VMCS12_GET(&n->vmcs12, EPT_POINTER), leaf01;
 	struct ept12_caps caps;
 	struct ept12_walk w;
 	enum ept12_result r;
 
 	ept02_caps12(&caps);
-	r = ept12_translate(&caps, read_l1_entry, NULL, eptp12, gpa2, access, &w);
+	r = ept12_translate(&caps, read_l1_entry, NULL, VMCS12_GET(&n->vmcs12, EPT_POINTER), gpa2, access, &w);
 	*perms = w.perms;
 	if (r == EPT12_MISCONFIG)
 		guest_stop(v, "L1's EPT is misconfigured at L2's guest-physical %#lx, for an operand umbra "
 			      "emulates (an EPT misconfiguration for L1 is not synthesised)", gpa2);
 	if (r != EPT12_OK)
 		return EPT02_ACCESS_REFUSED;
-	leaf01 = vm_ept01_leaf(w.gpa1);
-	if (!(leaf01 & EPT_RWX) || ((access & EPT_QUAL_WRITE) && !(leaf01 & EPT_WRITE)))
-		guest_stop(v, "L1's EPT maps L2's guest-physical %#lx to %#lx, which is not L1's memory to %s "
-			      "(an instruction's operand umbra emulates)", gpa2, w.gpa1,
-			      (access & EPT_QUAL_WRITE) ? "write" : "read");
-	if (eptp12 & EPTP_AD_ENABLE) {
-		if (!pml_log(v, n, &w, gpa2, access, 0))
-			return EPT02_ACCESS_REFLECTED;
-		set_ad_flags(v, &w, access);
-	}
+	if (!l1_side(v, n, &w, gpa2, access, 0))
+		return EPT02_ACCESS_REFLECTED;
 	*gpa1 = w.gpa1;
 	return EPT02_ACCESS_OK;
 }
@@ -310,7 +327,7 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 {
 	struct ept02_cache *e = &n->ept02;
 	uint64_t eptp12 = VMCS12_GET(&n->vmcs12, EPT_POINTER), gpa2 = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
-	uint64_t access = qual & EPT_QUAL_ACCESS, leaf01, perms, leaf;
+	uint64_t access = qual & EPT_QUAL_ACCESS, leaf01, leaf;
 	struct ept12_caps caps;
 	struct ept12_walk w;
 	int s;
@@ -333,23 +350,13 @@ bool ept02_l2_exit(struct vcpu *v, struct nvmx *n, uint32_t basic, uint64_t qual
 		break;
 	}
 	/* L1's EPT allows it: what umbra's EPT for L1 has at that address decides the rest. */
-	leaf01 = vm_ept01_leaf(w.gpa1);
-	if (!(leaf01 & EPT_RWX))
-		guest_stop(v, "L1's EPT maps L2's guest-physical %#lx to %#lx, which is not L1's memory "
-			      "(umbra's, or beyond the map): L2 %s stopped", gpa2, w.gpa1, access_name(qual));
-	perms = w.perms & leaf01 & EPT_RWX;
-	if ((access & EPT_QUAL_WRITE) && !(perms & EPT_WRITE))
-		guest_stop(v, "L2 %s at guest-physical %#lx through L1's EPT reaches %#lx, which umbra keeps "
-			      "read-only (the local APIC page: not emulated for L2)", access_name(qual), gpa2, w.gpa1);
+	leaf01 = l1_side(v, n, &w, gpa2, access, qual);
+	if (!leaf01)
+		return true; /* the PML log was full: L1's exit, the access not done */
 	leaf = ept12_compose(&w, leaf01);
-	if (eptp12 & EPTP_AD_ENABLE) {
-		if (!pml_log(v, n, &w, gpa2, access, qual))
-			return true; /* the log was full: L1's exit, the access not done */
-		set_ad_flags(v, &w, access);
-		/* A leaf not dirty yet stays read-only here: the first write comes back to set its flag. */
-		if (!((w.entry[w.entries - 1] | ept12_ad_bits(&w, w.entries - 1, access)) & EPT_DIRTY))
-			leaf &= ~EPT_WRITE;
-	}
+	/* A leaf not dirty yet stays read-only here: the first write comes back to set its flag. */
+	if ((eptp12 & EPTP_AD_ENABLE) && !((w.entry[w.entries - 1] | ept12_ad_bits(&w, w.entries - 1, access)) & EPT_DIRTY))
+		leaf &= ~EPT_WRITE;
 	s = slot_find(e, eptp12);
 	if (s < 0) { /* cannot happen: vmcs02 runs with eptp12's slot (nested/entry.c) */
 		vmcs_write64(EPT_POINTER, ept02_eptp(e, eptp12));

@@ -151,15 +151,16 @@ static bool l2_ept_translate(void *ctx, uint64_t gpa2, bool paging_structure, bo
 }
 
 /*
- * An operand access for L2 that stopped in L1's EPT: the PML-full exit went
- * to L1 already, or the EPT violation the CPU would take goes to L1 now,
- * the instruction not done.
+ * An operand access for L2 that did not complete, the instruction not done:
+ * a #PF went to L2, or it stopped in L1's EPT, where the PML-full exit went
+ * to L1 already or the EPT violation the CPU would take goes to L1 now.
  */
-static bool l2_ept_refused(struct vcpu *v, struct l2_ept_ctx *x, const struct gpa_translator *t)
+static void l2_operand_failed(struct vcpu *v, const struct gpa_translator *t)
 {
-	if (x->result == EPT02_ACCESS_REFUSED)
+	const struct l2_ept_ctx *x = t->ctx;
+
+	if (t->failed && x->result == EPT02_ACCESS_REFUSED)
 		nvmx_reflect_ept_violation(v, x->qual, x->gpa2, t->la);
-	return true;
 }
 
 /* The 64-bit physical-address operand of VMXON, VMCLEAR and VMPTRLD. */
@@ -375,29 +376,76 @@ static uint64_t field_operand(struct vcpu *v, uint32_t info, size_t size)
 	return size == 8 ? field : (uint32_t)field;
 }
 
+/*
+ * SDM Vol. 3C 30.3: VMfailValid(12) for a field no CPU has, VMfailValid(13)
+ * for a VMWRITE of an exit-information field without "VMWRITE to any
+ * field" (IA32_VMX_MISC[29]); 0 when the access goes on, at vmcs12 *slot.
+ */
+static uint32_t field_error(uint64_t field, bool write, int *slot)
+{
+	uint64_t misc = 0;
+
+	*slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
+	if (*slot < 0)
+		return VMXERR_UNSUPPORTED_VMCS_COMPONENT;
+	if (write && VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY) {
+		vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
+		if (!(misc & VMX_MISC_VMWRITE_ANY_FIELD))
+			return VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT;
+	}
+	return 0;
+}
+
+/* VMWRITE's source, a register or memory of the operand size; false after a fault (or t->failed). */
+static bool vmwrite_source(struct vcpu *v, struct gpa_translator *t, uint32_t info, uint64_t qual, size_t size,
+			   uint64_t *value)
+{
+	uint64_t la;
+
+	*value = 0;
+	if (II_IS_REG(info))
+		*value = vcpu_gpr(v, II_REG1(info));
+	else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, value, size, false))
+		return false;
+	if (size == 4)
+		*value = (uint32_t)*value;
+	return true;
+}
+
+/* VMREAD's destination: the field's value, its low half for a 32-bit operand (30.3); false as above. */
+static bool vmread_dest(struct vcpu *v, struct gpa_translator *t, uint32_t info, uint64_t qual, size_t size,
+			uint64_t value)
+{
+	uint64_t la;
+
+	if (size == 4)
+		value = (uint32_t)value;
+	if (II_IS_REG(info))
+		set_gpr(v, II_REG1(info), value);
+	else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, true))
+		return false;
+	return true;
+}
+
 static enum exit_action do_vmread(struct vcpu *v, struct nvmx *n, uint64_t qual)
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	size_t size = long_mode_64() ? 8 : 4;
-	uint64_t field = field_operand(v, info, size), value, la;
+	uint64_t field = field_operand(v, info, size);
+	uint32_t err;
 	int slot;
 
 	if (n->current == NVMX_NO_VMCS) {
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
-	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
-	if (slot < 0) {
-		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	err = field_error(field, false, &slot);
+	if (err) {
+		nvmx_fail(v, err);
 		return EXIT_SKIP_INSN;
 	}
 	n->vmread_exits[slot]++;
-	value = vmcs12_read(&n->vmcs12, (uint32_t)field);
-	if (size == 4)
-		value = (uint32_t)value; /* 32-bit operand: the field's low half (30.3) */
-	if (II_IS_REG(info))
-		set_gpr(v, II_REG1(info), value);
-	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, true))
+	if (!vmread_dest(v, NULL, info, qual, size, vmcs12_read(&n->vmcs12, (uint32_t)field)))
 		return EXIT_RESUME;
 	nvmx_succeed();
 	return EXIT_SKIP_INSN;
@@ -407,7 +455,8 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 {
 	uint32_t info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	size_t size = long_mode_64() ? 8 : 4;
-	uint64_t field = field_operand(v, info, size), value = 0, misc = 0, la;
+	uint64_t field = field_operand(v, info, size), value;
+	uint32_t err;
 	int slot;
 
 	/* SDM Vol. 3C 30.3, VMWRITE: no current VMCS fails before the source is read. */
@@ -415,20 +464,11 @@ static enum exit_action do_vmwrite(struct vcpu *v, struct nvmx *n, uint64_t qual
 		nvmx_fail_invalid();
 		return EXIT_SKIP_INSN;
 	}
-	if (II_IS_REG(info))
-		value = vcpu_gpr(v, II_REG1(info));
-	else if (!operand_address(v, info, qual, size, &la) || !access_linear(v, la, &value, size, false))
+	if (!vmwrite_source(v, NULL, info, qual, size, &value))
 		return EXIT_RESUME;
-	if (size == 4)
-		value = (uint32_t)value;
-	slot = field >> 32 ? -1 : vmcs12_slot((uint32_t)field);
-	if (slot < 0) {
-		nvmx_fail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-		return EXIT_SKIP_INSN;
-	}
-	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
-	if (VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY && !(misc & VMX_MISC_VMWRITE_ANY_FIELD)) {
-		nvmx_fail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	err = field_error(field, true, &slot);
+	if (err) {
+		nvmx_fail(v, err);
 		return EXIT_SKIP_INSN;
 	}
 	n->vmwrite_exits[slot]++;
@@ -462,11 +502,11 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 	uint32_t proc2 = (proc & SECONDARY_CONTROLS) ? VMCS12_GET(c, SECONDARY_VM_EXEC_CONTROL) : 0;
 	size_t size = long_mode_64() ? 8 : 4;
 	uint64_t field = field_operand(v, info, size), link = VMCS12_GET(c, VMCS_LINK_POINTER);
-	uint64_t slot_pa, slot_value = 0, value = 0, misc = 0, la;
+	uint64_t slot_pa, slot_value = 0, value = 0;
 	struct l2_ept_ctx ctx = { .v = v, .n = n, .result = EPT02_ACCESS_OK };
 	struct gpa_translator l2ept = { .fn = l2_ept_translate, .ctx = &ctx };
 	struct gpa_translator *t = (proc2 & ENABLE_EPT) ? &l2ept : NULL;
-	uint32_t magic = 0;
+	uint32_t magic = 0, err;
 	uint8_t bits;
 	int slot;
 
@@ -484,18 +524,13 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 		exit_skip_instruction();
 		return true;
 	}
-	if (write) {
-		if (II_IS_REG(info))
-			value = vcpu_gpr(v, II_REG1(info));
-		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, false))
-			return !l2ept.failed || l2_ept_refused(v, &ctx, &l2ept);
-		if (size == 4)
-			value = (uint32_t)value;
+	if (write && !vmwrite_source(v, t, info, qual, size, &value)) {
+		l2_operand_failed(v, &l2ept);
+		return true;
 	}
-	slot = vmcs12_slot((uint32_t)field);
-	vmx_msr_read(MSR_IA32_VMX_MISC, &misc);
-	if (slot < 0 || (write && VMCS_FIELD_TYPE(field) == VMCS_TYPE_READ_ONLY && !(misc & VMX_MISC_VMWRITE_ANY_FIELD))) {
-		nvmx_fail(v, slot < 0 ? VMXERR_UNSUPPORTED_VMCS_COMPONENT : VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	err = field_error(field, write, &slot);
+	if (err) {
+		nvmx_fail(v, err);
 		exit_skip_instruction();
 		return true;
 	}
@@ -514,14 +549,9 @@ bool nvmx_l2_shadow_access(struct vcpu *v, struct nvmx *n, bool write, uint64_t 
 		}
 		slot_value = vmcs12_slot_update(slot_value, (uint32_t)field, value);
 		write_region(slot_pa, &slot_value, sizeof(slot_value));
-	} else {
-		value = vmcs12_slot_value(slot_value, (uint32_t)field);
-		if (size == 4)
-			value = (uint32_t)value;
-		if (II_IS_REG(info))
-			set_gpr(v, II_REG1(info), value);
-		else if (!operand_address(v, info, qual, size, &la) || !access_linear_via(v, t, la, &value, size, true))
-			return !l2ept.failed || l2_ept_refused(v, &ctx, &l2ept);
+	} else if (!vmread_dest(v, t, info, qual, size, vmcs12_slot_value(slot_value, (uint32_t)field))) {
+		l2_operand_failed(v, &l2ept);
+		return true;
 	}
 	nvmx_succeed();
 	exit_skip_instruction();

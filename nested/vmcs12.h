@@ -33,7 +33,6 @@ int vmcs12_slot(uint32_t encoding);
  * bits 63:32 of its 64-bit field.
  */
 uint64_t vmcs12_read(const struct vmcs12 *v, uint32_t encoding);
-
 void vmcs12_write(struct vmcs12 *v, uint32_t encoding, uint64_t value);
 
 /*
@@ -59,7 +58,6 @@ static __always_inline uint64_t vmcs12_width_mask(uint32_t encoding)
 							       ~0ULL;
 }
 
-/* Fields are stored truncated to their width, so a full-field read is the stored value. */
 /* A field's value in its slot's 64 bits, and the slot after a write (width and HIGH access applied). */
 static __always_inline uint64_t vmcs12_slot_value(uint64_t slot, uint32_t encoding)
 {
@@ -75,6 +73,7 @@ static __always_inline uint64_t vmcs12_slot_update(uint64_t slot, uint32_t encod
 	return value & vmcs12_width_mask(encoding);
 }
 
+/* Fields are stored truncated to their width, so a full-field read is the stored value. */
 static __always_inline uint64_t vmcs12_get(const struct vmcs12 *v, uint32_t encoding)
 {
 	if (__builtin_constant_p(encoding) && !VMCS_FIELD_HIGH_ACCESS(encoding) &&

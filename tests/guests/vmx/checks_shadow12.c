@@ -87,10 +87,11 @@ static uint64_t shadow_field(uint32_t field)
 
 /*
  * vmcs_a running stub with shadowing on, link pointer link, on an identity
- * EPT of L1's (just invalidated) when ept; L2's registers and the exit.
+ * EPT of L1's (just invalidated) when ept; R8 is out, R9 &mem_in (the
+ * memory-operand stub's); L2's registers and the exit.
  */
 static enum vm_entry_result run_stub(const void *stub, bool ept, uint64_t link, uint64_t rfield, uint64_t wfield,
-				     struct l2_regs *regs, struct exit_info *e)
+				     uint64_t out, struct l2_regs *regs, struct exit_info *e)
 {
 	enum vm_entry_result res;
 
@@ -110,7 +111,7 @@ static enum vm_entry_result run_stub(const void *stub, bool ept, uint64_t link, 
 	regs->gpr[GPR_RBX] = 0;
 	regs->gpr[GPR_RCX] = wfield;
 	regs->gpr[GPR_RDX] = WRITE_VALUE;
-	regs->gpr[GPR_R8] = (uint64_t)&mem_out;
+	regs->gpr[GPR_R8] = out;
 	regs->gpr[GPR_R9] = (uint64_t)&mem_in;
 	res = vm_enter(regs, 1);
 	if (res == VM_ENTRY_EXITED)
@@ -121,7 +122,7 @@ static enum vm_entry_result run_stub(const void *stub, bool ept, uint64_t link, 
 static enum vm_entry_result run(uint64_t link, uint64_t rfield, uint64_t wfield, struct l2_regs *regs,
 				struct exit_info *e)
 {
-	return run_stub(l2_shadow_rw, false, link, rfield, wfield, regs, e);
+	return run_stub(l2_shadow_rw, false, link, rfield, wfield, (uint64_t)&mem_out, regs, e);
 }
 
 static const char *flags_str(uint64_t rflags)
@@ -144,7 +145,7 @@ static void check_memory_operands(const char *name, bool ept)
 	}
 	mem_out = 0;
 	mem_in = WRITE_VALUE ^ 0xff;
-	res = run_stub(l2_shadow_mem, ept, PA(shadow_vmcs), GUEST_RSP, GUEST_ES_BASE, &regs, &e);
+	res = run_stub(l2_shadow_mem, ept, PA(shadow_vmcs), GUEST_RSP, GUEST_ES_BASE, (uint64_t)&mem_out, &regs, &e);
 	got = res == VM_ENTRY_EXITED ? shadow_field(GUEST_ES_BASE) : 0;
 	check(name,
 	      res == VM_ENTRY_EXITED && e.reason == EXIT_REASON_VMCALL && mem_out == READ_VALUE &&
@@ -167,7 +168,7 @@ static void check_operand_ept_violation(void)
 {
 	const uint64_t want_qual = 0x2 | 0x80 | 0x100; /* write; nothing allowed; linear valid; final access */
 	struct l2_regs regs;
-	struct exit_info e;
+	struct exit_info e = { 0 };
 	enum vm_entry_result res;
 	char buf[48];
 
@@ -175,23 +176,7 @@ static void check_operand_ept_violation(void)
 		report("shadow12.operand_ept_violation", VERDICT_FAIL, "shadow VMCS set-up failed");
 		return;
 	}
-	if (vmcs_prepare(&vmcs_a, l2_shadow_mem, L2_STACK_TOP) != 0) {
-		report("shadow12.operand_ept_violation", VERDICT_FAIL, "VMCS set-up failed");
-		return;
-	}
-	vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
-	vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VMCS_SHADOWING | ENABLE_EPT));
-	vmwrite(EPT_POINTER, ept_identity_eptp());
-	invept(INVEPT_ALL_CONTEXT, 0);
-	vmwrite(VMREAD_BITMAP, PA(vmread_bitmap));
-	vmwrite(VMWRITE_BITMAP, PA(vmwrite_bitmap));
-	vmwrite(VMCS_LINK_POINTER, PA(shadow_vmcs));
-	l2_regs_default(&regs);
-	regs.gpr[GPR_RAX] = GUEST_RSP;
-	regs.gpr[GPR_R8] = UNMAPPED_BY_EPT;
-	res = vm_enter(&regs, 1);
-	if (res == VM_ENTRY_EXITED)
-		exit_info_read(&e);
+	res = run_stub(l2_shadow_mem, true, PA(shadow_vmcs), GUEST_RSP, GUEST_ES_BASE, UNMAPPED_BY_EPT, &regs, &e);
 	check("shadow12.operand_ept_violation",
 	      res == VM_ENTRY_EXITED && e.reason == EXIT_REASON_EPT_VIOLATION && e.qualification == want_qual &&
 		      e.gpa == UNMAPPED_BY_EPT && e.gla == UNMAPPED_BY_EPT && e.rip == (uint64_t)l2_shadow_mem,

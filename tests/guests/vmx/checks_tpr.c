@@ -39,16 +39,14 @@ __asm__(".pushsection .text\n"
 static uint8_t msr_bitmap_none[PAGE_SIZE] __aligned(PAGE_SIZE);
 #define MSR_X2APIC_TPR 0x808
 
-/* L2 on an identity EPT of L1's, just invalidated (the APIC-access checks' second round). */
-static bool apic_on_ept;
-
 /*
  * L2 at stub (RAX, RBX as given) with the TPR shadow on vapic_pa and this
- * threshold, and "virtualize APIC accesses" on apic_pa unless it is 0: the
- * entry's result.
+ * threshold, and "virtualize APIC accesses" on apic_pa unless it is 0, then
+ * with ept on an identity EPT of L1's, just invalidated: the entry's result.
  */
 static enum vm_entry_result run_apic(const char *name, const void *stub, uint64_t rax, uint64_t rbx,
-				     uint64_t vapic_pa, uint32_t threshold, uint64_t apic_pa, struct l2_regs *regs)
+				     uint64_t vapic_pa, uint32_t threshold, uint64_t apic_pa, bool ept,
+				     struct l2_regs *regs)
 {
 	if (vmcs_prepare(&vmcs_b, stub, L2_STACK_TOP) != 0) {
 		report(name, VERDICT_FAIL, "VMCS set-up failed");
@@ -60,14 +58,13 @@ static enum vm_entry_result run_apic(const char *name, const void *stub, uint64_
 	vmwrite(TPR_THRESHOLD, threshold);
 	if (apic_pa) {
 		vmwrite(CPU_BASED_VM_EXEC_CONTROL, vmcs_get(CPU_BASED_VM_EXEC_CONTROL) | SECONDARY_CONTROLS);
-		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VIRTUALIZE_APIC_ACCESSES | (apic_on_ept ? ENABLE_EPT : 0)));
+		vmwrite(SECONDARY_VM_EXEC_CONTROL, ctl_proc2(VIRTUALIZE_APIC_ACCESSES | (ept ? ENABLE_EPT : 0)));
 		vmwrite(APIC_ACCESS_ADDR, apic_pa);
-		if (apic_on_ept) {
+		if (ept) {
 			vmwrite(EPT_POINTER, ept_identity_eptp());
 			invept(INVEPT_ALL_CONTEXT, 0);
 		}
 	}
-
 	l2_regs_default(regs);
 	regs->gpr[GPR_RAX] = rax;
 	regs->gpr[GPR_RBX] = rbx;
@@ -77,7 +74,7 @@ static enum vm_entry_result run_apic(const char *name, const void *stub, uint64_
 static enum vm_entry_result run_tpr(const char *name, const void *stub, uint64_t rax, uint64_t vapic_pa,
 				    uint32_t threshold, struct l2_regs *regs)
 {
-	return run_apic(name, stub, rax, 0, vapic_pa, threshold, 0, regs);
+	return run_apic(name, stub, rax, 0, vapic_pa, threshold, 0, false, regs);
 }
 
 static uint32_t reason_of(enum vm_entry_result res)
@@ -170,7 +167,7 @@ static void check_apic_access(void)
 	vapic[VTPR] = 0x50;
 
 	/* 29.4.2: a read of another register is an APIC-access exit, offset and type in the qualification. */
-	res = run_apic("tpr.apic_access_read_exit", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, &regs);
+	res = run_apic("tpr.apic_access_read_exit", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, false, &regs);
 	reason = reason_of(res);
 	check("tpr.apic_access_read_exit",
 	      reason == EXIT_REASON_APIC_ACCESS && vmcs_get(EXIT_QUALIFICATION) == APIC_ID &&
@@ -179,7 +176,7 @@ static void check_apic_access(void)
 	      vmcs_get(EXIT_QUALIFICATION), (long)(vmcs_get(GUEST_RIP) - (uint64_t)l2_load32));
 	vmclear(PA(vmcs_b));
 
-	res = run_apic("tpr.apic_access_write_exit", l2_store32, a + APIC_ICR, 0, (uint64_t)vapic, 0, a, &regs);
+	res = run_apic("tpr.apic_access_write_exit", l2_store32, a + APIC_ICR, 0, (uint64_t)vapic, 0, a, false, &regs);
 	reason = reason_of(res);
 	check("tpr.apic_access_write_exit",
 	      reason == EXIT_REASON_APIC_ACCESS &&
@@ -189,12 +186,12 @@ static void check_apic_access(void)
 	vmclear(PA(vmcs_b));
 
 	/* 29.4.2, 29.4.3: TPR reads and writes go to the virtual-APIC page, without an exit. */
-	res = run_apic("tpr.apic_access_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, &regs);
+	res = run_apic("tpr.apic_access_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, false, &regs);
 	reason = reason_of(res);
 	check("tpr.apic_access_tpr_read", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RBX] == 0x50,
 	      "32-bit read of the TPR: exit reason %u, read %#lx (VTPR 0x50)", reason, regs.gpr[GPR_RBX]);
 	vmclear(PA(vmcs_b));
-	res = run_apic("tpr.apic_access_tpr_write", l2_store32, a + VTPR, 0x30, (uint64_t)vapic, 0, a, &regs);
+	res = run_apic("tpr.apic_access_tpr_write", l2_store32, a + VTPR, 0x30, (uint64_t)vapic, 0, a, false, &regs);
 	reason = reason_of(res);
 	check("tpr.apic_access_tpr_write",
 	      reason == EXIT_REASON_VMCALL && vapic[VTPR] == 0x30 && apic_access[VTPR] == 0xa5,
@@ -204,34 +201,32 @@ static void check_apic_access(void)
 
 	/* The same through L1's EPT: L2's address translates to the APIC-access page first (29.4.1). */
 	if (proc2_allows(ENABLE_EPT) && (suite.caps.ept_vpid & EPT_CAP_INVEPT_ALL)) {
-		apic_on_ept = true;
-		res = run_apic("tpr.apic_access_ept", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, &regs);
+		res = run_apic("tpr.apic_access_ept", l2_load32, a + APIC_ID, 0, (uint64_t)vapic, 0, a, true, &regs);
 		reason = reason_of(res);
 		check("tpr.apic_access_ept", reason == EXIT_REASON_APIC_ACCESS && vmcs_get(EXIT_QUALIFICATION) == APIC_ID,
 		      "L2 on EPT, 32-bit read of offset %#x: exit reason %u, qualification %#lx", APIC_ID, reason,
 		      vmcs_get(EXIT_QUALIFICATION));
 		vmclear(PA(vmcs_b));
 		vapic[VTPR] = 0x50;
-		res = run_apic("tpr.apic_access_ept_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, &regs);
+		res = run_apic("tpr.apic_access_ept_tpr_read", l2_load32, a + VTPR, 0, (uint64_t)vapic, 0, a, true, &regs);
 		reason = reason_of(res);
 		check("tpr.apic_access_ept_tpr_read", reason == EXIT_REASON_VMCALL && regs.gpr[GPR_RBX] == 0x50,
 		      "L2 on EPT, 32-bit read of the TPR: exit reason %u, read %#lx (VTPR 0x50)", reason,
 		      regs.gpr[GPR_RBX]);
 		vmclear(PA(vmcs_b));
-		apic_on_ept = false;
 	} else {
 		report("tpr.apic_access_ept", VERDICT_SKIP, "no EPT with INVEPT all-context");
 	}
 
 	/* 26.2.1.1: the APIC-access address is 4 KiB aligned. */
-	res = run_apic("tpr.apic_access_unaligned", l2_vmcall, 0, 0, (uint64_t)vapic, 0, a + 0x80, &regs);
+	res = run_apic("tpr.apic_access_unaligned", l2_vmcall, 0, 0, (uint64_t)vapic, 0, a + 0x80, false, &regs);
 	expect_entry("tpr.apic_access_unaligned", res, VM_ENTRY_FAIL_VALID, VMXERR_ENTRY_INVALID_CONTROL_FIELD, NULL,
 		     "APIC-access page not 4 KiB aligned");
 	vmclear(PA(vmcs_b));
 
 	/* 26.2.1.1: the threshold-against-VTPR check is only for entries without this control. */
 	vapic[VTPR] = 0x50;
-	res = run_apic("tpr.apic_access_threshold_above_vtpr", l2_vmcall, 0, 0, (uint64_t)vapic, 6, a, &regs);
+	res = run_apic("tpr.apic_access_threshold_above_vtpr", l2_vmcall, 0, 0, (uint64_t)vapic, 6, a, false, &regs);
 	reason = reason_of(res);
 	check("tpr.apic_access_threshold_above_vtpr",
 	      reason == EXIT_REASON_VMCALL || reason == EXIT_REASON_TPR_BELOW_THRESHOLD,

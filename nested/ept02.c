@@ -283,8 +283,8 @@ static bool pml_log(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, 
  * is logged for L1's PML and the flags are set. Returns umbra's leaf
  * there, or 0 when the log was full and that exit went to L1.
  */
-static uint64_t l1_side(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w, uint64_t gpa2,
-			uint64_t access, uint64_t qual)
+static __always_inline uint64_t l1_side(struct vcpu *v, struct nvmx *n, const struct ept12_walk *w,
+					uint64_t gpa2, uint64_t access, uint64_t qual)
 {
 	uint64_t leaf01 = vm_ept01_leaf(w->gpa1);
 
